@@ -1,0 +1,39 @@
+# Set-up and everyday commands. Everything installs into .venv from requirements.txt.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run test bench deps browser clean-db
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+deps: $(VENV)/.installed
+
+# Debian's chromium for the browser tests (never `playwright install`).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+
+## make run: the shop on embedded defaults at http://127.0.0.1:$(PORT), demo data, admin login printed.
+run: deps
+	PORT=$(PORT) bin/run
+
+## make test: the whole suite on PostgreSQL (DATABASE_URL, else a private pgserver).
+test: deps browser
+	$(PY) -m pytest
+
+## make bench: the benchmarks under bench/, each printing its figures.
+bench: deps
+	$(PY) bench/hot_sku.py
+	$(PY) bench/pages.py
+
+clean-db:
+	-$(VENV)/bin/python -c "import pgserver; pgserver.get_server('.pgdata', cleanup_mode='stop')" 2>/dev/null
+	rm -rf .pgdata .run

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from cart import services
+from cart.models import Cart, ShippingMethod
+from cart.pricing import price_cart, shipping_price
+from cart.selectors import cart_with_lines
+from inventory.selectors import availability_of
+from shop.api_base import body_object
+from shop.money import money_json
+
+
+def order_summary(cart: Cart) -> dict[str, Any] | None:
+    order = getattr(cart, "order", None) if cart.status == Cart.Status.COMPLETED else None
+    if order is None:
+        return None
+    url = reverse("api:order-detail", args=[order.number]) + f"?token={order.access_token}"
+    return {"number": order.number, "status": order.status, "url": url}
+
+
+def cart_json(cart_id) -> dict[str, Any]:
+    """The Cart of API.md, priced by cart.pricing.price_cart."""
+    cart = cart_with_lines(cart_id)
+    lines = list(cart.lines.all())
+    totals = price_cart(cart, lines)
+    return {
+        "id": str(cart.pk),
+        "status": cart.status,
+        "currency": cart.currency,
+        "exchange_rate": f"{totals.rate:f}",
+        "lines": [
+            {
+                "id": p.line.pk,
+                "sku": p.line.variant.sku,
+                "name": str(p.line.variant),
+                "quantity": p.line.quantity,
+                "unit_price": money_json(p.unit_price),
+                "line_total": money_json(p.line_total),
+            }
+            for p in totals.lines
+        ],
+        "subtotal": money_json(totals.subtotal),
+        "shipping": money_json(totals.shipping),
+        "tax": money_json(totals.tax),
+        "discount": money_json(totals.discount),
+        "total": money_json(totals.total),
+        "email": cart.email or None,
+        "shipping_address": cart.shipping_address,
+        "billing_address": cart.billing_address,
+        "shipping_method": cart.shipping_method or None,
+        "checkout_step": cart.checkout_step,
+        "reservation_expires_at": cart.reservation_expires_at.isoformat() if cart.reservation_expires_at and cart.status == Cart.Status.CHECKOUT else None,
+        "order": order_summary(cart),
+    }
+
+
+class CartCreateView(APIView):
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT}, summary="Create a cart")
+    def post(self, request: Request) -> Response:
+        body = body_object(request)
+        user_id = request.user.pk if request.user.is_authenticated else None
+        cart = services.create_cart(currency=body.get("currency"), user_id=user_id)
+        return Response(cart_json(cart.pk), status=201)
+
+
+class CartDetailView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="A cart with its totals")
+    def get(self, request: Request, cart_id) -> Response:
+        return Response(cart_json(cart_id))
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT, summary="Change the cart's currency")
+    def patch(self, request: Request, cart_id) -> Response:
+        body = body_object(request)
+        if "currency" in body:
+            services.set_currency(cart_id=cart_id, currency=body["currency"])
+        else:
+            cart_with_lines(cart_id)  # 404 for an unknown cart
+        return Response(cart_json(cart_id))
+
+
+class CartLinesView(APIView):
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT}, summary="Add a SKU")
+    def post(self, request: Request, cart_id) -> Response:
+        body = body_object(request)
+        services.add_line(cart_id=cart_id, sku=body.get("sku"), quantity=body.get("quantity"))
+        return Response(cart_json(cart_id), status=201)
+
+
+class CartLineDetailView(APIView):
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT, summary="Set a line's quantity")
+    def patch(self, request: Request, cart_id, line_id) -> Response:
+        body = body_object(request)
+        services.set_line_quantity(cart_id=cart_id, line_id=line_id, quantity=body.get("quantity"))
+        return Response(cart_json(cart_id))
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Remove a line")
+    def delete(self, request: Request, cart_id, line_id) -> Response:
+        services.remove_line(cart_id=cart_id, line_id=line_id)
+        return Response(cart_json(cart_id))
+
+
+class CartStockView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Availability of each line")
+    def get(self, request: Request, cart_id) -> Response:
+        cart = cart_with_lines(cart_id)
+        lines = list(cart.lines.all())
+        availability = availability_of([line.variant_id for line in lines])
+        return Response(
+            {
+                "items": [
+                    {
+                        "sku": line.variant.sku,
+                        "requested": line.quantity,
+                        "available": availability[line.variant_id][0],
+                        "status": availability[line.variant_id][1],
+                    }
+                    for line in lines
+                ]
+            }
+        )
+
+
+class CheckoutView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "checkout"
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT, summary="Start checkout: reserve every line")
+    def post(self, request: Request, cart_id) -> Response:
+        services.start_checkout(cart_id=cart_id)
+        return Response(cart_json(cart_id))
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT, summary="Contact, addresses, shipping method")
+    def patch(self, request: Request, cart_id) -> Response:
+        body = body_object(request)
+        fields = {k: body[k] for k in ("email", "shipping_address", "billing_address", "shipping_method") if k in body}
+        services.update_checkout(cart_id=cart_id, **fields)
+        return Response(cart_json(cart_id))
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Cancel checkout: release the reservation")
+    def delete(self, request: Request, cart_id) -> Response:
+        services.cancel_checkout(cart_id=cart_id)
+        return Response(cart_json(cart_id))
+
+
+class ShippingMethodsView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Shipping methods priced for a cart")
+    def get(self, request: Request) -> Response:
+        cart_id = request.query_params.get("cart")
+        cart = cart_with_lines(cart_id) if cart_id else Cart(currency=settings.DEFAULT_CURRENCY)
+        return Response(
+            [
+                {"code": m.code, "name": m.name, "price": money_json(shipping_price(m, cart))}
+                for m in ShippingMethod.objects.filter(is_active=True)
+            ]
+        )

@@ -1,0 +1,83 @@
+"""The cart is the quote: it carries lines, currency, contact and shipping details and its
+checkout state until payment turns it into an order (there are no draft orders)."""
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from djmoney.models.fields import MoneyField
+
+
+class Cart(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        CHECKOUT = "checkout"
+        COMPLETED = "completed"
+        ABANDONED = "abandoned"
+
+    class Step(models.TextChoices):
+        CART = "cart"
+        ADDRESS = "address"
+        SHIPPING = "shipping"
+        PAYMENT = "payment"
+        CONFIRMATION = "confirmation"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    currency = models.CharField(max_length=3, default="USD")
+    # Units of `currency` per 1 USD, fixed when checkout starts (DESIGN.md invariant 7).
+    exchange_rate = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="carts")
+    email = models.EmailField(blank=True)
+    shipping_address = models.JSONField(null=True, blank=True)
+    billing_address = models.JSONField(null=True, blank=True)
+    shipping_method = models.CharField(max_length=32, blank=True)
+    checkout_step = models.CharField(max_length=16, choices=Step.choices, default=Step.CART)
+    reservation_expires_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "last_activity_at"]),
+            models.Index(fields=["user", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Cart {self.id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "variant"], name="cart_line_unique_variant"),
+            models.CheckConstraint(condition=Q(quantity__gte=1) & Q(quantity__lte=99), name="cart_line_quantity_1_99"),
+        ]
+
+
+class ShippingMethod(models.Model):
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    price = MoneyField(max_digits=12, decimal_places=2, default_currency="USD", currency_choices=[("USD", "USD")])
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name

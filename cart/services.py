@@ -1,0 +1,332 @@
+"""Cart writes: lines, currency, checkout start/update/cancel, merge, abandonment.
+
+Each function locks the cart row first (lock order: cart -> stock -> reservations) and
+checks the cart's status under that lock (DESIGN.md invariant 9).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from cart.models import Cart, CartLine, ShippingMethod
+from cart.selectors import parse_cart_id
+from cart.validation import MAX_LINE_QUANTITY, clean_address, clean_email, parse_quantity
+from catalog.models import Variant
+from inventory import services as inventory
+from inventory.selectors import available_quantities
+from shop import rates
+from shop.errors import (
+    CartNotActive,
+    CartNotInCheckout,
+    InsufficientStock,
+    InvalidInput,
+    NotFound,
+    ReservationExpired,
+)
+
+log = logging.getLogger(__name__)
+
+_UNSET: Any = object()
+
+
+def lock_cart(cart_id: UUID | str) -> Cart:
+    try:
+        return Cart.objects.select_for_update().get(pk=parse_cart_id(cart_id))
+    except Cart.DoesNotExist:
+        raise NotFound("That cart does not exist.") from None
+
+
+def _require_active(cart: Cart) -> None:
+    if cart.status != Cart.Status.ACTIVE:
+        raise CartNotActive(
+            "This cart is in checkout; cancel the checkout to change it."
+            if cart.status == Cart.Status.CHECKOUT
+            else "This cart can no longer be changed."
+        )
+
+
+def _touch(cart: Cart, now: datetime, fields: list[str]) -> None:
+    cart.last_activity_at = now
+    cart.save(update_fields=[*fields, "last_activity_at", "updated_at"])
+
+
+def create_cart(*, currency: str | None = None, user_id: int | None = None) -> Cart:
+    code = rates.validate_currency(currency) if currency is not None else settings.DEFAULT_CURRENCY
+    return Cart.objects.create(currency=code, user_id=user_id)
+
+
+def _check_line_stock(variant: Variant, quantity: int) -> None:
+    available = available_quantities([variant.pk])[variant.pk]
+    if quantity > available:
+        raise InsufficientStock(
+            [{"sku": variant.sku, "name": str(variant), "requested": quantity, "available": available}]
+        )
+
+
+def _active_variant(sku: Any) -> Variant:
+    if not isinstance(sku, str) or not sku.strip():
+        raise InvalidInput("Give the SKU of the item to add.", details={"sku": ["This field is required."]})
+    variant = (
+        Variant.objects.select_related("product")
+        .filter(sku=sku.strip(), is_active=True, product__is_active=True)
+        .first()
+    )
+    if variant is None:
+        raise InvalidInput(f"There is no product with SKU {sku.strip()!r}.", details={"sku": ["Unknown SKU."]})
+    return variant
+
+
+def add_line(*, cart_id: UUID | str, sku: Any, quantity: Any) -> CartLine:
+    """Add `quantity` of a SKU; a SKU already in the cart adds to its line."""
+    quantity = parse_quantity(quantity)
+    variant = _active_variant(sku)
+    now = timezone.now()
+    with transaction.atomic():
+        cart = lock_cart(cart_id)
+        _require_active(cart)
+        line = CartLine.objects.filter(cart=cart, variant=variant).first()
+        new_quantity = (line.quantity if line else 0) + quantity
+        if new_quantity > MAX_LINE_QUANTITY:
+            raise InvalidInput(
+                f"At most {MAX_LINE_QUANTITY} of one item per order.",
+                details={"quantity": [f"The line would hold {new_quantity}; at most {MAX_LINE_QUANTITY}."]},
+            )
+        _check_line_stock(variant, new_quantity)
+        if line:
+            line.quantity = new_quantity
+            line.save(update_fields=["quantity"])
+        else:
+            line = CartLine.objects.create(cart=cart, variant=variant, quantity=new_quantity)
+        _touch(cart, now, [])
+    return line
+
+
+def _locked_line(cart: Cart, line_id: Any) -> CartLine:
+    try:
+        return CartLine.objects.select_related("variant__product").get(cart=cart, pk=int(str(line_id)))
+    except (CartLine.DoesNotExist, ValueError, TypeError):
+        raise NotFound("That line is not in this cart.") from None
+
+
+def set_line_quantity(*, cart_id: UUID | str, line_id: Any, quantity: Any) -> CartLine:
+    quantity = parse_quantity(quantity)
+    now = timezone.now()
+    with transaction.atomic():
+        cart = lock_cart(cart_id)
+        line = _locked_line(cart, line_id)
+        _require_active(cart)
+        if quantity > line.quantity:
+            _check_line_stock(line.variant, quantity)
+        line.quantity = quantity
+        line.save(update_fields=["quantity"])
+        _touch(cart, now, [])
+    return line
+
+
+def remove_line(*, cart_id: UUID | str, line_id: Any) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        cart = lock_cart(cart_id)
+        line = _locked_line(cart, line_id)
+        _require_active(cart)
+        line.delete()
+        _touch(cart, now, [])
+
+
+def set_currency(*, cart_id: UUID | str, currency: Any) -> Cart:
+    code = rates.validate_currency(currency if isinstance(currency, str) else "")
+    with transaction.atomic():
+        cart = lock_cart(cart_id)
+        _require_active(cart)
+        cart.currency = code
+        _touch(cart, timezone.now(), ["currency"])
+    return cart
+
+
+def _line_items(cart: Cart) -> dict[int, int]:
+    return dict(CartLine.objects.filter(cart=cart).values_list("variant_id", "quantity"))
+
+
+def start_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
+    """Reserve every line for RESERVATION_TTL, all or none, and fix the cart's rate.
+
+    Called again while in checkout it extends a live reservation, or re-reserves one
+    that expired.
+    """
+    now = now or timezone.now()
+    expires_at = now + settings.RESERVATION_TTL
+    with transaction.atomic():
+        cart = lock_cart(cart_id)
+        if cart.status not in (Cart.Status.ACTIVE, Cart.Status.CHECKOUT):
+            raise CartNotActive()
+        items = _line_items(cart)
+        if not items:
+            raise InvalidInput("Your cart is empty.", details={"lines": ["Add an item before checking out."]})
+        if cart.status == Cart.Status.CHECKOUT and cart.reservation_expires_at and cart.reservation_expires_at > now:
+            inventory.extend(cart_id=cart.pk, expires_at=max(expires_at, cart.reservation_expires_at), now=now)
+            cart.reservation_expires_at = max(expires_at, cart.reservation_expires_at)
+        else:
+            inventory.reserve(cart_id=cart.pk, items=items, expires_at=expires_at, now=now)
+            cart.reservation_expires_at = expires_at
+        if cart.status == Cart.Status.ACTIVE:
+            cart.status = Cart.Status.CHECKOUT
+            cart.exchange_rate = rates.current_rate(cart.currency)
+            cart.checkout_step = Cart.Step.ADDRESS
+        _touch(cart, now, ["status", "exchange_rate", "checkout_step", "reservation_expires_at"])
+    return cart
+
+
+def _require_live_checkout(cart: Cart, now: datetime) -> None:
+    if cart.status != Cart.Status.CHECKOUT:
+        raise CartNotInCheckout()
+    if cart.reservation_expires_at is None or cart.reservation_expires_at <= now:
+        raise ReservationExpired()
+
+
+def keep_reservation_alive(cart: Cart, *, now: datetime, ttl=None, extend_below=None) -> None:
+    """Activity in checkout: extend to `ttl` from now when less than `extend_below` is left."""
+    ttl = ttl or settings.RESERVATION_TTL
+    extend_below = extend_below if extend_below is not None else settings.RESERVATION_EXTEND_BELOW
+    if cart.reservation_expires_at - now < extend_below:
+        target = now + ttl
+        inventory.extend(cart_id=cart.pk, expires_at=target, now=now)
+        cart.reservation_expires_at = max(target, cart.reservation_expires_at)
+
+
+def update_checkout(
+    *,
+    cart_id: UUID | str,
+    email: Any = _UNSET,
+    shipping_address: Any = _UNSET,
+    billing_address: Any = _UNSET,
+    shipping_method: Any = _UNSET,
+    now: datetime | None = None,
+) -> Cart:
+    """Contact, addresses and shipping method for a cart in checkout. All fields are
+    checked before anything is written; a bad one changes nothing."""
+    now = now or timezone.now()
+    changes: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+
+    def collect(field: str, clean) -> None:
+        try:
+            changes[field] = clean()
+        except InvalidInput as exc:
+            errors.update(exc.details)
+
+    if email is not _UNSET:
+        collect("email", lambda: clean_email(email))
+    if shipping_address is not _UNSET:
+        collect("shipping_address", lambda: clean_address(shipping_address, field="shipping_address"))
+    if billing_address is not _UNSET:
+        collect(
+            "billing_address",
+            lambda: None if billing_address is None else clean_address(billing_address, field="billing_address"),
+        )
+    if shipping_method is not _UNSET:
+        collect("shipping_method", lambda: _clean_shipping_method(shipping_method))
+    if errors:
+        first_field, messages = next(iter(errors.items()))
+        raise InvalidInput(f"{first_field}: {messages[0]}", details=errors)
+
+    with transaction.atomic():
+        cart = lock_cart(cart_id)
+        _require_live_checkout(cart, now)
+        keep_reservation_alive(cart, now=now)
+        for field, value in changes.items():
+            setattr(cart, field, value)
+        if cart.email and cart.shipping_address:
+            cart.checkout_step = Cart.Step.PAYMENT if cart.shipping_method else Cart.Step.SHIPPING
+        _touch(cart, now, [*changes, "checkout_step", "reservation_expires_at"])
+    return cart
+
+
+def _clean_shipping_method(code: Any) -> str:
+    if not isinstance(code, str) or not ShippingMethod.objects.filter(code=code, is_active=True).exists():
+        codes = list(ShippingMethod.objects.filter(is_active=True).values_list("code", flat=True))
+        raise InvalidInput(
+            "Choose one of the shipping methods offered.",
+            details={"shipping_method": [f"Unknown shipping method; choose one of {', '.join(codes)}."]},
+        )
+    return code
+
+
+def cancel_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
+    """Back to `active`: reservations released, the rate unfixed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        cart = lock_cart(cart_id)
+        if cart.status != Cart.Status.CHECKOUT:
+            raise CartNotInCheckout()
+        inventory.release(cart_id=cart.pk, now=now)
+        cart.status = Cart.Status.ACTIVE
+        cart.exchange_rate = None
+        cart.reservation_expires_at = None
+        cart.checkout_step = Cart.Step.CART
+        _touch(cart, now, ["status", "exchange_rate", "reservation_expires_at", "checkout_step"])
+    return cart
+
+
+def abandon_idle_carts(*, now: datetime | None = None, batch_size: int = 200) -> int:
+    """Carts untouched for CART_ABANDON_AFTER become `abandoned`, their stock released."""
+    now = now or timezone.now()
+    cutoff = now - settings.CART_ABANDON_AFTER
+    abandoned = 0
+    while True:
+        ids = list(
+            Cart.objects.filter(status__in=[Cart.Status.ACTIVE, Cart.Status.CHECKOUT], last_activity_at__lt=cutoff)
+            .order_by("last_activity_at")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return abandoned
+        for cart_id in ids:
+            with transaction.atomic():
+                cart = lock_cart(cart_id)
+                # Re-checked under the lock: the shopper may have come back meanwhile.
+                if cart.status not in (Cart.Status.ACTIVE, Cart.Status.CHECKOUT) or cart.last_activity_at >= cutoff:
+                    continue
+                inventory.release(cart_id=cart.pk, now=now)
+                cart.status = Cart.Status.ABANDONED
+                cart.reservation_expires_at = None
+                cart.save(update_fields=["status", "reservation_expires_at", "updated_at"])
+                abandoned += 1
+
+
+def merge_carts(*, source_id: UUID | str, user_id: int) -> Cart:
+    """On login: the session's cart joins the user's active cart (quantities add, capped
+    at 99); with no active user cart, the session cart becomes the user's."""
+    with transaction.atomic():
+        target = (
+            Cart.objects.select_for_update()
+            .filter(user_id=user_id, status=Cart.Status.ACTIVE)
+            .exclude(pk=source_id)
+            .order_by("-last_activity_at")
+            .first()
+        )
+        source = lock_cart(source_id)
+        if source.status != Cart.Status.ACTIVE or source.user_id not in (None, user_id):
+            return target or source
+        if target is None:
+            source.user_id = user_id
+            source.save(update_fields=["user", "updated_at"])
+            return source
+        existing = {line.variant_id: line for line in target.lines.all()}
+        for line in source.lines.all():
+            if line.variant_id in existing:
+                merged = existing[line.variant_id]
+                merged.quantity = min(merged.quantity + line.quantity, MAX_LINE_QUANTITY)
+                merged.save(update_fields=["quantity"])
+            else:
+                CartLine.objects.create(cart=target, variant_id=line.variant_id, quantity=line.quantity)
+        source.lines.all().delete()
+        source.status = Cart.Status.ABANDONED
+        source.save(update_fields=["status", "updated_at"])
+        _touch(target, timezone.now(), [])
+    return target

@@ -1,0 +1,71 @@
+"""Checks of what a shopper sends for a cart: quantities, emails, addresses."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from shop.errors import InvalidInput
+
+MAX_LINE_QUANTITY = 99
+ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country")
+REQUIRED_ADDRESS_FIELDS = ("name", "line1", "city", "postal_code", "country")
+ADDRESS_MAX_LENGTH = 200
+
+
+def parse_quantity(value: Any, *, field: str = "quantity") -> int:
+    """An integer from 1 to 99; booleans, floats and strings are refused."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput("Quantity must be a whole number from 1 to 99.", details={field: ["Must be an integer from 1 to 99."]})
+    if not 1 <= value <= MAX_LINE_QUANTITY:
+        raise InvalidInput("Quantity must be a whole number from 1 to 99.", details={field: ["Must be an integer from 1 to 99."]})
+    return value
+
+
+def clean_email(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("Enter an email address.", details={"email": ["Enter a valid email address."]})
+    email = value.strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvalidInput("Enter a valid email address.", details={"email": ["Enter a valid email address."]}) from None
+    return email
+
+
+def address_errors(value: Any) -> dict[str, list[str]]:
+    if not isinstance(value, dict):
+        return {"": ["Must be an object with name, line1, city, postal_code and country."]}
+    errors: dict[str, list[str]] = {}
+    for key in value:
+        if key not in ADDRESS_FIELDS:
+            errors[key] = ["Unknown field."]
+    for key in ADDRESS_FIELDS:
+        raw = value.get(key)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if key in REQUIRED_ADDRESS_FIELDS:
+                errors[key] = ["This field is required."]
+            continue
+        if not isinstance(raw, str):
+            errors[key] = ["Must be text."]
+        elif len(raw) > ADDRESS_MAX_LENGTH:
+            errors[key] = [f"At most {ADDRESS_MAX_LENGTH} characters."]
+    country = value.get("country")
+    if isinstance(country, str) and country.strip() and "country" not in errors:
+        from babel import Locale
+
+        code = country.strip().upper()
+        if len(code) != 2 or code not in Locale("en").territories:
+            errors["country"] = ["Use an ISO 3166 two-letter country code, like US or DE."]
+    return errors
+
+
+def clean_address(value: Any, *, field: str) -> dict[str, str]:
+    errors = address_errors(value)
+    if errors:
+        details = {f"{field}.{key}" if key else field: messages for key, messages in errors.items()}
+        raise InvalidInput(f"Check the {field.replace('_', ' ')}.", details=details)
+    cleaned = {key: value[key].strip() for key in ADDRESS_FIELDS if isinstance(value.get(key), str) and value[key].strip()}
+    cleaned["country"] = cleaned["country"].upper()
+    return cleaned

@@ -1,0 +1,143 @@
+"""Catalog writes: the JSON catalog import (upsert by SKU, stock through the ledger)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.utils.text import slugify
+from moneyed import Money
+
+from catalog.models import Category, Product, Variant
+from inventory import services as inventory
+from inventory.models import StockMovement
+from shop.errors import InvalidInput
+
+
+@dataclass
+class ImportResult:
+    products_created: int = 0
+    products_updated: int = 0
+    variants_created: int = 0
+    variants_updated: int = 0
+    stock_movements: int = 0
+    skus: list[str] = field(default_factory=list)
+
+
+def _fail(where: str, message: str) -> None:
+    raise InvalidInput(f"{where}: {message}", details={where: [message]})
+
+
+def _validate(data: Any) -> list[dict[str, Any]]:
+    """Check the whole file before writing anything; the first bad entry is named."""
+    if not isinstance(data, dict) or not isinstance(data.get("products"), list):
+        _fail("file", 'must be an object with a "products" list')
+    seen_skus: set[str] = set()
+    seen_slugs: set[str] = set()
+    for i, product in enumerate(data["products"]):
+        where = f"products[{i}]"
+        if not isinstance(product, dict):
+            _fail(where, "must be an object")
+        slug = product.get("slug")
+        if not isinstance(slug, str) or not slug or slugify(slug) != slug:
+            _fail(f"{where}.slug", "must be a lowercase slug like 'linen-shirt'")
+        if slug in seen_slugs:
+            _fail(f"{where}.slug", f"{slug!r} appears twice in the file")
+        seen_slugs.add(slug)
+        where = f"products[{i}] ({slug})"
+        if not isinstance(product.get("name"), str) or not product["name"].strip():
+            _fail(f"{where}.name", "is required")
+        for key in ("description", "category"):
+            if key in product and product[key] is not None and not isinstance(product[key], str):
+                _fail(f"{where}.{key}", "must be text")
+        variants = product.get("variants")
+        if not isinstance(variants, list) or not variants:
+            _fail(f"{where}.variants", "must be a non-empty list")
+        for j, variant in enumerate(variants):
+            vwhere = f"{where}.variants[{j}]"
+            if not isinstance(variant, dict):
+                _fail(vwhere, "must be an object")
+            sku = variant.get("sku")
+            if not isinstance(sku, str) or not sku.strip() or len(sku) > 64:
+                _fail(f"{vwhere}.sku", "must be text of 1 to 64 characters")
+            if sku in seen_skus:
+                _fail(f"{vwhere}.sku", f"{sku!r} appears twice in the file")
+            seen_skus.add(sku)
+            vwhere = f"{vwhere} ({sku})"
+            price = variant.get("price_usd")
+            try:
+                amount = Decimal(str(price)) if isinstance(price, (str, int)) and not isinstance(price, bool) else None
+            except InvalidOperation:
+                amount = None
+            if amount is None or not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")) or amount >= Decimal("1e10"):
+                _fail(f"{vwhere}.price_usd", 'must be a decimal string with at most 2 decimals, like "19.99"')
+            stock = variant.get("stock")
+            if isinstance(stock, bool) or not isinstance(stock, int) or stock < 0:
+                _fail(f"{vwhere}.stock", "must be a whole number of 0 or more")
+            threshold = variant.get("low_stock_threshold")
+            if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0):
+                _fail(f"{vwhere}.low_stock_threshold", "must be a whole number of 0 or more")
+            if "attributes" in variant and not isinstance(variant["attributes"], dict):
+                _fail(f"{vwhere}.attributes", "must be an object")
+            if "name" in variant and variant["name"] is not None and not isinstance(variant["name"], str):
+                _fail(f"{vwhere}.name", "must be text")
+    return data["products"]
+
+
+def import_catalog(data: Any, *, actor_id: int | None = None) -> ImportResult:
+    """Upsert products and variants by slug and SKU; set stock to the file's figure
+    through ledger movements. All or nothing."""
+    products = _validate(data)
+    result = ImportResult()
+    with transaction.atomic():
+        for entry in products:
+            category = None
+            if entry.get("category"):
+                category, _ = Category.objects.get_or_create(
+                    slug=slugify(entry["category"]), defaults={"name": entry["category"]}
+                )
+            product, created = Product.objects.update_or_create(
+                slug=entry["slug"],
+                defaults={"name": entry["name"].strip(), "description": entry.get("description") or "", "category": category},
+            )
+            if created:
+                result.products_created += 1
+            else:
+                result.products_updated += 1
+            for position, v in enumerate(entry["variants"]):
+                existing = Variant.objects.filter(sku=v["sku"]).first()
+                if existing is not None and existing.product_id != product.pk:
+                    # A SKU moving to another product would corrupt old carts' snapshots.
+                    raise InvalidInput(
+                        f"SKU {v['sku']!r} belongs to product {existing.product.slug!r}, not {product.slug!r}.",
+                        details={v["sku"]: ["SKU already belongs to another product."]},
+                    )
+                variant, vcreated = Variant.objects.update_or_create(
+                    sku=v["sku"],
+                    defaults={
+                        "product": product,
+                        "name": v.get("name") or "",
+                        "attributes": v.get("attributes") or {},
+                        "price": Money(Decimal(str(v["price_usd"])), "USD"),
+                        "position": position,
+                        "is_active": True,
+                    },
+                )
+                if vcreated:
+                    result.variants_created += 1
+                else:
+                    result.variants_updated += 1
+                result.skus.append(variant.sku)
+                if v.get("low_stock_threshold") is not None:
+                    inventory.set_low_stock_threshold(variant_id=variant.pk, threshold=v["low_stock_threshold"])
+                movement = inventory.set_on_hand(
+                    variant_id=variant.pk,
+                    on_hand=v["stock"],
+                    reason=StockMovement.Reason.IMPORT,
+                    actor_id=actor_id,
+                    note="catalog import",
+                )
+                if movement is not None:
+                    result.stock_movements += 1
+    return result

@@ -1,0 +1,72 @@
+"""Stock reads. Availability ignores expired reservations whether or not the sweeper has
+run (DESIGN.md invariant 2), so these never need a lock."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Literal
+
+from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from inventory.models import Reservation, Stock
+
+Availability = Literal["in_stock", "low_stock", "out_of_stock"]
+
+
+def _live_reserved_subquery(now: datetime, variant_ref: str) -> Subquery:
+    return Subquery(
+        Reservation.objects.filter(variant_id=OuterRef(variant_ref), status=Reservation.Status.ACTIVE, expires_at__gt=now)
+        .order_by()
+        .values("variant_id")
+        .annotate(total=Sum("quantity"))
+        .values("total"),
+        output_field=IntegerField(),
+    )
+
+
+def annotate_availability(variants: QuerySet, *, now: datetime | None = None) -> QuerySet:
+    """Variants with `available` (on hand minus live reservations) and `low_stock_threshold`."""
+    now = now or timezone.now()
+    return variants.annotate(
+        on_hand_now=Coalesce(F("stock__on_hand"), Value(0)),
+        low_stock_threshold_now=Coalesce(F("stock__low_stock_threshold"), Value(0)),
+        available=Greatest(
+            Coalesce(F("stock__on_hand"), Value(0)) - Coalesce(_live_reserved_subquery(now, "pk"), Value(0)), Value(0)
+        ),
+    )
+
+
+def available_quantities(variant_ids: Iterable[int], *, now: datetime | None = None) -> dict[int, int]:
+    return {vid: available for vid, (available, _status) in availability_of(variant_ids, now=now).items()}
+
+
+def stock_status(available: int, threshold: int) -> Availability:
+    if available <= 0:
+        return "out_of_stock"
+    if available <= threshold:
+        return "low_stock"
+    return "in_stock"
+
+
+def availability_of(variant_ids: Iterable[int], *, now: datetime | None = None) -> dict[int, tuple[int, Availability]]:
+    """variant id -> (available, status)."""
+    now = now or timezone.now()
+    ids = list(set(variant_ids))
+    rows = (
+        Stock.objects.filter(variant_id__in=ids)
+        .annotate(live=Coalesce(_live_reserved_subquery(now, "variant_id"), Value(0)))
+        .values_list("variant_id", "on_hand", "live", "low_stock_threshold")
+    )
+    result: dict[int, tuple[int, Availability]] = {vid: (0, "out_of_stock") for vid in ids}
+    for variant_id, on_hand, live, threshold in rows:
+        available = max(on_hand - live, 0)
+        result[variant_id] = (available, stock_status(available, threshold))
+    return result
+
+
+def ledger_balance(variant_id: int) -> int:
+    from inventory.models import StockMovement
+
+    return StockMovement.objects.filter(variant_id=variant_id).aggregate(total=Coalesce(Sum("delta"), 0))["total"]

@@ -1,0 +1,339 @@
+"""Stock writes: reserve, extend, release, commit, adjust, sweep.
+
+Every function that changes a stock row first locks it (inventory.locks), then releases
+the expired reservations of that row under the lock (DESIGN.md invariant 2), then checks
+and writes. `reserved` always equals the sum of the row's active reservations and the
+database refuses `reserved > on_hand` or `on_hand < 0` (invariant 1). Every change of
+on_hand writes one StockMovement (invariant 3).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from django.conf import settings
+from django.core.mail import mail_admins, send_mail
+from django.db import connection, transaction
+from django.utils import timezone
+
+from catalog.models import Variant
+from inventory.locks import lock_stocks
+from inventory.models import Reservation, Stock, StockMovement
+from shop.errors import InsufficientStock, ReservationExpired, StockAdjustmentRefused
+
+log = logging.getLogger(__name__)
+
+_RELEASE_SQL = """
+WITH closed AS (
+    UPDATE inventory_reservation
+       SET status = CASE WHEN expires_at <= %(now)s THEN 'expired' ELSE 'released' END,
+           closed_at = %(now)s
+     WHERE variant_id = ANY(%(variant_ids)s)
+       AND status = 'active'
+       AND (expires_at <= %(now)s OR cart_id = %(cart_id)s)
+ RETURNING variant_id, quantity
+)
+UPDATE inventory_stock AS s
+   SET reserved = s.reserved - c.quantity
+  FROM (SELECT variant_id, SUM(quantity) AS quantity FROM closed GROUP BY variant_id) AS c
+ WHERE s.variant_id = c.variant_id
+RETURNING s.variant_id, s.reserved
+"""
+
+_ADD_RESERVED_SQL = """
+UPDATE inventory_stock AS s
+   SET reserved = s.reserved + d.delta, updated_at = %(now)s
+  FROM unnest(%(variant_ids)s::bigint[], %(deltas)s::integer[]) AS d(variant_id, delta)
+ WHERE s.variant_id = d.variant_id
+"""
+
+
+@dataclass(frozen=True)
+class Shortage:
+    variant_id: int
+    requested: int
+    available: int
+
+
+def _release_locked(stocks: dict[int, Stock], *, now: datetime, cart_id: UUID | None = None) -> int:
+    """Close the expired reservations of these locked rows (and, if cart_id is given, that
+    cart's live ones). Returns how many units were freed."""
+    if not stocks:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(_RELEASE_SQL, {"now": now, "variant_ids": list(stocks), "cart_id": cart_id})
+        rows = cursor.fetchall()
+    freed = 0
+    for variant_id, reserved in rows:
+        freed += stocks[variant_id].reserved - reserved
+        stocks[variant_id].reserved = reserved
+    return freed
+
+
+def _add_reserved(deltas: Mapping[int, int], *, now: datetime) -> None:
+    if not deltas:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_ADD_RESERVED_SQL, {"now": now, "variant_ids": list(deltas), "deltas": list(deltas.values())})
+
+
+def _shortages(stocks: dict[int, Stock], items: Mapping[int, int]) -> list[Shortage]:
+    return [
+        Shortage(variant_id, quantity, max(stocks[variant_id].on_hand - stocks[variant_id].reserved, 0))
+        for variant_id, quantity in sorted(items.items())
+        if stocks[variant_id].on_hand - stocks[variant_id].reserved < quantity
+    ]
+
+
+def insufficient_stock_error(shortages: list[Shortage]) -> InsufficientStock:
+    variants = Variant.objects.select_related("product").in_bulk([s.variant_id for s in shortages])
+    return InsufficientStock(
+        [
+            {
+                "sku": variants[s.variant_id].sku,
+                "name": str(variants[s.variant_id]),
+                "requested": s.requested,
+                "available": s.available,
+            }
+            for s in shortages
+        ]
+    )
+
+
+def reserve(*, cart_id: UUID, items: Mapping[int, int], expires_at: datetime, now: datetime | None = None) -> list[Reservation]:
+    """Reserve every item (variant id -> quantity) for the cart, all or none.
+
+    The caller holds the cart's row lock. Any live reservation the cart already has on
+    these variants is replaced. Raises InsufficientStock naming every short item.
+    """
+    now = now or timezone.now()
+    items = {int(vid): int(q) for vid, q in items.items() if q > 0}
+    if not items:
+        return []
+    with transaction.atomic(savepoint=False):
+        stocks = lock_stocks(items)
+        _release_locked(stocks, now=now, cart_id=cart_id)
+        shortages = _shortages(stocks, items)
+        if shortages:
+            raise insufficient_stock_error(shortages)
+        _add_reserved(items, now=now)
+        return Reservation.objects.bulk_create(
+            [Reservation(cart_id=cart_id, variant_id=vid, quantity=q, expires_at=expires_at) for vid, q in items.items()]
+        )
+
+
+def release(*, cart_id: UUID, now: datetime | None = None) -> int:
+    """Release the cart's live reservations. Returns the units released."""
+    now = now or timezone.now()
+    with transaction.atomic(savepoint=False):
+        variant_ids = list(
+            Reservation.objects.filter(cart_id=cart_id, status=Reservation.Status.ACTIVE).values_list("variant_id", flat=True)
+        )
+        if not variant_ids:
+            return 0
+        stocks = lock_stocks(variant_ids)
+        return _release_locked(stocks, now=now, cart_id=cart_id)
+
+
+def extend(*, cart_id: UUID, expires_at: datetime, now: datetime | None = None) -> int:
+    """Move the expiry of the cart's unexpired reservations to `expires_at`.
+
+    Needs no stock lock: the row lock on each reservation orders this against a
+    concurrent expiry, and a reservation already past its time is never revived (it no
+    longer blocks others, so reviving it could oversell). Raises ReservationExpired when
+    the cart has no live reservation left.
+    """
+    now = now or timezone.now()
+    live = Reservation.objects.filter(cart_id=cart_id, status=Reservation.Status.ACTIVE, expires_at__gt=now)
+    extended = live.filter(expires_at__lt=expires_at).update(expires_at=expires_at)
+    if extended == 0 and not live.exists():
+        raise ReservationExpired()
+    return extended
+
+
+def commit(*, cart_id: UUID, items: Mapping[int, int], order_id: int | None, now: datetime | None = None) -> list[StockMovement]:
+    """Turn the cart's reservations into sales: on_hand drops by every item's quantity.
+
+    A reservation that is still active is committed even if past its time: no one else
+    has taken its units, because anyone touching the row would have released it first.
+    Items with no live reservation (it expired and was released) are re-reserved from
+    what is free now; if that is short, InsufficientStock and nothing changes
+    (DESIGN.md invariant 12 handles it).
+    """
+    now = now or timezone.now()
+    items = {int(vid): int(q) for vid, q in items.items() if q > 0}
+    with transaction.atomic(savepoint=False):
+        stocks = lock_stocks(items)
+        committed: dict[int, int] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE inventory_reservation SET status = 'committed', closed_at = %(now)s, order_id = %(order_id)s
+                 WHERE cart_id = %(cart_id)s AND status = 'active' AND variant_id = ANY(%(variant_ids)s)
+             RETURNING variant_id, quantity
+                """,
+                {"now": now, "order_id": order_id, "cart_id": cart_id, "variant_ids": list(items)},
+            )
+            for variant_id, quantity in cursor.fetchall():
+                committed[variant_id] = committed.get(variant_id, 0) + quantity
+        _release_locked(stocks, now=now)  # others' expired reservations free their units
+        for variant_id, quantity in committed.items():
+            stocks[variant_id].reserved -= quantity
+        short = {vid: q - committed.get(vid, 0) for vid, q in items.items() if q > committed.get(vid, 0)}
+        shortages = _shortages(stocks, short)
+        if shortages:
+            raise insufficient_stock_error(shortages)
+        # A reservation larger than the sold quantity frees its remainder.
+        deltas = {vid: -q for vid, q in committed.items()}
+        _add_reserved(deltas, now=now)
+        for variant_id, quantity in items.items():
+            stocks[variant_id].on_hand -= quantity
+        movements = _write_on_hand(stocks, {vid: -q for vid, q in items.items()}, reason=StockMovement.Reason.SALE, order_id=order_id, now=now)
+    return movements
+
+
+def _write_on_hand(
+    stocks: dict[int, Stock],
+    deltas: Mapping[int, int],
+    *,
+    reason: str,
+    now: datetime,
+    order_id: int | None = None,
+    actor_id: int | None = None,
+    note: str = "",
+) -> list[StockMovement]:
+    """Apply on_hand deltas to locked rows and write their ledger rows (one statement each).
+
+    `stocks[...].on_hand` is expected to hold the new value already.
+    """
+    deltas = {vid: d for vid, d in deltas.items() if d}
+    if not deltas:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE inventory_stock AS s SET on_hand = s.on_hand + d.delta, updated_at = %(now)s
+              FROM unnest(%(variant_ids)s::bigint[], %(deltas)s::integer[]) AS d(variant_id, delta)
+             WHERE s.variant_id = d.variant_id
+            """,
+            {"now": now, "variant_ids": list(deltas), "deltas": list(deltas.values())},
+        )
+    movements = StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                variant_id=vid,
+                delta=delta,
+                reason=reason,
+                order_id=order_id,
+                actor_id=actor_id,
+                note=note,
+                balance_after=stocks[vid].on_hand,
+            )
+            for vid, delta in deltas.items()
+        ]
+    )
+    _check_low_stock([stocks[vid] for vid in deltas], now=now)
+    return movements
+
+
+def adjust(*, variant_id: int, delta: int, reason: str, actor_id: int | None = None, note: str = "", now: datetime | None = None) -> StockMovement:
+    """A staff change of on_hand (goods received, damaged, a count correction)."""
+    now = now or timezone.now()
+    if delta == 0:
+        raise StockAdjustmentRefused("An adjustment must change the quantity.", details={"delta": ["Must not be zero."]})
+    if reason not in StockMovement.Reason.values or reason == StockMovement.Reason.SALE:
+        raise StockAdjustmentRefused("Choose a reason for the adjustment.", details={"reason": [f"Unknown reason {reason!r}."]})
+    with transaction.atomic(savepoint=False):
+        stocks = lock_stocks([variant_id])
+        stock = stocks[variant_id]
+        _release_locked(stocks, now=now)
+        new_on_hand = stock.on_hand + delta
+        if new_on_hand < 0:
+            raise StockAdjustmentRefused(
+                f"Only {stock.on_hand} on hand; cannot remove {-delta}.", details={"delta": ["Would make stock negative."]}
+            )
+        if new_on_hand < stock.reserved:
+            raise StockAdjustmentRefused(
+                f"{stock.reserved} units are reserved by carts in checkout; on hand cannot go below that.",
+                details={"delta": ["Would go below the reserved quantity."]},
+            )
+        stock.on_hand = new_on_hand
+        (movement,) = _write_on_hand(stocks, {variant_id: delta}, reason=reason, actor_id=actor_id, note=note, now=now)
+    return movement
+
+
+def set_on_hand(*, variant_id: int, on_hand: int, reason: str, actor_id: int | None = None, note: str = "", now: datetime | None = None) -> StockMovement | None:
+    """Set on_hand to a counted figure through one ledger movement (imports, stock counts)."""
+    now = now or timezone.now()
+    with transaction.atomic(savepoint=False):
+        stocks = lock_stocks([variant_id])
+        delta = on_hand - stocks[variant_id].on_hand
+        if delta == 0:
+            return None
+        return adjust(variant_id=variant_id, delta=delta, reason=reason, actor_id=actor_id, note=note, now=now)
+
+
+def set_low_stock_threshold(*, variant_id: int, threshold: int) -> None:
+    with transaction.atomic(savepoint=False):
+        stocks = lock_stocks([variant_id])
+        Stock.objects.filter(pk=stocks[variant_id].pk).update(low_stock_threshold=threshold)
+
+
+def expire_reservations(*, now: datetime | None = None, batch_size: int = 200) -> int:
+    """The sweeper: release every reservation past its time. Returns units released.
+
+    Only tidies up: availability already ignores expired reservations (invariant 2).
+    Works in batches of stock rows, each under its locks, so it never holds many locks
+    for long and two sweeps running at once release each reservation exactly once.
+    """
+    now = now or timezone.now()
+    freed = 0
+    after = 0
+    while True:
+        variant_ids = list(
+            Reservation.objects.filter(status=Reservation.Status.ACTIVE, expires_at__lte=now, variant_id__gt=after)
+            .order_by("variant_id")
+            .values_list("variant_id", flat=True)
+            .distinct()[:batch_size]
+        )
+        if not variant_ids:
+            return freed
+        with transaction.atomic():
+            freed += _release_locked(lock_stocks(variant_ids), now=now)
+        after = variant_ids[-1]
+
+
+def _check_low_stock(stocks: list[Stock], *, now: datetime) -> None:
+    """Alert staff once when a variant's on_hand falls to its threshold; re-arm on restock."""
+    newly_low = [s for s in stocks if s.on_hand <= s.low_stock_threshold and s.low_stock_alerted_at is None]
+    restocked = [s for s in stocks if s.on_hand > s.low_stock_threshold and s.low_stock_alerted_at is not None]
+    if restocked:
+        Stock.objects.filter(pk__in=[s.pk for s in restocked]).update(low_stock_alerted_at=None)
+        for s in restocked:
+            s.low_stock_alerted_at = None
+    if not newly_low:
+        return
+    Stock.objects.filter(pk__in=[s.pk for s in newly_low]).update(low_stock_alerted_at=now)
+    variant_ids = [s.variant_id for s in newly_low]
+    levels = {s.variant_id: s.on_hand for s in newly_low}
+    for s in newly_low:
+        s.low_stock_alerted_at = now
+    transaction.on_commit(lambda: _send_low_stock_alert(variant_ids, levels))
+
+
+def _send_low_stock_alert(variant_ids: list[int], levels: dict[int, int]) -> None:
+    variants = Variant.objects.select_related("product").in_bulk(variant_ids)
+    lines = [f"{variants[vid].sku} ({variants[vid]}): {levels[vid]} on hand" for vid in variant_ids if vid in variants]
+    subject = f"Low stock: {len(lines)} variant(s)"
+    body = "These variants reached their low-stock threshold:\n\n" + "\n".join(lines)
+    log.warning("low stock: %s", "; ".join(lines))
+    try:
+        if settings.STAFF_ALERT_EMAILS:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, settings.STAFF_ALERT_EMAILS)
+        else:
+            mail_admins(subject, body)
+    except Exception:  # an alert must never break a sale
+        log.exception("could not send the low-stock alert")

@@ -1,0 +1,61 @@
+"""The API's error shape (API.md): {"error": {"code", "message", "details"}}."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from shop.errors import ShopError
+
+
+def error_response(code: str, message: str, http_status: int, details: dict[str, Any] | None = None) -> Response:
+    return Response(
+        {"error": {"code": code, "message": message, "details": details or {}}}, status=http_status
+    )
+
+
+def _flatten(detail: Any) -> Any:
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        flat: list[Any] = []
+        for item in detail:
+            value = _flatten(item)
+            flat.extend(value if isinstance(value, list) else [value])
+        return flat
+    return [str(detail)]
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ShopError):
+        return error_response(exc.code, exc.message, exc.status, exc.details)
+    if isinstance(exc, (Http404, exceptions.NotFound)):
+        return error_response("not_found", "Not found.", status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, exceptions.Throttled):
+        response = error_response(
+            "rate_limited", "Too many requests. Try again shortly.", status.HTTP_429_TOO_MANY_REQUESTS,
+            {"retry_after": exc.wait},
+        )
+        if exc.wait:
+            response["Retry-After"] = str(int(exc.wait) + 1)
+        return response
+    if isinstance(exc, exceptions.ValidationError):
+        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        details = _flatten(details)
+        first = next(iter(details.items()), None)
+        message = f"{first[0]}: {first[1][0]}" if first and first[1] else "The request is not valid."
+        return error_response("invalid", message, status.HTTP_400_BAD_REQUEST, details)
+    if isinstance(exc, exceptions.ParseError):
+        return error_response("invalid", f"Malformed request body: {exc.detail}", 400)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        if isinstance(exc, PermissionDenied):
+            return error_response("not_found", "Not found.", 404)
+        return None
+    code = getattr(exc, "default_code", "error")
+    message = str(getattr(exc, "detail", "")) or "Request failed."
+    return error_response(code, message, response.status_code)

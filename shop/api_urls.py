@@ -1,0 +1,24 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from cart import api as cart_api
+from catalog import api as catalog_api
+from orders import api as orders_api
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("products/", catalog_api.ProductListView.as_view(), name="product-list"),
+    path("products/<slug:slug>/", catalog_api.ProductDetailView.as_view(), name="product-detail"),
+    path("currencies/", catalog_api.CurrencyListView.as_view(), name="currencies"),
+    path("carts/", cart_api.CartCreateView.as_view(), name="cart-create"),
+    path("carts/<str:cart_id>/", cart_api.CartDetailView.as_view(), name="cart-detail"),
+    path("carts/<str:cart_id>/lines/", cart_api.CartLinesView.as_view(), name="cart-lines"),
+    path("carts/<str:cart_id>/lines/<str:line_id>/", cart_api.CartLineDetailView.as_view(), name="cart-line"),
+    path("carts/<str:cart_id>/stock/", cart_api.CartStockView.as_view(), name="cart-stock"),
+    path("carts/<str:cart_id>/checkout/", cart_api.CheckoutView.as_view(), name="cart-checkout"),
+    path("shipping-methods/", cart_api.ShippingMethodsView.as_view(), name="shipping-methods"),
+    path("orders/", orders_api.OrderListView.as_view(), name="order-list"),
+    path("orders/<str:number>/", orders_api.OrderDetailView.as_view(), name="order-detail"),
+]

@@ -1,0 +1,81 @@
+"""Typed domain errors. Services raise them; the API turns each into the error shape of
+API.md in one place (shop.api_errors) and pages show `message` to the shopper."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class ShopError(Exception):
+    code = "invalid"
+    status = 400
+    default_message = "The request is not valid."
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None):
+        self.message = message or self.default_message
+        self.details = details or {}
+        super().__init__(self.message)
+
+
+class InvalidInput(ShopError):
+    code = "invalid"
+    status = 400
+
+
+class NotFound(ShopError):
+    code = "not_found"
+    status = 404
+    default_message = "Not found."
+
+
+class UnsupportedCurrency(ShopError):
+    code = "unsupported_currency"
+    status = 400
+    default_message = "That currency is not supported."
+
+
+class CheckoutIncomplete(ShopError):
+    code = "checkout_incomplete"
+    status = 400
+    default_message = "Some checkout details are missing."
+
+
+class InsufficientStock(ShopError):
+    """items: [{"sku", "requested", "available", "name"}]."""
+
+    code = "insufficient_stock"
+    status = 409
+
+    def __init__(self, items: list[dict[str, Any]]):
+        self.items = items
+        parts = []
+        for item in items:
+            name = item.get("name") or item["sku"]
+            if item["available"] <= 0:
+                parts.append(f"{name} is out of stock")
+            else:
+                parts.append(f"Only {item['available']} left of {name}")
+        public = [{k: item[k] for k in ("sku", "requested", "available")} for item in items]
+        super().__init__("; ".join(parts) + ".", details={"items": public})
+
+
+class CartNotActive(ShopError):
+    code = "cart_not_active"
+    status = 409
+    default_message = "This cart can no longer be changed."
+
+
+class CartNotInCheckout(ShopError):
+    code = "cart_not_in_checkout"
+    status = 409
+    default_message = "This cart is not in checkout."
+
+
+class ReservationExpired(ShopError):
+    code = "reservation_expired"
+    status = 409
+    default_message = "Your reservation expired. Start checkout again to reserve the items."
+
+
+class StockAdjustmentRefused(InvalidInput):
+    code = "invalid"
+    status = 400
