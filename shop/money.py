@@ -42,3 +42,23 @@ def money_json(money: Money) -> dict[str, str]:
     code = money.currency.code
     amount = Decimal(money.amount).quantize(quantum(code), rounding=ROUND_HALF_UP)
     return {"amount": f"{amount:f}", "currency": code}
+
+
+def format_money(money: Money, locale: str | None = None) -> str:
+    """Money for people: symbol, separators and decimals of the currency and locale
+    (Babel/CLDR), always with the currency's own minor units."""
+    from babel.numbers import format_currency
+
+    code = money.currency.code
+    places = minor_units(code)
+    pattern = None
+    if places == 0:
+        pattern = "¤#,##0"
+    return format_currency(
+        Decimal(money.amount).quantize(quantum(code), rounding=ROUND_HALF_UP),
+        code,
+        format=pattern,
+        locale=locale or "en_US",
+        currency_digits=False,
+        decimal_quantization=False,
+    )

@@ -1,0 +1,61 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from cart import services as cart_services
+from inventory import services as inventory
+from inventory.models import Reservation, Stock
+from inventory.selectors import available_quantities, ledger_balance
+from shop.errors import InsufficientStock
+
+
+def test_checkout_reserves_every_line_and_cancel_releases(make_variant, make_cart):
+    shirt, socks = make_variant(on_hand=5), make_variant(on_hand=3)
+    cart = make_cart({shirt: 2, socks: 3})
+
+    cart_services.start_checkout(cart_id=cart.pk)
+
+    assert available_quantities([shirt.pk, socks.pk]) == {shirt.pk: 3, socks.pk: 0}
+    assert Stock.objects.get(variant=shirt).reserved == 2
+    cart_services.cancel_checkout(cart_id=cart.pk)
+    assert available_quantities([shirt.pk, socks.pk]) == {shirt.pk: 5, socks.pk: 3}
+    assert Stock.objects.get(variant=socks).reserved == 0
+
+
+def test_reserve_is_all_or_nothing(make_variant, make_cart):
+    shirt, socks = make_variant(on_hand=5), make_variant(on_hand=3)
+    cart = make_cart({shirt: 2, socks: 3})
+    other = make_cart({socks: 1})
+    cart_services.start_checkout(cart_id=other.pk)
+
+    with pytest.raises(InsufficientStock) as exc:
+        cart_services.start_checkout(cart_id=cart.pk)
+
+    assert exc.value.details == {"items": [{"sku": socks.sku, "requested": 3, "available": 2}]}
+    assert Stock.objects.get(variant=shirt).reserved == 0
+    assert not Reservation.objects.filter(cart=cart).exists()
+
+
+def test_commit_moves_on_hand_through_the_ledger(make_variant, make_cart):
+    shirt = make_variant(on_hand=5)
+    cart = make_cart({shirt: 2})
+    cart_services.start_checkout(cart_id=cart.pk)
+
+    inventory.commit(cart_id=cart.pk, items={shirt.pk: 2}, order_id=None)
+
+    stock = Stock.objects.get(variant=shirt)
+    assert (stock.on_hand, stock.reserved) == (3, 0)
+    assert ledger_balance(shirt.pk) == 3
+
+
+def test_expired_reservation_does_not_block_sale_without_sweeper(make_variant, make_cart):
+    shirt = make_variant(on_hand=1)
+    first, second = make_cart({shirt: 1}), make_cart({shirt: 1})
+    past = timezone.now() - timedelta(minutes=10)
+    cart_services.start_checkout(cart_id=first.pk, now=past)
+
+    cart_services.start_checkout(cart_id=second.pk)
+
+    assert Reservation.objects.get(cart=first).status == Reservation.Status.EXPIRED
+    assert Stock.objects.get(variant=shirt).reserved == 1
