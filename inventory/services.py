@@ -182,8 +182,9 @@ def commit(*, cart_id: UUID, items: Mapping[int, int], order_id: int | None, now
         _release_locked(stocks, now=now)  # others' expired reservations free their units
         for variant_id, quantity in committed.items():
             stocks[variant_id].reserved -= quantity
-        short = {vid: q - committed.get(vid, 0) for vid, q in items.items() if q > committed.get(vid, 0)}
-        shortages = _shortages(stocks, short)
+        # What we take must leave every other live reservation covered: on_hand - items
+        # >= reserved by others. Fully reserved items always pass this.
+        shortages = _shortages(stocks, items)
         if shortages:
             raise insufficient_stock_error(shortages)
         # A reservation larger than the sold quantity frees its remainder.

@@ -59,3 +59,31 @@ def test_expired_reservation_does_not_block_sale_without_sweeper(make_variant, m
 
     assert Reservation.objects.get(cart=first).status == Reservation.Status.EXPIRED
     assert Stock.objects.get(variant=shirt).reserved == 1
+
+
+def test_commit_of_more_than_reserved_needs_free_stock(make_variant, make_cart):
+    shirt = make_variant(on_hand=5)
+    ours, theirs = make_cart({shirt: 2}), make_cart({shirt: 3})
+    cart_services.start_checkout(cart_id=ours.pk)
+    cart_services.start_checkout(cart_id=theirs.pk)
+
+    with pytest.raises(InsufficientStock) as exc:
+        inventory.commit(cart_id=ours.pk, items={shirt.pk: 3}, order_id=None)
+
+    assert exc.value.details["items"] == [{"sku": shirt.sku, "requested": 3, "available": 2}]
+    stock = Stock.objects.get(variant=shirt)
+    assert (stock.on_hand, stock.reserved) == (5, 5)
+    assert Reservation.objects.get(cart=ours).status == Reservation.Status.ACTIVE
+
+
+def test_commit_of_expired_but_unswept_reservation_succeeds(make_variant, make_cart):
+    shirt = make_variant(on_hand=1)
+    cart = make_cart({shirt: 1})
+    cart_services.start_checkout(cart_id=cart.pk, now=timezone.now() - timedelta(minutes=10))
+
+    inventory.commit(cart_id=cart.pk, items={shirt.pk: 1}, order_id=None)
+
+    stock = Stock.objects.get(variant=shirt)
+    assert (stock.on_hand, stock.reserved) == (0, 0)
+    assert Reservation.objects.get(cart=cart).status == Reservation.Status.COMMITTED
+    assert ledger_balance(shirt.pk) == 0
