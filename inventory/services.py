@@ -113,7 +113,7 @@ def reserve(*, cart_id: UUID, items: Mapping[int, int], expires_at: datetime, no
     items = {int(vid): int(q) for vid, q in items.items() if q > 0}
     if not items:
         return []
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         stocks = lock_stocks(items)
         _release_locked(stocks, now=now, cart_id=cart_id)
         shortages = _shortages(stocks, items)
@@ -128,7 +128,7 @@ def reserve(*, cart_id: UUID, items: Mapping[int, int], expires_at: datetime, no
 def release(*, cart_id: UUID, now: datetime | None = None) -> int:
     """Release the cart's live reservations. Returns the units released."""
     now = now or timezone.now()
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         variant_ids = list(
             Reservation.objects.filter(cart_id=cart_id, status=Reservation.Status.ACTIVE).values_list("variant_id", flat=True)
         )
@@ -165,7 +165,7 @@ def commit(*, cart_id: UUID, items: Mapping[int, int], order_id: int | None, now
     """
     now = now or timezone.now()
     items = {int(vid): int(q) for vid, q in items.items() if q > 0}
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         stocks = lock_stocks(items)
         committed: dict[int, int] = {}
         with connection.cursor() as cursor:
@@ -247,7 +247,7 @@ def adjust(*, variant_id: int, delta: int, reason: str, actor_id: int | None = N
         raise StockAdjustmentRefused("An adjustment must change the quantity.", details={"delta": ["Must not be zero."]})
     if reason not in StockMovement.Reason.values or reason == StockMovement.Reason.SALE:
         raise StockAdjustmentRefused("Choose a reason for the adjustment.", details={"reason": [f"Unknown reason {reason!r}."]})
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         stocks = lock_stocks([variant_id])
         stock = stocks[variant_id]
         _release_locked(stocks, now=now)
@@ -269,7 +269,7 @@ def adjust(*, variant_id: int, delta: int, reason: str, actor_id: int | None = N
 def set_on_hand(*, variant_id: int, on_hand: int, reason: str, actor_id: int | None = None, note: str = "", now: datetime | None = None) -> StockMovement | None:
     """Set on_hand to a counted figure through one ledger movement (imports, stock counts)."""
     now = now or timezone.now()
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         stocks = lock_stocks([variant_id])
         delta = on_hand - stocks[variant_id].on_hand
         if delta == 0:
@@ -278,7 +278,7 @@ def set_on_hand(*, variant_id: int, on_hand: int, reason: str, actor_id: int | N
 
 
 def set_low_stock_threshold(*, variant_id: int, threshold: int) -> None:
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         stocks = lock_stocks([variant_id])
         Stock.objects.filter(pk=stocks[variant_id].pk).update(low_stock_threshold=threshold)
 
