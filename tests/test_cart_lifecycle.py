@@ -1,0 +1,52 @@
+from datetime import timedelta
+
+from django.core.management import call_command
+from django.utils import timezone
+
+from cart import services as cart_services
+from cart.models import Cart
+from cart.tasks import abandon_idle_carts
+from inventory.models import Reservation, Stock
+
+
+def _age(cart: Cart, days: int) -> None:
+    Cart.objects.filter(pk=cart.pk).update(last_activity_at=timezone.now() - timedelta(days=days))
+
+
+def test_idle_carts_are_abandoned_and_their_stock_released(make_variant, make_cart):
+    shirt = make_variant(on_hand=4)
+    idle_active, idle_checkout, recent = make_cart({shirt: 1}), make_cart({shirt: 2}), make_cart({shirt: 1})
+    cart_services.start_checkout(cart_id=idle_checkout.pk)
+    _age(idle_active, 8)
+    _age(idle_checkout, 8)
+    _age(recent, 6)
+
+    assert abandon_idle_carts.delay().get() == 2
+
+    statuses = dict(Cart.objects.values_list("pk", "status"))
+    assert statuses[idle_active.pk] == statuses[idle_checkout.pk] == "abandoned"
+    assert statuses[recent.pk] == "active"
+    assert Reservation.objects.get(cart=idle_checkout).status == Reservation.Status.RELEASED
+    assert Stock.objects.get(variant=shirt).reserved == 0
+
+
+def test_completed_carts_are_never_abandoned(make_variant, make_cart):
+    shirt = make_variant(on_hand=4)
+    cart = make_cart({shirt: 1})
+    Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.COMPLETED)
+    _age(cart, 30)
+
+    assert cart_services.abandon_idle_carts() == 0
+    assert Cart.objects.get(pk=cart.pk).status == "completed"
+
+
+def test_expire_reservations_command_runs_one_sweep(make_variant, make_cart, capsys):
+    shirt = make_variant(on_hand=3)
+    cart = make_cart({shirt: 2})
+    cart_services.start_checkout(cart_id=cart.pk, now=timezone.now() - timedelta(minutes=6))
+
+    call_command("expire_reservations")
+
+    assert "Released 2 reserved unit(s)." in capsys.readouterr().out
+    assert Stock.objects.get(variant=shirt).reserved == 0
+    assert Reservation.objects.get(cart=cart).status == Reservation.Status.EXPIRED
