@@ -72,6 +72,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.shop",
+                "catalog.context_processors.navigation",
+                "cart.session.cart_context",
             ],
         },
     }

@@ -1,0 +1,157 @@
+"""The shopper's cart in the browser: its id lives in the session.
+
+An anonymous shopper owns the cart whose id the session holds; a signed-in one owns the
+carts bound to their user, and falls back to their latest open cart when the session has
+none. A cart is created only on the first add, so browsing never writes a cart row.
+Whatever is resolved is kept on the request, so one page asks the database once.
+"""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import Case, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from cart import services
+from cart.models import Cart, CartLine
+from cart.selectors import cart_with_lines, parse_cart_id
+from shop.currency_choice import shopper_currency
+from shop.errors import NotFound
+
+SESSION_KEY = "cart_id"
+OPEN_STATUSES = (Cart.Status.ACTIVE, Cart.Status.CHECKOUT)
+
+_NOT_RESOLVED: Any = object()
+
+
+def _session_cart_id(request: HttpRequest) -> UUID | None:
+    raw = request.session.get(SESSION_KEY)
+    if not raw:
+        return None
+    try:
+        return parse_cart_id(raw)
+    except NotFound:
+        return None
+
+
+def _owned_open_carts(request: HttpRequest) -> QuerySet[Cart]:
+    carts = Cart.objects.filter(status__in=OPEN_STATUSES)
+    if request.user.is_authenticated:
+        return carts.filter(user_id=request.user.pk)
+    return carts.filter(user__isnull=True)
+
+
+def _owns(request: HttpRequest, cart: Cart) -> bool:
+    if cart.status not in OPEN_STATUSES:
+        return False
+    if request.user.is_authenticated:
+        return cart.user_id == request.user.pk
+    return cart.user_id is None
+
+
+def remember_cart(request: HttpRequest, cart_id: UUID | None) -> None:
+    """Bind `cart_id` to the session (None forgets it)."""
+    if cart_id is None:
+        request.session.pop(SESSION_KEY, None)
+    elif request.session.get(SESSION_KEY) != str(cart_id):
+        request.session[SESSION_KEY] = str(cart_id)
+    request._shop_cart_summary = _NOT_RESOLVED  # type: ignore[attr-defined]
+
+
+def _summary(request: HttpRequest) -> tuple[UUID | None, int]:
+    """(cart id, number of items) of the shopper's open cart, in one query."""
+    cached = getattr(request, "_shop_cart_summary", _NOT_RESOLVED)
+    if cached is not _NOT_RESOLVED:
+        return cached
+    counted = _owned_open_carts(request).annotate(item_count=Coalesce(Sum("lines__quantity"), 0))
+    session_id = _session_cart_id(request)
+    if request.user.is_authenticated:
+        # The session's cart if it is the user's, else their most recently used one.
+        ordering = ["-last_activity_at"]
+        if session_id:
+            ordering.insert(0, Case(When(pk=session_id, then=Value(0)), default=Value(1)))
+        row = counted.order_by(*ordering).values_list("pk", "item_count").first()
+    elif session_id:
+        row = counted.filter(pk=session_id).values_list("pk", "item_count").first()
+    else:
+        row = None
+    summary = (row[0], row[1]) if row else (None, 0)
+    if summary[0] != session_id:
+        remember_cart(request, summary[0])
+    request._shop_cart_summary = summary  # type: ignore[attr-defined]
+    return summary
+
+
+def current_cart_id(request: HttpRequest) -> UUID | None:
+    return _summary(request)[0]
+
+
+def cart_item_count(request: HttpRequest) -> int:
+    return _summary(request)[1]
+
+
+def current_cart(request: HttpRequest) -> Cart | None:
+    """The shopper's open cart with lines, variants and products loaded (a constant
+    number of queries however many lines it has)."""
+    cart_id = _session_cart_id(request)
+    cart = None
+    if cart_id is not None:
+        try:
+            cart = cart_with_lines(cart_id)
+        except NotFound:
+            cart = None
+        if cart is not None and not _owns(request, cart):
+            cart = None
+    if cart is None and request.user.is_authenticated:
+        cart_id = current_cart_id(request)
+        cart = cart_with_lines(cart_id) if cart_id else None
+    lines = list(cart.lines.all()) if cart else []
+    remember_cart(request, cart.pk if cart else None)
+    request._shop_cart_summary = (cart.pk if cart else None, sum(line.quantity for line in lines))  # type: ignore[attr-defined]
+    return cart
+
+
+def quantity_from_form(raw: str | None) -> Any:
+    """A whole number typed into a form field, else the raw text, which the cart
+    services refuse with their own message."""
+    try:
+        return int((raw or "").strip())
+    except ValueError:
+        return raw
+
+
+def add_to_cart(request: HttpRequest, *, sku: Any, quantity: Any) -> CartLine:
+    """Add to the shopper's cart, creating it on the first add. If the add is refused,
+    the new cart is rolled back with it: a refused add changes nothing."""
+    cart_id = current_cart_id(request)
+    with transaction.atomic():
+        if cart_id is None:
+            user_id = request.user.pk if request.user.is_authenticated else None
+            cart_id = services.create_cart(currency=shopper_currency(request), user_id=user_id).pk
+        line = services.add_line(cart_id=cart_id, sku=sku, quantity=quantity)
+    remember_cart(request, cart_id)
+    return line
+
+
+def merge_session_cart_on_login(request: HttpRequest | None, user: Any) -> None:
+    """On login: the anonymous session's cart joins the user's active cart."""
+    if request is None or not hasattr(request, "session"):
+        return
+    source_id = _session_cart_id(request)
+    if source_id is None:
+        return
+    try:
+        merged = services.merge_carts(source_id=source_id, user_id=user.pk)
+    except NotFound:
+        remember_cart(request, None)
+        return
+    remember_cart(request, merged.pk if merged.status in OPEN_STATUSES and merged.user_id == user.pk else None)
+
+
+def cart_context(request: HttpRequest) -> dict[str, Any]:
+    """Template context: the header's item count, asked for only if a page shows it."""
+    return {"cart_item_count": SimpleLazyObject(lambda: cart_item_count(request))}
