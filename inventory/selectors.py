@@ -70,3 +70,12 @@ def ledger_balance(variant_id: int) -> int:
     from inventory.models import StockMovement
 
     return StockMovement.objects.filter(variant_id=variant_id).aggregate(total=Coalesce(Sum("delta"), 0))["total"]
+
+
+def filter_by_stock_status(variants: QuerySet, status: Availability) -> QuerySet:
+    """Variants from annotate_availability narrowed to one status: stock_status in SQL."""
+    if status == "out_of_stock":
+        return variants.filter(available__lte=0)
+    if status == "low_stock":
+        return variants.filter(available__gt=0, available__lte=F("low_stock_threshold_now"))
+    return variants.filter(available__gt=F("low_stock_threshold_now"))

@@ -1,0 +1,269 @@
+"""Inventory admin: stock levels, the "Adjust stock" page, the ledger and reservations.
+
+on_hand and reserved are never edited here: on_hand changes only through
+inventory.services.adjust (which writes the ledger row), reserved only through checkout.
+Availability and stock status come from inventory.selectors.
+"""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from catalog.models import Variant
+from inventory import services as inventory_services
+from inventory.forms import StockAdjustmentForm
+from inventory.models import Reservation, Stock, StockMovement
+from inventory.selectors import annotate_availability, availability_of, filter_by_stock_status, stock_status
+from shop.errors import ShopError
+
+STOCK_STATUS_LABELS = {"in_stock": "In stock", "low_stock": "Low stock", "out_of_stock": "Out of stock"}
+RECENT_MOVEMENTS_SHOWN = 10
+
+
+def stock_status_label(available: int, threshold: int) -> str:
+    return STOCK_STATUS_LABELS[stock_status(available, threshold)]
+
+
+def adjust_stock_url(variant_id: int) -> str:
+    return reverse("admin:inventory_stock_adjust", args=[variant_id])
+
+
+def ledger_url(sku: str) -> str:
+    return reverse("admin:inventory_stockmovement_changelist") + f"?q={sku}"
+
+
+class StockStatusFilter(admin.SimpleListFilter):
+    title = "stock status"
+    parameter_name = "stock_status"
+
+    def lookups(self, request, model_admin):
+        return [("low_stock", "Low stock"), ("out_of_stock", "Out of stock"), ("in_stock", "In stock")]
+
+    def queryset(self, request, queryset):
+        if self.value() not in STOCK_STATUS_LABELS:
+            return queryset
+        variants = filter_by_stock_status(annotate_availability(Variant.objects.order_by()), self.value())
+        return queryset.filter(variant_id__in=variants.values("pk"))
+
+
+@admin.register(Stock)
+class StockAdmin(admin.ModelAdmin):
+    list_display = ["sku", "product", "on_hand", "reserved", "available", "low_stock_threshold", "status", "adjust_link"]
+    list_filter = [StockStatusFilter]
+    list_select_related = ["variant__product"]
+    search_fields = ["variant__sku", "variant__product__name"]
+    ordering = ["variant__sku"]
+    fields = ["variant_link", "on_hand", "reserved", "available", "status", "low_stock_threshold", "low_stock_alerted_at", "updated_at", "adjust_link", "ledger_link"]
+    readonly_fields = ["variant_link", "on_hand", "reserved", "available", "status", "low_stock_alerted_at", "updated_at", "adjust_link", "ledger_link"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Stock]:
+        live = annotate_availability(Variant.objects.filter(pk=OuterRef("variant_id")).order_by())
+        return super().get_queryset(request).annotate(available_now=Subquery(live.values("available")[:1]))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # stock rows come with their variant (inventory.locks.lock_stocks)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Stock | None = None) -> bool:
+        return False  # the ledger refers to the variant; a stock row goes only with it
+
+    def save_model(self, request: HttpRequest, obj: Stock, form, change: bool) -> None:
+        # Only the threshold is editable; it is written under the stock row lock.
+        inventory_services.set_low_stock_threshold(variant_id=obj.variant_id, threshold=form.cleaned_data["low_stock_threshold"])
+
+    @admin.display(description="SKU", ordering="variant__sku")
+    def sku(self, stock: Stock) -> str:
+        return stock.variant.sku
+
+    @admin.display(description="Product", ordering="variant__product__name")
+    def product(self, stock: Stock) -> str:
+        return stock.variant.product.name
+
+    @admin.display(description="Variant")
+    def variant_link(self, stock: Stock) -> str:
+        return format_html(
+            '<a href="{}">{}</a> ({})',
+            reverse("admin:catalog_variant_change", args=[stock.variant_id]),
+            stock.variant.sku,
+            stock.variant,
+        )
+
+    @admin.display(description="Available", ordering="available_now")
+    def available(self, stock: Stock) -> int:
+        return stock.available_now
+
+    @admin.display(description="Stock status")
+    def status(self, stock: Stock) -> str:
+        return stock_status_label(stock.available_now, stock.low_stock_threshold)
+
+    @admin.display(description="Adjust")
+    def adjust_link(self, stock: Stock) -> str:
+        return format_html('<a href="{}">Adjust stock</a>', adjust_stock_url(stock.variant_id))
+
+    @admin.display(description="Ledger")
+    def ledger_link(self, stock: Stock) -> str:
+        return format_html('<a href="{}">Stock movements of {}</a>', ledger_url(stock.variant.sku), stock.variant.sku)
+
+    def get_urls(self):
+        # Before the default patterns: "<path:object_id>/" would swallow "adjust/...".
+        return [
+            path("adjust/<int:variant_id>/", self.admin_site.admin_view(self.adjust_view), name="inventory_stock_adjust"),
+        ] + super().get_urls()
+
+    def adjust_view(self, request: HttpRequest, variant_id: int) -> HttpResponse:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        variant = get_object_or_404(Variant.objects.select_related("product"), pk=variant_id)
+        form = StockAdjustmentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                # Our own atomic block: a refusal raised under the stock lock rolls back
+                # cleanly and leaves the connection usable for re-rendering the form.
+                with transaction.atomic():
+                    movement = inventory_services.adjust(
+                        variant_id=variant.pk,
+                        delta=form.cleaned_data["delta"],
+                        reason=form.cleaned_data["reason"],
+                        actor_id=request.user.pk,
+                        note=form.cleaned_data["note"],
+                    )
+            except ShopError as error:
+                form.add_refusal(error)
+            else:
+                self.message_user(
+                    request,
+                    f"{variant.sku}: {movement.delta:+d} ({movement.get_reason_display()}). On hand is now {movement.balance_after}.",
+                    messages.SUCCESS,
+                )
+                stock = Stock.objects.get(variant_id=variant.pk)
+                return HttpResponseRedirect(reverse("admin:inventory_stock_change", args=[stock.pk]))
+        return self._render_adjust_form(request, variant, form)
+
+    def _render_adjust_form(self, request: HttpRequest, variant: Variant, form: StockAdjustmentForm) -> HttpResponse:
+        stock = Stock.objects.filter(variant_id=variant.pk).first()
+        available, status = availability_of([variant.pk])[variant.pk]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Adjust stock: {variant.sku}",
+            "variant": variant,
+            "stock": stock,
+            "on_hand": stock.on_hand if stock else 0,
+            "reserved": stock.reserved if stock else 0,
+            "available": available,
+            "status": STOCK_STATUS_LABELS[status],
+            "form": form,
+            "recent_movements": StockMovement.objects.filter(variant_id=variant.pk).select_related("actor", "order")[:RECENT_MOVEMENTS_SHOWN],
+            "ledger_url": ledger_url(variant.sku),
+        }
+        return TemplateResponse(request, "admin/inventory/stock/adjust.html", context)
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(admin.ModelAdmin):
+    """The ledger: read-only, because on_hand == sum(delta) must always hold."""
+
+    list_display = ["created_at", "sku", "signed_delta", "reason", "balance_after", "actor", "order_link", "note"]
+    list_filter = ["reason", "created_at"]
+    list_select_related = ["variant", "actor", "order"]
+    search_fields = ["variant__sku"]
+    date_hierarchy = "created_at"
+    fields = ["created_at", "variant", "signed_delta", "reason", "balance_after", "actor", "order_link", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: StockMovement | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: StockMovement | None = None) -> bool:
+        return False
+
+    @admin.display(description="SKU", ordering="variant__sku")
+    def sku(self, movement: StockMovement) -> str:
+        return movement.variant.sku
+
+    @admin.display(description="Delta", ordering="delta")
+    def signed_delta(self, movement: StockMovement) -> str:
+        return f"{movement.delta:+d}"
+
+    @admin.display(description="Order", ordering="order__number")
+    def order_link(self, movement: StockMovement) -> str:
+        if movement.order_id is None:
+            return "—"
+        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[movement.order_id]), movement.order.number)
+
+
+@admin.register(Reservation)
+class ReservationAdmin(admin.ModelAdmin):
+    list_display = ["id", "cart_link", "sku", "quantity", "status", "expires_at", "liveness", "order"]
+    list_filter = ["status"]
+    list_select_related = ["variant", "order"]
+    search_fields = ["variant__sku", "cart__id__exact"]
+    ordering = ["-created_at"]
+    fields = ["cart_link", "variant", "quantity", "status", "liveness", "expires_at", "created_at", "closed_at", "order"]
+    readonly_fields = fields
+    actions = ["release_expired_reservations"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Reservation | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Reservation | None = None) -> bool:
+        return False  # deleting one would leave stock.reserved counting it
+
+    def has_release_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("inventory.change_reservation")
+
+    @admin.display(description="Cart")
+    def cart_link(self, reservation: Reservation) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("admin:cart_cart_change", args=[reservation.cart_id]), reservation.cart_id)
+
+    @admin.display(description="SKU", ordering="variant__sku")
+    def sku(self, reservation: Reservation) -> str:
+        return reservation.variant.sku
+
+    @admin.display(description="Holds stock")
+    def liveness(self, reservation: Reservation) -> str:
+        if reservation.status != Reservation.Status.ACTIVE:
+            return "—"
+        if reservation.expires_at > timezone.now():
+            return "Live"
+        return "Expired (no longer holds stock; not yet released)"
+
+    @admin.action(description="Release expired reservations now (all of them, not only the selected)", permissions=["release"])
+    def release_expired_reservations(self, request: HttpRequest, queryset: QuerySet[Reservation]) -> None:
+        self._release_expired(request)
+
+    def _release_expired(self, request: HttpRequest) -> None:
+        freed = inventory_services.expire_reservations()
+        self.message_user(request, f"Released expired reservations: {freed} unit(s) freed.", messages.SUCCESS)
+
+    def get_urls(self):
+        return [
+            path("release-expired/", self.admin_site.admin_view(self.release_expired_view), name="inventory_reservation_release_expired"),
+        ] + super().get_urls()
+
+    def release_expired_view(self, request: HttpRequest) -> HttpResponse:
+        """The same as the action, from a button: the action needs a selected row."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_release_permission(request):
+            raise PermissionDenied
+        self._release_expired(request)
+        return HttpResponseRedirect(reverse("admin:inventory_reservation_changelist"))
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_release": self.has_release_permission(request)}
+        return super().changelist_view(request, extra_context)
+

@@ -1,0 +1,33 @@
+"""Staff forms for stock. They only parse input; inventory.services decides what is allowed."""
+from __future__ import annotations
+
+from django import forms
+
+from inventory.models import StockMovement
+from shop.errors import ShopError
+
+# A single adjustment beyond this is a typing slip, not a delivery; it also keeps the
+# figure inside the database's integer column.
+MAX_ADJUSTMENT = 1_000_000
+
+# Sales move stock only through checkout (inventory.services.commit), never by hand.
+ADJUSTMENT_REASONS = [(value, label) for value, label in StockMovement.Reason.choices if value != StockMovement.Reason.SALE]
+
+
+class StockAdjustmentForm(forms.Form):
+    delta = forms.IntegerField(
+        label="Change in units",
+        min_value=-MAX_ADJUSTMENT,
+        max_value=MAX_ADJUSTMENT,
+        help_text="Positive adds to on hand (goods received, returns); negative removes (damaged, lost, count correction).",
+    )
+    reason = forms.ChoiceField(choices=ADJUSTMENT_REASONS)
+    note = forms.CharField(max_length=255, required=False, widget=forms.TextInput(attrs={"size": 60}))
+
+    def add_refusal(self, error: ShopError) -> None:
+        """Show a refusal from the service next to the fields it names (else above the form)."""
+        fields = [name for name in error.details if name in self.fields]
+        for name in fields:
+            self.add_error(name, error.message)
+        if not fields:
+            self.add_error(None, error.message)
