@@ -457,3 +457,30 @@ def test_staff_without_stock_permission_cannot_adjust(client, shop_world):
 
     assert response.status_code == 403
     assert stock_figures(variant) == before
+
+
+@pytest.mark.parametrize("model", ["catalog_product", "catalog_variant", "inventory_stock", "inventory_stockmovement"])
+def test_staff_find_things_by_sku(admin_client, make_variant, model):
+    wanted = make_variant("TEE-RED-L", on_hand=3)
+    make_variant("MUG-BLUE", on_hand=3)
+
+    response = admin_client.get(reverse(f"admin:{model}_changelist"), {"q": "tee-red"})
+
+    (found,) = response.context["cl"].result_list
+    variant_of = {
+        "catalog_product": lambda product: product.variants.get(),
+        "catalog_variant": lambda variant: variant,
+        "inventory_stock": lambda stock: stock.variant,
+        "inventory_stockmovement": lambda movement: movement.variant,
+    }[model]
+    assert variant_of(found) == wanted
+
+
+def test_ledger_filters_by_reason(admin_client, admin_user, make_variant):
+    variant = make_variant(on_hand=5)
+    admin_client.post(adjust_url(variant), {"delta": "-1", "reason": "damaged", "note": "dropped"})
+
+    response = admin_client.get(reverse("admin:inventory_stockmovement_changelist"), {"reason__exact": "damaged"})
+
+    (movement,) = response.context["cl"].result_list
+    assert (movement.variant_id, movement.delta, movement.balance_after, movement.actor_id, movement.note) == (variant.pk, -1, 4, admin_user.pk, "dropped")
