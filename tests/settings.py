@@ -12,6 +12,8 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute", "user": "100000/minute", "checkout": "100000/minute"},
 }
+# Pages use {% static %}; tests run without collectstatic, so no manifest lookups.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405  (threads in concurrency tests)
 
 # Parallel runs (several developers on one server) each name their own test database.
