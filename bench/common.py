@@ -1,0 +1,98 @@
+"""What both benchmarks share: a fresh database of their own on the server Django would use
+(DATABASE_URL if set, else the private pgserver of shop/devdb.py), Django set up against
+it, and a note of the machine's load (figures on a shared machine are noisy)."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def server_url() -> str:
+    """The URL of the database Django would use; its server hosts the benchmark database."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url:
+        return url
+    from shop.devdb import private_database_url
+
+    return private_database_url()
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server and credentials, another database name."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def libpq_url(url: str) -> str:
+    """django-environ accepts postgres:// and pgsql://; libpq (psycopg, pgbench) wants postgresql://."""
+    scheme, rest = url.split("://", 1)
+    return f"postgresql://{rest}" if scheme in ("postgres", "postgresql", "pgsql", "psql") else url
+
+
+def recreate_database(name: str) -> str:
+    """Drop and create database `name` on the server; returns its URL."""
+    import psycopg
+
+    base = server_url()
+    with psycopg.connect(libpq_url(with_database(base, "postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return with_database(base, name)
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(libpq_url(with_database(server_url(), "postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def setup_django(database_url: str, settings_module: str = "shop.settings") -> None:
+    """Point Django at `database_url` (through DATABASE_URL, as production does) and set it up."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+    import django
+
+    django.setup()
+
+
+def migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def find_pgbench() -> str | None:
+    """pgbench of the pgserver wheel (same major version as its server), else one on PATH."""
+    try:
+        import pgserver
+
+        bundled = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pgbench"
+        if bundled.exists():
+            return str(bundled)
+    except ImportError:
+        pass
+    return shutil.which("pgbench")
+
+
+def machine_load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    print("  ".join(h.rjust(w) for h, w in zip(headers, widths)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
