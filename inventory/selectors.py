@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
+from uuid import UUID
 
 from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
@@ -15,10 +16,12 @@ from inventory.models import Reservation, Stock
 Availability = Literal["in_stock", "low_stock", "out_of_stock"]
 
 
-def _live_reserved_subquery(now: datetime, variant_ref: str) -> Subquery:
+def _live_reserved_subquery(now: datetime, variant_ref: str, excluding_cart_id: UUID | None = None) -> Subquery:
+    live = Reservation.objects.filter(variant_id=OuterRef(variant_ref), status=Reservation.Status.ACTIVE, expires_at__gt=now)
+    if excluding_cart_id is not None:
+        live = live.exclude(cart_id=excluding_cart_id)
     return Subquery(
-        Reservation.objects.filter(variant_id=OuterRef(variant_ref), status=Reservation.Status.ACTIVE, expires_at__gt=now)
-        .order_by()
+        live.order_by()
         .values("variant_id")
         .annotate(total=Sum("quantity"))
         .values("total"),
@@ -50,13 +53,16 @@ def stock_status(available: int, threshold: int) -> Availability:
     return "in_stock"
 
 
-def availability_of(variant_ids: Iterable[int], *, now: datetime | None = None) -> dict[int, tuple[int, Availability]]:
-    """variant id -> (available, status)."""
+def availability_of(
+    variant_ids: Iterable[int], *, now: datetime | None = None, excluding_cart_id: UUID | None = None
+) -> dict[int, tuple[int, Availability]]:
+    """variant id -> (available, status). With excluding_cart_id: what that cart can have,
+    its own live reservations counted as available to it."""
     now = now or timezone.now()
     ids = list(set(variant_ids))
     rows = (
         Stock.objects.filter(variant_id__in=ids)
-        .annotate(live=Coalesce(_live_reserved_subquery(now, "variant_id"), Value(0)))
+        .annotate(live=Coalesce(_live_reserved_subquery(now, "variant_id", excluding_cart_id), Value(0)))
         .values_list("variant_id", "on_hand", "live", "low_stock_threshold")
     )
     result: dict[int, tuple[int, Availability]] = {vid: (0, "out_of_stock") for vid in ids}
