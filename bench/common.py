@@ -49,10 +49,12 @@ def recreate_database(name: str) -> str:
 
 def drop_database(name: str) -> None:
     import psycopg
+    from django.conf import settings
 
-    from django.db import connections
+    if settings.configured:
+        from django.db import connections
 
-    connections.close_all()
+        connections.close_all()
     with psycopg.connect(libpq_url(with_database(server_url(), "postgres")), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
