@@ -79,3 +79,24 @@ class ReservationExpired(ShopError):
 class StockAdjustmentRefused(InvalidInput):
     code = "invalid"
     status = 400
+
+
+class AmountNotChargeable(InvalidInput):
+    """An amount Stripe would refuse: below the currency's minimum charge, more than eight
+    digits, or not a whole number of Stripe's unit/step. `reason` is one of "minimum",
+    "maximum", "step", "precision"; `money` is the amount refused."""
+
+    code = "invalid"
+    status = 400
+    default_message = "This amount cannot be charged by card."
+
+    def __init__(self, message: str | None = None, *, reason: str, money: Any = None, field: str = "total"):
+        self.reason = reason
+        self.money = money
+        message = message or self.default_message
+        super().__init__(message, details={field: [message]})
+
+
+class RateUnavailable(UnsupportedCurrency):
+    """A configured currency that has no exchange rate stored yet: shoppers cannot use it
+    until a refresh or a staff override provides one."""

@@ -140,8 +140,20 @@ STAFF_ALERT_EMAILS = env.list("STAFF_ALERT_EMAILS", default=[])
 
 # Money
 BASE_CURRENCY = "USD"
-CURRENCIES = ("USD",)
+# Currencies a shopper can choose (ISO 4217); prices are stored in BASE_CURRENCY only.
+CURRENCIES = tuple(env.list("CURRENCIES", default=["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "KWD"]))
 DEFAULT_CURRENCY = "USD"
+
+# Exchange rates (shop.rates): `ecb` (keyless daily feed), `openexchangerates` (needs
+# OPEN_EXCHANGE_RATES_APP_ID) or `fixed` (demo rates, offline).
+EXCHANGE_RATES_PROVIDER = env("EXCHANGE_RATES_PROVIDER", default="fixed")
+OPEN_EXCHANGE_RATES_APP_ID = env("OPEN_EXCHANGE_RATES_APP_ID", default="")
+RATES_REFRESH_SECONDS = env.float("RATES_REFRESH_SECONDS", default=3600.0)
+RATES_STALE_AFTER_HOURS = env.float("RATES_STALE_AFTER_HOURS", default=48.0)
+RATES_STALE_AFTER = timedelta(hours=RATES_STALE_AFTER_HOURS)
+RATES_FETCH_TIMEOUT_SECONDS = env.float("RATES_FETCH_TIMEOUT_SECONDS", default=10.0)
+# How long one process may serve the rate table from the cache; updates also clear it.
+RATES_CACHE_SECONDS = env.int("RATES_CACHE_SECONDS", default=60)
 
 # Stock reservations (DESIGN.md invariant 10)
 RESERVATION_TTL = timedelta(seconds=env("RESERVATION_TTL_SECONDS"))
@@ -193,6 +205,10 @@ else:
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
+    "refresh-exchange-rates": {
+        "task": "shop.tasks.refresh_exchange_rates",
+        "schedule": RATES_REFRESH_SECONDS,
+    },
     "expire-reservations": {
         "task": "inventory.tasks.expire_reservations",
         "schedule": env.float("RESERVATION_SWEEP_SECONDS", default=30.0),
