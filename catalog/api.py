@@ -8,13 +8,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from catalog.models import Product
 from catalog.selectors import product_detail, product_list
 from inventory.selectors import stock_status
 from shop import rates
-from shop.api_base import query_currency
+from shop.api_base import ShopAPIView, query_currency
 from shop.errors import NotFound
 from shop.money import convert_from_base, money_json
 
@@ -47,7 +46,7 @@ class ProductPagination(PageNumberPagination):
     max_page_size = 100
 
 
-class ProductListView(APIView):
+class ProductListView(ShopAPIView):
     @extend_schema(parameters=[CURRENCY_PARAM], responses=OpenApiTypes.OBJECT, summary="Products with prices and availability")
     def get(self, request: Request) -> Response:
         currency = query_currency(request)
@@ -57,7 +56,7 @@ class ProductListView(APIView):
         return paginator.get_paginated_response([product_json(p, currency, rate) for p in page])
 
 
-class ProductDetailView(APIView):
+class ProductDetailView(ShopAPIView):
     @extend_schema(parameters=[CURRENCY_PARAM], responses=OpenApiTypes.OBJECT, summary="One product")
     def get(self, request: Request, slug: str) -> Response:
         currency = query_currency(request)
@@ -67,7 +66,7 @@ class ProductDetailView(APIView):
         return Response(product_json(product, currency, rates.current_rate(currency)))
 
 
-class CurrencyListView(APIView):
+class CurrencyListView(ShopAPIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="Supported currencies and their rates against USD")
     def get(self, request: Request) -> Response:
         return Response({"base": "USD", "currencies": rates.currency_table()})

@@ -1,28 +1,70 @@
-"""Small pieces every API view shares: body parsing and currency choice."""
+"""Small pieces every API view shares: the base view, its throttles, body parsing and
+currency choice."""
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
+from rest_framework import throttling
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
 
 from shop import rates
 from shop.errors import InvalidInput
 
 
+class _RatesFromSettings:
+    """DRF binds THROTTLE_RATES once at import; reading the setting per request lets a
+    changed REST_FRAMEWORK setting (tests, reloads) take effect."""
+
+    scope: str | None
+
+    def get_rate(self) -> str | None:
+        self.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        return super().get_rate()  # type: ignore[misc]
+
+
+class AnonThrottle(_RatesFromSettings, throttling.AnonRateThrottle):
+    pass
+
+
+class UserThrottle(_RatesFromSettings, throttling.UserRateThrottle):
+    pass
+
+
+class ScopedThrottle(_RatesFromSettings, throttling.ScopedRateThrottle):
+    pass
+
+
+class ShopAPIView(APIView):
+    """Every shop endpoint: anonymous and per-user rate limits (429 `rate_limited`)."""
+
+    throttle_classes = [AnonThrottle, UserThrottle]
+
+
 def body_object(request: Request) -> dict[str, Any]:
-    """The JSON body as an object; anything else is a 400 `invalid`."""
-    data = request.data
-    if data is None or data == {} and not request.body:
+    """The JSON body as an object; an empty body is `{}`; anything else (malformed JSON,
+    a list, a string, `null`) is a 400 `invalid` raised before anything is written."""
+    if not request.body:
         return {}
+    data = request.data  # malformed JSON raises ParseError -> 400 invalid
     if not isinstance(data, dict):
         raise InvalidInput("The request body must be a JSON object.", details={"body": ["Must be a JSON object."]})
     return data
 
 
+def currency_code(value: Any) -> str:
+    """A supported currency code from a request, else 400 `unsupported_currency`."""
+    if not isinstance(value, str):
+        return rates.validate_currency("")
+    return rates.validate_currency(value.strip())
+
+
 def query_currency(request: Request) -> str:
-    """`?currency=` validated, else the base currency."""
+    """`?currency=` validated, else the default currency."""
     code = request.query_params.get("currency")
     if code is None:
         return settings.DEFAULT_CURRENCY
-    return rates.validate_currency(code)
+    return currency_code(code)
+

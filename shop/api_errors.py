@@ -50,7 +50,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         message = f"{first[0]}: {first[1][0]}" if first and first[1] else "The request is not valid."
         return error_response("invalid", message, status.HTTP_400_BAD_REQUEST, details)
     if isinstance(exc, exceptions.ParseError):
-        return error_response("invalid", f"Malformed request body: {exc.detail}", 400)
+        return error_response(
+            "invalid", f"The request body is not valid JSON: {exc.detail}", 400, {"body": ["Malformed JSON."]}
+        )
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        # The API speaks JSON only; any other body is bad input, not a new error code.
+        return error_response(
+            "invalid", "Send the body as JSON with Content-Type: application/json.", 400,
+            {"body": [str(exc.detail)]},
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         if isinstance(exc, PermissionDenied):
@@ -58,4 +66,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     code = getattr(exc, "default_code", "error")
     message = str(getattr(exc, "detail", "")) or "Request failed."
-    return error_response(code, message, response.status_code)
+    shaped = error_response(code, message, response.status_code)
+    for header in ("Allow", "WWW-Authenticate", "Retry-After"):
+        if header in response:
+            shaped[header] = response[header]
+    return shaped
