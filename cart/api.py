@@ -8,15 +8,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
-from rest_framework.views import APIView
 
 from cart import services
 from cart.models import Cart, ShippingMethod
 from cart.pricing import price_cart, shipping_price
 from cart.selectors import cart_with_lines
 from inventory.selectors import availability_of
-from shop.api_base import body_object
+from shop.api_base import ScopedThrottle, ShopAPIView, body_object
 from shop.money import money_json
 
 
@@ -64,7 +62,7 @@ def cart_json(cart_id) -> dict[str, Any]:
     }
 
 
-class CartCreateView(APIView):
+class CartCreateView(ShopAPIView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT}, summary="Create a cart")
     def post(self, request: Request) -> Response:
         body = body_object(request)
@@ -73,7 +71,7 @@ class CartCreateView(APIView):
         return Response(cart_json(cart.pk), status=201)
 
 
-class CartDetailView(APIView):
+class CartDetailView(ShopAPIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="A cart with its totals")
     def get(self, request: Request, cart_id) -> Response:
         return Response(cart_json(cart_id))
@@ -88,7 +86,7 @@ class CartDetailView(APIView):
         return Response(cart_json(cart_id))
 
 
-class CartLinesView(APIView):
+class CartLinesView(ShopAPIView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT}, summary="Add a SKU")
     def post(self, request: Request, cart_id) -> Response:
         body = body_object(request)
@@ -96,7 +94,7 @@ class CartLinesView(APIView):
         return Response(cart_json(cart_id), status=201)
 
 
-class CartLineDetailView(APIView):
+class CartLineDetailView(ShopAPIView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT, summary="Set a line's quantity")
     def patch(self, request: Request, cart_id, line_id) -> Response:
         body = body_object(request)
@@ -109,12 +107,13 @@ class CartLineDetailView(APIView):
         return Response(cart_json(cart_id))
 
 
-class CartStockView(APIView):
+class CartStockView(ShopAPIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="Availability of each line")
     def get(self, request: Request, cart_id) -> Response:
         cart = cart_with_lines(cart_id)
         lines = list(cart.lines.all())
-        availability = availability_of([line.variant_id for line in lines])
+        # A cart in checkout holds its own units; they count as available to it.
+        availability = availability_of([line.variant_id for line in lines], excluding_cart_id=cart.pk)
         return Response(
             {
                 "items": [
@@ -130,8 +129,8 @@ class CartStockView(APIView):
         )
 
 
-class CheckoutView(APIView):
-    throttle_classes = [ScopedRateThrottle]
+class CheckoutView(ShopAPIView):
+    throttle_classes = [ScopedThrottle]
     throttle_scope = "checkout"
 
     @extend_schema(request=None, responses=OpenApiTypes.OBJECT, summary="Start checkout: reserve every line")
@@ -152,7 +151,7 @@ class CheckoutView(APIView):
         return Response(cart_json(cart_id))
 
 
-class ShippingMethodsView(APIView):
+class ShippingMethodsView(ShopAPIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="Shipping methods priced for a cart")
     def get(self, request: Request) -> Response:
         cart_id = request.query_params.get("cart")

@@ -6,13 +6,15 @@ checks the cart's status under that lock (DESIGN.md invariant 9).
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from moneyed import Money
 
 from cart.models import Cart, CartLine, ShippingMethod
 from cart.selectors import parse_cart_id
@@ -56,8 +58,13 @@ def _touch(cart: Cart, now: datetime, fields: list[str]) -> None:
     cart.save(update_fields=[*fields, "last_activity_at", "updated_at"])
 
 
-def create_cart(*, currency: str | None = None, user_id: int | None = None) -> Cart:
-    code = rates.validate_currency(currency) if currency is not None else settings.DEFAULT_CURRENCY
+def _currency_code(currency: Any) -> str:
+    """A supported currency code, else UnsupportedCurrency (also for non-text values)."""
+    return rates.validate_currency(currency.strip() if isinstance(currency, str) else "")
+
+
+def create_cart(*, currency: Any = None, user_id: int | None = None) -> Cart:
+    code = _currency_code(currency) if currency is not None else settings.DEFAULT_CURRENCY
     return Cart.objects.create(currency=code, user_id=user_id)
 
 
@@ -70,8 +77,10 @@ def _check_line_stock(variant: Variant, quantity: int) -> None:
 
 
 def _active_variant(sku: Any) -> Variant:
-    if not isinstance(sku, str) or not sku.strip():
+    if sku is None or (isinstance(sku, str) and not sku.strip()):
         raise InvalidInput("Give the SKU of the item to add.", details={"sku": ["This field is required."]})
+    if not isinstance(sku, str):
+        raise InvalidInput("The SKU must be text.", details={"sku": ["Must be a string."]})
     variant = (
         Variant.objects.select_related("product")
         .filter(sku=sku.strip(), is_active=True, product__is_active=True)
@@ -83,13 +92,17 @@ def _active_variant(sku: Any) -> Variant:
 
 
 def add_line(*, cart_id: UUID | str, sku: Any, quantity: Any) -> CartLine:
-    """Add `quantity` of a SKU; a SKU already in the cart adds to its line."""
-    quantity = parse_quantity(quantity)
-    variant = _active_variant(sku)
+    """Add `quantity` of a SKU; a SKU already in the cart adds to its line.
+
+    Checks run in the order of the API's errors: the cart exists (404), may change
+    (409), the input is valid (400), the stock suffices (409); a refusal writes nothing.
+    """
     now = timezone.now()
     with transaction.atomic():
         cart = lock_cart(cart_id)
         _require_active(cart)
+        quantity = parse_quantity(quantity)
+        variant = _active_variant(sku)
         line = CartLine.objects.filter(cart=cart, variant=variant).first()
         new_quantity = (line.quantity if line else 0) + quantity
         if new_quantity > MAX_LINE_QUANTITY:
@@ -107,20 +120,26 @@ def add_line(*, cart_id: UUID | str, sku: Any, quantity: Any) -> CartLine:
     return line
 
 
+_MAX_ROW_ID = 2**63 - 1  # bigint: a larger id from a URL would be a database error
+
+
 def _locked_line(cart: Cart, line_id: Any) -> CartLine:
     try:
-        return CartLine.objects.select_related("variant__product").get(cart=cart, pk=int(str(line_id)))
+        pk = int(str(line_id))
+        if not 0 < pk <= _MAX_ROW_ID:
+            raise ValueError(line_id)
+        return CartLine.objects.select_related("variant__product").get(cart=cart, pk=pk)
     except (CartLine.DoesNotExist, ValueError, TypeError):
         raise NotFound("That line is not in this cart.") from None
 
 
 def set_line_quantity(*, cart_id: UUID | str, line_id: Any, quantity: Any) -> CartLine:
-    quantity = parse_quantity(quantity)
     now = timezone.now()
     with transaction.atomic():
         cart = lock_cart(cart_id)
         line = _locked_line(cart, line_id)
         _require_active(cart)
+        quantity = parse_quantity(quantity)
         if quantity > line.quantity:
             _check_line_stock(line.variant, quantity)
         line.quantity = quantity
@@ -140,11 +159,10 @@ def remove_line(*, cart_id: UUID | str, line_id: Any) -> None:
 
 
 def set_currency(*, cart_id: UUID | str, currency: Any) -> Cart:
-    code = rates.validate_currency(currency if isinstance(currency, str) else "")
     with transaction.atomic():
         cart = lock_cart(cart_id)
         _require_active(cart)
-        cart.currency = code
+        cart.currency = _currency_code(currency)
         _touch(cart, timezone.now(), ["currency"])
     return cart
 
@@ -189,7 +207,9 @@ def _require_live_checkout(cart: Cart, now: datetime) -> None:
         raise ReservationExpired()
 
 
-def keep_reservation_alive(cart: Cart, *, now: datetime, ttl=None, extend_below=None) -> None:
+def keep_reservation_alive(
+    cart: Cart, *, now: datetime, ttl: timedelta | None = None, extend_below: timedelta | None = None
+) -> None:
     """Activity in checkout: extend to `ttl` from now when less than `extend_below` is left."""
     ttl = ttl or settings.RESERVATION_TTL
     extend_below = extend_below if extend_below is not None else settings.RESERVATION_EXTEND_BELOW
@@ -208,9 +228,30 @@ def update_checkout(
     shipping_method: Any = _UNSET,
     now: datetime | None = None,
 ) -> Cart:
-    """Contact, addresses and shipping method for a cart in checkout. All fields are
-    checked before anything is written; a bad one changes nothing."""
+    """Contact, addresses and shipping method for a cart in checkout.
+
+    The cart must exist (404) and be in checkout with a live reservation (409); then
+    every field is checked before anything is written, so a bad one changes nothing
+    (400 naming each bad field). Activity extends a reservation that is running out.
+    """
     now = now or timezone.now()
+    with transaction.atomic():
+        cart = lock_cart(cart_id)
+        _require_live_checkout(cart, now)
+        changes = _clean_checkout_fields(
+            email=email, shipping_address=shipping_address, billing_address=billing_address, shipping_method=shipping_method
+        )
+        keep_reservation_alive(cart, now=now)
+        for field, value in changes.items():
+            setattr(cart, field, value)
+        if cart.email and cart.shipping_address:
+            cart.checkout_step = Cart.Step.PAYMENT if cart.shipping_method else Cart.Step.SHIPPING
+        _touch(cart, now, [*changes, "checkout_step", "reservation_expires_at"])
+    return cart
+
+
+def _clean_checkout_fields(*, email: Any, shipping_address: Any, billing_address: Any, shipping_method: Any) -> dict[str, Any]:
+    """The given fields cleaned; InvalidInput naming every bad one."""
     changes: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
 
@@ -234,17 +275,7 @@ def update_checkout(
     if errors:
         first_field, messages = next(iter(errors.items()))
         raise InvalidInput(f"{first_field}: {messages[0]}", details=errors)
-
-    with transaction.atomic():
-        cart = lock_cart(cart_id)
-        _require_live_checkout(cart, now)
-        keep_reservation_alive(cart, now=now)
-        for field, value in changes.items():
-            setattr(cart, field, value)
-        if cart.email and cart.shipping_address:
-            cart.checkout_step = Cart.Step.PAYMENT if cart.shipping_method else Cart.Step.SHIPPING
-        _touch(cart, now, [*changes, "checkout_step", "reservation_expires_at"])
-    return cart
+    return changes
 
 
 def _clean_shipping_method(code: Any) -> str:
@@ -330,3 +361,11 @@ def merge_carts(*, source_id: UUID | str, user_id: int) -> Cart:
         source.save(update_fields=["status", "updated_at"])
         _touch(target, timezone.now(), [])
     return target
+
+
+def upsert_shipping_method(*, code: str, name: str, price_usd: Decimal, position: int = 0) -> ShippingMethod:
+    """Create or update a shipping method by code; its price is in the USD base."""
+    method, _ = ShippingMethod.objects.update_or_create(
+        code=code, defaults={"name": name, "price": Money(price_usd, "USD"), "position": position}
+    )
+    return method
