@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import transaction
 from django.utils.text import slugify
@@ -12,7 +12,17 @@ from moneyed import Money
 from catalog.models import Category, Product, Variant
 from inventory import services as inventory
 from inventory.models import StockMovement
-from shop.errors import InvalidInput
+from shop.errors import InvalidInput, StockAdjustmentRefused
+
+# Column limits of the models, checked up front so a long value is a named error, not a
+# database error halfway through the import.
+MAX_SLUG_LENGTH = Product._meta.get_field("slug").max_length
+MAX_NAME_LENGTH = Product._meta.get_field("name").max_length
+MAX_SKU_LENGTH = Variant._meta.get_field("sku").max_length
+MAX_VARIANT_NAME_LENGTH = Variant._meta.get_field("name").max_length
+MAX_CATEGORY_NAME_LENGTH = Category._meta.get_field("name").max_length
+MAX_COUNT = 2**31 - 1  # stock and thresholds are 32-bit integer columns
+MAX_PRICE = Decimal("1e10")  # 12 digits, 2 of them decimals
 
 
 @dataclass
@@ -25,7 +35,7 @@ class ImportResult:
     skus: list[str] = field(default_factory=list)
 
 
-def _fail(where: str, message: str) -> None:
+def _fail(where: str, message: str) -> NoReturn:
     raise InvalidInput(f"{where}: {message}", details={where: [message]})
 
 
@@ -40,17 +50,22 @@ def _validate(data: Any) -> list[dict[str, Any]]:
         if not isinstance(product, dict):
             _fail(where, "must be an object")
         slug = product.get("slug")
-        if not isinstance(slug, str) or not slug or slugify(slug) != slug:
-            _fail(f"{where}.slug", "must be a lowercase slug like 'linen-shirt'")
+        if not isinstance(slug, str) or not slug or slugify(slug) != slug or len(slug) > MAX_SLUG_LENGTH:
+            _fail(f"{where}.slug", f"must be a lowercase slug like 'linen-shirt' of at most {MAX_SLUG_LENGTH} characters")
         if slug in seen_slugs:
             _fail(f"{where}.slug", f"{slug!r} appears twice in the file")
         seen_slugs.add(slug)
         where = f"products[{i}] ({slug})"
         if not isinstance(product.get("name"), str) or not product["name"].strip():
             _fail(f"{where}.name", "is required")
+        if len(product["name"].strip()) > MAX_NAME_LENGTH:
+            _fail(f"{where}.name", f"must be at most {MAX_NAME_LENGTH} characters")
         for key in ("description", "category"):
             if key in product and product[key] is not None and not isinstance(product[key], str):
                 _fail(f"{where}.{key}", "must be text")
+        category = product.get("category")
+        if category and (not slugify(category) or len(category) > MAX_CATEGORY_NAME_LENGTH):
+            _fail(f"{where}.category", f"must be a name of at most {MAX_CATEGORY_NAME_LENGTH} characters with letters or digits")
         variants = product.get("variants")
         if not isinstance(variants, list) or not variants:
             _fail(f"{where}.variants", "must be a non-empty list")
@@ -59,8 +74,8 @@ def _validate(data: Any) -> list[dict[str, Any]]:
             if not isinstance(variant, dict):
                 _fail(vwhere, "must be an object")
             sku = variant.get("sku")
-            if not isinstance(sku, str) or not sku.strip() or len(sku) > 64:
-                _fail(f"{vwhere}.sku", "must be text of 1 to 64 characters")
+            if not isinstance(sku, str) or not sku.strip() or sku != sku.strip() or len(sku) > MAX_SKU_LENGTH:
+                _fail(f"{vwhere}.sku", f"must be text of 1 to {MAX_SKU_LENGTH} characters without surrounding spaces")
             if sku in seen_skus:
                 _fail(f"{vwhere}.sku", f"{sku!r} appears twice in the file")
             seen_skus.add(sku)
@@ -70,28 +85,41 @@ def _validate(data: Any) -> list[dict[str, Any]]:
                 amount = Decimal(str(price)) if isinstance(price, (str, int)) and not isinstance(price, bool) else None
             except InvalidOperation:
                 amount = None
-            if amount is None or not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")) or amount >= Decimal("1e10"):
-                _fail(f"{vwhere}.price_usd", 'must be a decimal string with at most 2 decimals, like "19.99"')
+            if (
+                amount is None
+                or not amount.is_finite()
+                or amount < 0
+                or amount >= MAX_PRICE
+                or amount != amount.quantize(Decimal("0.01"))
+            ):
+                _fail(f"{vwhere}.price_usd", 'must be a decimal string of 0 or more with at most 2 decimals, like "19.99"')
             stock = variant.get("stock")
-            if isinstance(stock, bool) or not isinstance(stock, int) or stock < 0:
+            if isinstance(stock, bool) or not isinstance(stock, int) or not 0 <= stock <= MAX_COUNT:
                 _fail(f"{vwhere}.stock", "must be a whole number of 0 or more")
             threshold = variant.get("low_stock_threshold")
-            if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0):
+            if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= MAX_COUNT):
                 _fail(f"{vwhere}.low_stock_threshold", "must be a whole number of 0 or more")
             if "attributes" in variant and not isinstance(variant["attributes"], dict):
                 _fail(f"{vwhere}.attributes", "must be an object")
-            if "name" in variant and variant["name"] is not None and not isinstance(variant["name"], str):
-                _fail(f"{vwhere}.name", "must be text")
+            if "name" in variant and variant["name"] is not None and (
+                not isinstance(variant["name"], str) or len(variant["name"]) > MAX_VARIANT_NAME_LENGTH
+            ):
+                _fail(f"{vwhere}.name", f"must be text of at most {MAX_VARIANT_NAME_LENGTH} characters")
     return data["products"]
 
 
-def import_catalog(data: Any, *, actor_id: int | None = None) -> ImportResult:
+def import_catalog(data: Any, *, actor_id: int | None = None, keep_existing_stock: bool = False) -> ImportResult:
     """Upsert products and variants by slug and SKU; set stock to the file's figure
-    through ledger movements. All or nothing."""
+    through ledger movements (one per variant whose figure changes). All or nothing:
+    any bad entry raises InvalidInput naming it and nothing is written.
+
+    keep_existing_stock: set stock only for variants this import creates, leaving a
+    running shop's counts alone (the demo seed, run on every start).
+    """
     products = _validate(data)
     result = ImportResult()
     with transaction.atomic():
-        for entry in products:
+        for i, entry in enumerate(products):
             category = None
             if entry.get("category"):
                 category, _ = Category.objects.get_or_create(
@@ -107,12 +135,10 @@ def import_catalog(data: Any, *, actor_id: int | None = None) -> ImportResult:
                 result.products_updated += 1
             for position, v in enumerate(entry["variants"]):
                 existing = Variant.objects.filter(sku=v["sku"]).first()
+                vwhere = f"products[{i}] ({product.slug}).variants[{position}] ({v['sku']})"
                 if existing is not None and existing.product_id != product.pk:
                     # A SKU moving to another product would corrupt old carts' snapshots.
-                    raise InvalidInput(
-                        f"SKU {v['sku']!r} belongs to product {existing.product.slug!r}, not {product.slug!r}.",
-                        details={v["sku"]: ["SKU already belongs to another product."]},
-                    )
+                    _fail(f"{vwhere}.sku", f"already belongs to product {existing.product.slug!r}")
                 variant, vcreated = Variant.objects.update_or_create(
                     sku=v["sku"],
                     defaults={
@@ -129,15 +155,20 @@ def import_catalog(data: Any, *, actor_id: int | None = None) -> ImportResult:
                 else:
                     result.variants_updated += 1
                 result.skus.append(variant.sku)
+                if keep_existing_stock and not vcreated:
+                    continue
                 if v.get("low_stock_threshold") is not None:
                     inventory.set_low_stock_threshold(variant_id=variant.pk, threshold=v["low_stock_threshold"])
-                movement = inventory.set_on_hand(
-                    variant_id=variant.pk,
-                    on_hand=v["stock"],
-                    reason=StockMovement.Reason.IMPORT,
-                    actor_id=actor_id,
-                    note="catalog import",
-                )
+                try:
+                    movement = inventory.set_on_hand(
+                        variant_id=variant.pk,
+                        on_hand=v["stock"],
+                        reason=StockMovement.Reason.IMPORT,
+                        actor_id=actor_id,
+                        note="catalog import",
+                    )
+                except StockAdjustmentRefused as exc:  # e.g. more units reserved by carts in checkout
+                    _fail(f"{vwhere}.stock", exc.message)
                 if movement is not None:
                     result.stock_movements += 1
     return result

@@ -18,6 +18,8 @@ class Command(BaseCommand):
             data = json.loads(file.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise CommandError(f"{file}: no such file") from None
+        except OSError as exc:  # a directory, no permission
+            raise CommandError(f"{file}: cannot be read ({exc.strerror or exc})") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CommandError(f"{file}: not valid JSON ({exc})") from None
         try:

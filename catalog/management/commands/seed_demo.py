@@ -1,6 +1,8 @@
 """Demo data for `make run`: the demo catalog, shipping methods and an admin user whose
-login is printed. Safe to run again: it upserts."""
+login is printed. Safe to run again: it upserts, and sets stock only for demo variants
+it creates."""
 import json
+import os
 import secrets
 from decimal import Decimal
 from pathlib import Path
@@ -8,9 +10,8 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-from moneyed import Money
 
-from cart.models import ShippingMethod
+from cart.services import upsert_shipping_method
 from catalog.services import import_catalog
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "demo" / "demo_catalog.json"
@@ -24,16 +25,18 @@ class Command(BaseCommand):
     help = "Load the demo catalog, shipping methods and an admin user (prints the login)."
 
     def handle(self, *args, **options):
-        result = import_catalog(json.loads(DEMO_FILE.read_text()))
+        # Stock is set only for demo variants created now: `make run` seeds on every start
+        # and must not undo the sales and adjustments of the previous run.
+        result = import_catalog(json.loads(DEMO_FILE.read_text(encoding="utf-8")), keep_existing_stock=True)
         for position, (code, name, price) in enumerate(SHIPPING_METHODS):
-            ShippingMethod.objects.update_or_create(
-                code=code, defaults={"name": name, "price": Money(Decimal(price), "USD"), "position": position}
-            )
+            upsert_shipping_method(code=code, name=name, price_usd=Decimal(price), position=position)
         password_file = Path(settings.RUN_DIR) / "admin-password"
         password_file.parent.mkdir(parents=True, exist_ok=True)
         if not password_file.exists():
-            password_file.write_text(secrets.token_urlsafe(12))
-            password_file.chmod(0o600)
+            # Created owner-only from the start, so the password is never world-readable.
+            fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(12))
         password = password_file.read_text().strip()
         user, _ = get_user_model().objects.get_or_create(username="admin", defaults={"email": "admin@example.com"})
         user.is_staff = user.is_superuser = True
