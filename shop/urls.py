@@ -8,6 +8,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("cart/", include("cart.urls")),
+    path("checkout/", include("cart.checkout_urls")),
+    path("orders/", include("orders.urls")),
     path("", include("catalog.urls")),
 ]
 

@@ -1,0 +1,35 @@
+"""Order reads: a customer's orders, and one order for whoever may see it."""
+from __future__ import annotations
+
+import secrets
+
+from django.db.models import Prefetch, QuerySet
+
+from orders.models import Order, OrderLine
+
+
+def orders_of_customer(*, user_id: int) -> QuerySet[Order]:
+    """The signed-in customer's orders, newest first, lines loaded in one more query."""
+    return (
+        Order.objects.filter(user_id=user_id)
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
+        .order_by("-created_at", "-id")
+    )
+
+
+def order_for_viewer(*, number: str, user_id: int | None, token: str | None) -> Order | None:
+    """The order if the viewer may see it: its customer, or anyone holding the signed
+    link's token (a guest's only key). Everyone else gets None, exactly as for an order
+    that does not exist, so order numbers reveal nothing."""
+    order = (
+        Order.objects.filter(number=number)
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
+        .first()
+    )
+    if order is None:
+        return None
+    if user_id is not None and order.user_id == user_id:
+        return order
+    if token and secrets.compare_digest(str(token), order.access_token):
+        return order
+    return None
