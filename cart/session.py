@@ -7,6 +7,7 @@ Whatever is resolved is kept on the request, so one page asks the database once.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +15,6 @@ from django.db import transaction
 from django.db.models import Case, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
-from django.utils.functional import SimpleLazyObject
 
 from cart import services
 from cart.models import Cart, CartLine
@@ -91,6 +91,8 @@ def current_cart_id(request: HttpRequest) -> UUID | None:
 
 
 def cart_item_count(request: HttpRequest) -> int:
+    if not hasattr(request, "session") or not hasattr(request, "user"):
+        return 0  # a request that skipped the middleware (e.g. a RequestFactory render)
     return _summary(request)[1]
 
 
@@ -153,5 +155,7 @@ def merge_session_cart_on_login(request: HttpRequest | None, user: Any) -> None:
 
 
 def cart_context(request: HttpRequest) -> dict[str, Any]:
-    """Template context: the header's item count, asked for only if a page shows it."""
-    return {"cart_item_count": SimpleLazyObject(lambda: cart_item_count(request))}
+    """Template context: the header's item count. Templates call a callable when they
+    use it, so a page that does not show it runs no query (and the result is cached on
+    the request, so showing it twice runs one)."""
+    return {"cart_item_count": partial(cart_item_count, request)}

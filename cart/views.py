@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from cart import services
@@ -43,6 +44,7 @@ def _render_cart(
         context.update(
             totals=totals,
             in_checkout=cart.status == Cart.Status.CHECKOUT,
+            reservation_live=bool(cart.reservation_expires_at and cart.reservation_expires_at > timezone.now()),
             rows=[
                 CartRow(priced, *availability[priced.line.variant_id], line_errors.get(priced.line.pk))
                 for priced in totals.lines
