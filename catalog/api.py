@@ -47,7 +47,12 @@ class ProductPagination(PageNumberPagination):
 
 
 class ProductListView(ShopAPIView):
-    @extend_schema(parameters=[CURRENCY_PARAM], responses=OpenApiTypes.OBJECT, summary="Products with prices and availability")
+    @extend_schema(
+        operation_id="products_list",
+        parameters=[CURRENCY_PARAM, OpenApiParameter("page", OpenApiTypes.INT, description="1-based; 20 products a page.")],
+        responses=OpenApiTypes.OBJECT,
+        summary="Products with prices and availability",
+    )
     def get(self, request: Request) -> Response:
         currency = query_currency(request)
         rate = rates.current_rate(currency)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import throttling
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
@@ -46,7 +47,11 @@ class ShopAPIView(APIView):
 def body_object(request: Request) -> dict[str, Any]:
     """The JSON body as an object; an empty body is `{}`; anything else (malformed JSON,
     a list, a string, `null`) is a 400 `invalid` raised before anything is written."""
-    if not request.body:
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise InvalidInput("The request body is too large.", details={"body": ["Too large."]}) from None
+    if not raw:
         return {}
     data = request.data  # malformed JSON raises ParseError -> 400 invalid
     if not isinstance(data, dict):

@@ -413,6 +413,16 @@ def test_line_body_that_is_not_a_json_object_is_400(api, make_variant, make_cart
     assert db_state() == before
 
 
+def test_an_oversized_body_is_400_invalid(api, make_cart, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    cart = make_cart()
+
+    response = api.post(f"/api/v1/carts/{cart.pk}/lines/", {"sku": "X" * 2000, "quantity": 1})
+
+    assert_error(response, 400, "invalid")
+    assert not CartLine.objects.exists()
+
+
 def test_a_form_encoded_body_is_400_invalid(api, make_variant, make_cart):
     variant = make_variant()
     cart = make_cart()
