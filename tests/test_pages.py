@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -61,7 +62,18 @@ def add_to_cart(client: Client, slug: str, sku: str, quantity) -> object:
     return client.post(f"/products/{slug}/", {"variant": sku, "quantity": quantity})
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Sessions and exchange rates are cached; each test starts without them."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def queries_for(client: Client, url: str) -> int:
+    """Queries of a page once warm: a first request fills the caches (session, rates),
+    so sizes are compared on equal terms."""
+    assert client.get(url).status_code == 200
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     assert response.status_code == 200
