@@ -139,18 +139,29 @@ def release(*, cart_id: UUID, now: datetime | None = None) -> int:
 
 
 def extend(*, cart_id: UUID, expires_at: datetime, now: datetime | None = None) -> int:
-    """Move the expiry of the cart's unexpired reservations to `expires_at`.
+    """Move the expiry of the cart's unexpired reservations to `expires_at` (never earlier).
 
-    Needs no stock lock: the row lock on each reservation orders this against a
-    concurrent expiry, and a reservation already past its time is never revived (it no
-    longer blocks others, so reviving it could oversell). Raises ReservationExpired when
-    the cart has no live reservation left.
+    A reservation already past its time is never revived: it no longer blocks others,
+    so reviving it could oversell. Raises ReservationExpired when the cart has no live
+    reservation left.
+
+    Takes the stock locks of the cart's reserved rows first, like every writer of
+    reservations (lock order: cart -> stock -> reservations). Updating the reservation
+    rows without them deadlocked against a release or sweep of the same rows, which
+    holds the stock locks and closes reservations one row at a time in its own order.
     """
     now = now or timezone.now()
-    live = Reservation.objects.filter(cart_id=cart_id, status=Reservation.Status.ACTIVE, expires_at__gt=now)
-    extended = live.filter(expires_at__lt=expires_at).update(expires_at=expires_at)
-    if extended == 0 and not live.exists():
-        raise ReservationExpired()
+    with transaction.atomic():
+        reserved_variants = Reservation.objects.filter(cart_id=cart_id, status=Reservation.Status.ACTIVE).values_list(
+            "variant_id", flat=True
+        )
+        locked = lock_stocks(list(reserved_variants))
+        live = Reservation.objects.filter(
+            cart_id=cart_id, status=Reservation.Status.ACTIVE, expires_at__gt=now, variant_id__in=list(locked)
+        )
+        extended = live.filter(expires_at__lt=expires_at).update(expires_at=expires_at)
+        if extended == 0 and not live.exists():
+            raise ReservationExpired()
     return extended
 
 
