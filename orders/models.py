@@ -73,6 +73,11 @@ class OrderLine(models.Model):
     class Meta:
         ordering = ["id"]
 
+    @property
+    def display_name(self) -> str:
+        """The name the shopper saw in the cart: product and variant."""
+        return f"{self.product_name} – {self.variant_name}" if self.variant_name else self.product_name
+
 
 class OrderNumberSequence(models.Model):
     """One row per year; numbers are taken under its row lock, so they never repeat."""

@@ -81,6 +81,23 @@ class StockAdjustmentRefused(InvalidInput):
     status = 400
 
 
+class PaymentFailed(ShopError):
+    """The payment was refused (declined card, failed 3-D Secure); details carry Stripe's
+    decline code when known. The cart stays in checkout with its reservation."""
+
+    code = "payment_failed"
+    status = 402
+    default_message = "The payment did not go through. Try another card."
+
+
+class PaymentProviderUnavailable(ShopError):
+    """Stripe could not be reached or failed; nothing was charged and nothing changed."""
+
+    code = "payment_provider_unavailable"
+    status = 502
+    default_message = "The payment service is not reachable right now. Nothing was charged; please try again in a minute."
+
+
 class AmountNotChargeable(InvalidInput):
     """An amount Stripe would refuse: below the currency's minimum charge, more than eight
     digits, or not a whole number of Stripe's unit/step. `reason` is one of "minimum",

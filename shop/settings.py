@@ -163,6 +163,21 @@ CART_ABANDON_AFTER = timedelta(days=env("CART_ABANDON_AFTER_DAYS"))
 LOW_STOCK_THRESHOLD_DEFAULT = env("LOW_STOCK_THRESHOLD_DEFAULT")
 CART_LINE_MAX_QUANTITY = 99
 
+# Stripe (payments/stripe_client.py is the one place that uses these). With STRIPE_API_BASE
+# pointing at an emulator (localstripe) and no keys, emulator keys stand in.
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="").rstrip("/")
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="sk_test_emulated" if STRIPE_API_BASE else "")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="pk_test_emulated" if STRIPE_API_BASE else "")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_JS_URL = env(
+    "STRIPE_JS_URL", default=f"{STRIPE_API_BASE}/js.stripe.com/v3/" if STRIPE_API_BASE else "https://js.stripe.com/v3/"
+)
+STRIPE_CAPTURE_METHOD = env("STRIPE_CAPTURE_METHOD", default="automatic")
+if STRIPE_CAPTURE_METHOD not in ("automatic", "manual"):
+    raise ValueError("STRIPE_CAPTURE_METHOD must be 'automatic' or 'manual'.")
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+
 # API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

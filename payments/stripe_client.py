@@ -1,0 +1,292 @@
+"""The one place that talks to Stripe, through the official SDK.
+
+Settings: STRIPE_SECRET_KEY, STRIPE_API_BASE (points the SDK at an emulator such as
+localstripe), STRIPE_MAX_NETWORK_RETRIES, STRIPE_TIMEOUT_SECONDS. Every call returns
+plain dataclasses, so the rest of the shop never handles SDK objects, and every failure
+is one of three kinds:
+
+- CardDeclined: the card or its 3-D Secure check was refused (a shopper problem);
+- PaymentProviderUnavailable: Stripe could not be reached, timed out, or failed on its
+  side (nothing was charged by this call; try again later);
+- StripeRefused: Stripe understood and refused the request (wrong state, bad id).
+
+Nothing here logs keys, client secrets or card data.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import stripe
+from django.conf import settings
+
+from shop.errors import PaymentProviderUnavailable
+
+log = logging.getLogger(__name__)
+
+# Statuses of a PaymentIntent whose money is secured: paid, or authorized awaiting capture.
+PAID_STATUSES = frozenset({"succeeded", "requires_capture"})
+# Statuses in which an intent can still be changed (amount, payment method) or cancelled.
+OPEN_STATUSES = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
+
+
+class CardDeclined(Exception):
+    """The card was declined or failed authentication. `code` is Stripe's decline code
+    (e.g. insufficient_funds) or error code (card_declined), `stripe_message` Stripe's
+    own sentence, which is for logs, not shoppers."""
+
+    def __init__(self, code: str, stripe_message: str, payment_intent_id: str | None = None):
+        self.code = code
+        self.stripe_message = stripe_message
+        self.payment_intent_id = payment_intent_id
+        super().__init__(f"{code}: {stripe_message}")
+
+
+class StripeRefused(Exception):
+    """Stripe refused the request (HTTP 4xx other than a card decline)."""
+
+    def __init__(self, message: str, *, http_status: int | None = None, code: str | None = None):
+        self.http_status = http_status
+        self.code = code
+        super().__init__(message)
+
+
+class InvalidWebhook(Exception):
+    """A webhook whose signature, timestamp or body does not check out."""
+
+
+@dataclass(frozen=True)
+class PaymentIntentInfo:
+    id: str
+    amount: int  # minor units, Stripe's rules
+    currency: str  # upper-case ISO code
+    status: str
+    capture_method: str
+    client_secret: str
+    cart_id: str | None  # from metadata
+    error_code: str | None  # of the last failed attempt
+    error_message: str | None
+    charge_id: str | None
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status in PAID_STATUSES
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def has_been_attempted(self) -> bool:
+        """Confirmed at least once (a charge exists or an attempt failed): such an intent
+        is replaced rather than confirmed again with a new card (see payments.services)."""
+        return bool(self.charge_id or self.error_code)
+
+
+@dataclass(frozen=True)
+class RefundInfo:
+    id: str
+    amount: int
+    currency: str
+    status: str
+
+
+@dataclass(frozen=True)
+class SetupIntentInfo:
+    id: str
+    client_secret: str
+
+
+def _field(obj: Any, name: str, default: Any = None) -> Any:
+    return obj.get(name, default) if isinstance(obj, Mapping) else default
+
+
+def intent_from(obj: Any) -> PaymentIntentInfo:
+    """A PaymentIntentInfo from an SDK PaymentIntent or a webhook's `data.object` dict."""
+    if not isinstance(obj, Mapping):
+        obj = obj.to_dict()  # SDK objects are not dicts since stripe-python 15
+    error = _field(obj, "last_payment_error")
+    charge = _field(obj, "latest_charge")
+    # Real Stripe sends the charge id; localstripe embeds the charge object.
+    charge_id = charge if isinstance(charge, str) else _field(charge, "id")
+    metadata = _field(obj, "metadata") or {}
+    return PaymentIntentInfo(
+        id=str(_field(obj, "id")),
+        amount=int(_field(obj, "amount")),  # localstripe returns a string after an update
+        currency=str(_field(obj, "currency")).upper(),
+        status=str(_field(obj, "status")),
+        capture_method=str(_field(obj, "capture_method") or "automatic"),
+        client_secret=str(_field(obj, "client_secret") or ""),
+        cart_id=_field(metadata, "cart_id"),
+        error_code=(_field(error, "decline_code") or _field(error, "code")) if error else None,
+        error_message=_field(error, "message") if error else None,
+        charge_id=charge_id,
+    )
+
+
+@lru_cache(maxsize=8)
+def _client_for(api_key: str, api_base: str, retries: int, timeout: float) -> stripe.StripeClient:
+    base_addresses = {"api": api_base} if api_base else None
+    return stripe.StripeClient(
+        api_key,
+        base_addresses=base_addresses,
+        max_network_retries=retries,
+        http_client=stripe.RequestsClient(timeout=timeout),
+    )
+
+
+def client() -> stripe.StripeClient:
+    if not settings.STRIPE_SECRET_KEY:
+        raise PaymentProviderUnavailable("Payments are not configured (no Stripe key).")
+    return _client_for(
+        settings.STRIPE_SECRET_KEY,
+        settings.STRIPE_API_BASE,
+        settings.STRIPE_MAX_NETWORK_RETRIES,
+        settings.STRIPE_TIMEOUT_SECONDS,
+    )
+
+
+T = TypeVar("T")
+
+
+def _call(what: str, request: Callable[[], T], *, payment_intent_id: str | None = None) -> T:
+    """Run one SDK request and turn its failures into the three kinds above."""
+    try:
+        return request()
+    except stripe.CardError as exc:
+        error = exc.error
+        code = (getattr(error, "decline_code", None) if error else None) or exc.code or "card_declined"
+        log.info("stripe %s: card declined (%s) for %s", what, code, payment_intent_id or "-")
+        raise CardDeclined(code, exc.user_message or str(exc), payment_intent_id) from None
+    except (stripe.APIConnectionError, stripe.RateLimitError, stripe.AuthenticationError, stripe.PermissionError) as exc:
+        log.warning("stripe %s: unavailable (%s)", what, type(exc).__name__)
+        raise PaymentProviderUnavailable() from None
+    except stripe.InvalidRequestError as exc:
+        log.warning("stripe %s refused (HTTP %s, %s) for %s", what, exc.http_status, exc.code, payment_intent_id or "-")
+        raise StripeRefused(exc.user_message or str(exc), http_status=exc.http_status, code=exc.code) from None
+    except stripe.StripeError as exc:  # APIError: 5xx on Stripe's side, or an unreadable answer
+        log.warning("stripe %s failed (HTTP %s, %s)", what, exc.http_status, type(exc).__name__)
+        raise PaymentProviderUnavailable() from None
+
+
+def create_payment_intent(
+    *, amount: int, currency: str, cart_id: str, idempotency_key: str, capture_method: str
+) -> PaymentIntentInfo:
+    params: dict[str, Any] = {
+        "amount": amount,
+        "currency": currency.lower(),
+        "payment_method_types": ["card"],
+        "capture_method": capture_method,
+        "metadata": {"cart_id": cart_id},
+    }
+    pi = _call(
+        "create payment intent",
+        lambda: client().v1.payment_intents.create(params=params, options={"idempotency_key": idempotency_key}),
+    )
+    return intent_from(pi)
+
+
+def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntentInfo:
+    pi = _call(
+        "retrieve payment intent",
+        lambda: client().v1.payment_intents.retrieve(payment_intent_id),
+        payment_intent_id=payment_intent_id,
+    )
+    return intent_from(pi)
+
+
+def update_payment_intent_amount(payment_intent_id: str, *, amount: int) -> PaymentIntentInfo:
+    pi = _call(
+        "update payment intent",
+        lambda: client().v1.payment_intents.update(payment_intent_id, params={"amount": amount}),
+        payment_intent_id=payment_intent_id,
+    )
+    return intent_from(pi)
+
+
+def confirm_payment_intent(payment_intent_id: str, *, payment_method: str) -> PaymentIntentInfo:
+    """Attach the payment method, then confirm (server-side confirmation).
+
+    Two requests rather than `confirm(payment_method=...)`: localstripe implements only
+    this form, and real Stripe accepts both. A declined card raises CardDeclined.
+    """
+    _call(
+        "attach payment method",
+        lambda: client().v1.payment_intents.update(payment_intent_id, params={"payment_method": payment_method}),
+        payment_intent_id=payment_intent_id,
+    )
+    pi = _call(
+        "confirm payment intent",
+        lambda: client().v1.payment_intents.confirm(payment_intent_id),
+        payment_intent_id=payment_intent_id,
+    )
+    return intent_from(pi)
+
+
+def cancel_payment_intent(payment_intent_id: str) -> PaymentIntentInfo:
+    """Cancel an open intent. One that can no longer be cancelled (already paid or
+    cancelled) is returned as it is, so the caller decides from its status."""
+    try:
+        pi = _call(
+            "cancel payment intent",
+            lambda: client().v1.payment_intents.cancel(payment_intent_id),
+            payment_intent_id=payment_intent_id,
+        )
+    except StripeRefused:
+        return retrieve_payment_intent(payment_intent_id)
+    return intent_from(pi)
+
+
+def capture_payment_intent(payment_intent_id: str) -> PaymentIntentInfo:
+    pi = _call(
+        "capture payment intent",
+        lambda: client().v1.payment_intents.capture(payment_intent_id),
+        payment_intent_id=payment_intent_id,
+    )
+    return intent_from(pi)
+
+
+def create_refund(*, payment_intent_id: str, amount: int, idempotency_key: str, metadata: Mapping[str, str]) -> RefundInfo:
+    refund = _call(
+        "create refund",
+        lambda: client().v1.refunds.create(
+            params={"payment_intent": payment_intent_id, "amount": amount, "metadata": dict(metadata)},
+            options={"idempotency_key": idempotency_key},
+        ),
+        payment_intent_id=payment_intent_id,
+    )
+    return RefundInfo(
+        id=refund.id, amount=int(refund.amount), currency=str(refund.currency).upper(), status=str(refund.status)
+    )
+
+
+def create_setup_intent() -> SetupIntentInfo:
+    """A SetupIntent for collecting a card in the browser (`stripe.confirmCardSetup`),
+    whose resulting payment method the page then sends to the payment endpoint."""
+    seti = _call("create setup intent", lambda: client().v1.setup_intents.create(params={"payment_method_types": ["card"]}))
+    return SetupIntentInfo(id=seti.id, client_secret=seti.client_secret)
+
+
+def verify_webhook(payload: bytes, signature_header: str | None) -> dict[str, Any]:
+    """The event of a webhook whose Stripe-Signature checks out against
+    STRIPE_WEBHOOK_SECRET on the raw body (300 s tolerance); else InvalidWebhook."""
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    if not secret:
+        log.error("webhook refused: STRIPE_WEBHOOK_SECRET is not set")
+        raise InvalidWebhook("Webhooks are not configured.")
+    if not signature_header:
+        raise InvalidWebhook("Missing Stripe-Signature header.")
+    try:
+        stripe.Webhook.construct_event(payload, signature_header, secret)
+        event = json.loads(payload)
+    except stripe.SignatureVerificationError:
+        raise InvalidWebhook("Bad signature.") from None
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidWebhook("The body is not JSON.") from None
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+        raise InvalidWebhook("Not a Stripe event.")
+    return event
