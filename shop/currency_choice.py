@@ -1,12 +1,174 @@
-"""Which currency a shopper sees. Issue 3 adds Accept-Language and the user's choice."""
+"""Which currency and locale a shopper sees.
+
+Currency: the choice stored in the session, else the signed-in user's saved choice, else
+the first Accept-Language entry whose country uses a supported currency (de-DE -> EUR,
+en-GB -> GBP, ja -> JPY), else USD. Locale (separators, symbol placement): the first
+Accept-Language entry Babel knows, else en_US.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation.trans_real import parse_accept_lang_header
+
+from shop import rates
 
 SESSION_KEY = "currency"
+DEFAULT_LOCALE = "en_US"
+_MAX_HEADER = 500  # longer Accept-Language headers are ignored, as Django does
+
+
+@lru_cache(maxsize=1024)
+def _babel_locale(tag: str):
+    from babel.core import Locale, UnknownLocaleError
+
+    try:
+        return Locale.parse(tag.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return None
+
+
+def _accepted_locales(header: str) -> list:
+    if not header or len(header) > _MAX_HEADER:
+        return []
+    locales = []
+    for tag, _quality in parse_accept_lang_header(header):
+        locale = _babel_locale(tag) if tag != "*" else None
+        if locale is not None:
+            locales.append(locale)
+    return locales
+
+
+@lru_cache(maxsize=1024)
+def locale_from_accept_language(header: str) -> str:
+    """The Babel locale name for number formatting ("de_DE", "ja"), else en_US."""
+    locales = _accepted_locales(header)
+    return str(locales[0]) if locales else DEFAULT_LOCALE
+
+
+def _territory(locale) -> str | None:
+    if locale.territory:
+        return locale.territory
+    from babel.core import get_global
+
+    likely = get_global("likely_subtags").get(locale.language)  # "ja" -> "ja_Jpan_JP"
+    parts = likely.split("_") if likely else []
+    return next((part for part in parts[1:] if len(part) == 2 and part.isupper()), None)
+
+
+@lru_cache(maxsize=1024)
+def _currency_for_header(header: str, supported: tuple[str, ...], today: date) -> str | None:
+    from babel.numbers import get_territory_currencies
+
+    for locale in _accepted_locales(header):
+        territory = _territory(locale)
+        if not territory:
+            continue
+        for code in get_territory_currencies(territory, start_date=today, tender=True):
+            if code in supported:
+                return code
+    return None
+
+
+def currency_from_accept_language(header: str) -> str | None:
+    """The supported currency of the shopper's first language with one, or None."""
+    return _currency_for_header(header or "", rates.supported_currencies(), date.today())
+
+
+def _saved_currency(request: HttpRequest) -> str | None:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    from shop.models import ShopperPreference
+
+    return ShopperPreference.objects.filter(user_id=user.pk).values_list("currency", flat=True).first()
 
 
 def shopper_currency(request: HttpRequest) -> str:
-    code = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
-    return code if code in settings.CURRENCIES else settings.DEFAULT_CURRENCY
+    """The currency this shopper sees prices in (resolved once per request)."""
+    cached = getattr(request, "_shop_currency", None)
+    if cached is not None:
+        return cached
+    supported = rates.supported_currencies()
+    session = getattr(request, "session", None)
+    candidates = (
+        lambda: session.get(SESSION_KEY) if session is not None else None,
+        lambda: _saved_currency(request),
+        lambda: currency_from_accept_language(request.META.get("HTTP_ACCEPT_LANGUAGE", "")),
+    )
+    code = next((c for c in (candidate() for candidate in candidates) if c in supported), None)
+    code = code or (settings.DEFAULT_CURRENCY if settings.DEFAULT_CURRENCY in supported else settings.BASE_CURRENCY)
+    request._shop_currency = code  # type: ignore[attr-defined]
+    return code
+
+
+def shopper_locale(request: HttpRequest) -> str:
+    locale = getattr(request, "shop_locale", None)
+    return locale or locale_from_accept_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
+
+
+@dataclass(frozen=True)
+class CurrencyChoice:
+    currency: str
+    cart_currency: str | None  # the shopper's open cart's currency afterwards, if any
+    cart_locked: bool  # the cart is in checkout, so its currency stayed as it was
+
+
+def choose_currency(request: HttpRequest, code: Any) -> CurrencyChoice:
+    """The shopper picks a currency: kept in the session and, when signed in, on the user;
+    their open cart follows unless it is in checkout (its quote is fixed then).
+    An unsupported code raises UnsupportedCurrency and changes nothing."""
+    from cart import services as cart_services
+    from cart.models import Cart
+    from cart.session import current_cart_id
+    from shop.errors import CartNotActive
+    from shop.models import ShopperPreference
+
+    code = rates.validate_currency(code)
+    request.session[SESSION_KEY] = code
+    request._shop_currency = code  # type: ignore[attr-defined]
+    if request.user.is_authenticated:
+        ShopperPreference.objects.update_or_create(user_id=request.user.pk, defaults={"currency": code})
+    cart_id = current_cart_id(request)
+    if cart_id is None:
+        return CurrencyChoice(code, None, False)
+    try:
+        cart = cart_services.set_currency(cart_id=cart_id, currency=code)
+    except CartNotActive:
+        locked = Cart.objects.filter(pk=cart_id).values_list("currency", flat=True).first()
+        return CurrencyChoice(code, locked, True)
+    return CurrencyChoice(code, cart.currency, False)
+
+
+class ShopperCurrencyMiddleware:
+    """Sets request.shop_locale (for format_money) from Accept-Language. The currency is
+    resolved on first use by shopper_currency(request)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        request.shop_locale = locale_from_accept_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
+        return self.get_response(request)
+
+
+def _currency_options(locale: str) -> list[tuple[str, str]]:
+    from babel.numbers import get_currency_name
+
+    return [(code, f"{code} – {get_currency_name(code, locale=locale)}") for code in rates.supported_currencies()]
+
+
+def currency_context(request: HttpRequest) -> dict[str, Any]:
+    """Template context for the currency selector; nothing is resolved unless a template
+    uses it."""
+    return {
+        "shop_currency": SimpleLazyObject(lambda: shopper_currency(request)),
+        "shop_currency_options": SimpleLazyObject(lambda: _currency_options(shopper_locale(request))),
+        "shop_locale": SimpleLazyObject(lambda: shopper_locale(request)),
+    }
