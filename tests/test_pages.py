@@ -3,6 +3,7 @@ actions, the session cart and its merge on login, and constant query counts."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -19,6 +20,9 @@ from cart.session import SESSION_KEY
 from catalog.models import Category, Product
 from inventory.models import Reservation
 from inventory.selectors import available_quantities
+from shop import rate_services
+from shop.currency_choice import SESSION_KEY as CURRENCY_SESSION_KEY
+from shop.rate_providers import RateQuote
 
 QUANTITY_RULE = "Quantity must be a whole number from 1 to 99."
 
@@ -270,6 +274,40 @@ def test_add_while_in_checkout_is_refused_with_the_reason(client, shirt_sizes):
     assert response.status_code == 409
     assertContains(response, "This cart is in checkout; cancel the checkout to change it.", status_code=409)
     assert session_cart(client).lines.get().quantity == 1
+
+
+# --- the shopper's currency ----------------------------------------------------------------
+
+
+@pytest.fixture
+def euro_shopper(client, db):
+    """A shopper who chose EUR, at 0.9215 EUR per USD."""
+    rate_services.store_rates(quote=RateQuote(provider="test", rates={"EUR": Decimal("0.9215")}))
+    session = client.session
+    session[CURRENCY_SESSION_KEY] = "EUR"
+    session.save()
+    return client
+
+
+def test_catalog_prices_are_in_the_shoppers_currency(euro_shopper, shirt_sizes):
+    listing = euro_shopper.get("/")
+    product = euro_shopper.get("/products/linen-shirt/")
+
+    # 30.00 x 0.9215 = 27.645 -> 27.65; 32.50 x 0.9215 = 29.94875 -> 29.95 (half-up, per unit)
+    assertContains(listing, "from €27.65")
+    assertContains(product, '<span class="variant-price">€27.65</span>', html=True)
+    assertContains(product, '<span class="variant-price">€29.95</span>', html=True)
+    assertNotContains(listing, "$30.00")
+
+
+def test_cart_is_created_in_the_shoppers_currency_and_priced_in_it(euro_shopper, shirt_sizes):
+    add_to_cart(euro_shopper, "linen-shirt", "SHIRT-S", "3")
+
+    response = euro_shopper.get("/cart/")
+
+    assert session_cart(euro_shopper).currency == "EUR"
+    assertContains(response, '<span class="cart-line-unit">€27.65 each</span>', html=True)
+    assertContains(response, '<div class="cart-total"><dt>Total</dt><dd>€82.95</dd></div>', html=True)
 
 
 # --- cart page ----------------------------------------------------------------------------
