@@ -18,7 +18,7 @@ from moneyed import Money
 
 from cart.models import Cart, CartLine, ShippingMethod
 from cart.selectors import parse_cart_id
-from cart.validation import MAX_LINE_QUANTITY, clean_address, clean_email, parse_quantity
+from cart.validation import MAX_LINE_QUANTITY, clean_address, clean_email, has_control_characters, parse_quantity
 from catalog.models import Variant
 from inventory import services as inventory
 from inventory.selectors import available_quantities
@@ -81,13 +81,15 @@ def _active_variant(sku: Any) -> Variant:
         raise InvalidInput("Give the SKU of the item to add.", details={"sku": ["This field is required."]})
     if not isinstance(sku, str):
         raise InvalidInput("The SKU must be text.", details={"sku": ["Must be a string."]})
-    variant = (
-        Variant.objects.select_related("product")
-        .filter(sku=sku.strip(), is_active=True, product__is_active=True)
-        .first()
-    )
+    variant = None
+    if not has_control_characters(sku):  # no SKU has them; PostgreSQL would refuse a NUL
+        variant = (
+            Variant.objects.select_related("product")
+            .filter(sku=sku.strip(), is_active=True, product__is_active=True)
+            .first()
+        )
     if variant is None:
-        raise InvalidInput(f"There is no product with SKU {sku.strip()!r}.", details={"sku": ["Unknown SKU."]})
+        raise InvalidInput(f"There is no product with SKU {sku.strip()[:64]!r}.", details={"sku": ["Unknown SKU."]})
     return variant
 
 
@@ -279,7 +281,8 @@ def _clean_checkout_fields(*, email: Any, shipping_address: Any, billing_address
 
 
 def _clean_shipping_method(code: Any) -> str:
-    if not isinstance(code, str) or not ShippingMethod.objects.filter(code=code, is_active=True).exists():
+    known = isinstance(code, str) and not has_control_characters(code)
+    if not known or not ShippingMethod.objects.filter(code=code, is_active=True).exists():
         codes = list(ShippingMethod.objects.filter(is_active=True).values_list("code", flat=True))
         raise InvalidInput(
             "Choose one of the shipping methods offered.",

@@ -12,6 +12,14 @@ MAX_LINE_QUANTITY = 99
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country")
 REQUIRED_ADDRESS_FIELDS = ("name", "line1", "city", "postal_code", "country")
 ADDRESS_MAX_LENGTH = 200
+EMAIL_MAX_LENGTH = 254  # the column's length; Django's validator alone allows up to 320
+_CONTROL_CHARACTERS = frozenset(map(chr, [*range(0x20), 0x7F]))
+
+
+def has_control_characters(text: str) -> bool:
+    """Control characters (NUL above all, which PostgreSQL refuses) never belong in a
+    one-line field; they are bad input, not a database error."""
+    return not _CONTROL_CHARACTERS.isdisjoint(text)
 
 
 def parse_quantity(value: Any, *, field: str = "quantity") -> int:
@@ -29,10 +37,14 @@ def clean_email(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput("Enter an email address.", details={"email": ["Enter a valid email address."]})
     email = value.strip()
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise InvalidInput("Enter a valid email address.", details={"email": [f"At most {EMAIL_MAX_LENGTH} characters."]})
     try:
         validate_email(email)
     except ValidationError:
         raise InvalidInput("Enter a valid email address.", details={"email": ["Enter a valid email address."]}) from None
+    if has_control_characters(email):
+        raise InvalidInput("Enter a valid email address.", details={"email": ["Enter a valid email address."]})
     return email
 
 
@@ -52,6 +64,8 @@ def address_errors(value: Any) -> dict[str, list[str]]:
             errors[key] = ["Must be text."]
         elif len(raw) > ADDRESS_MAX_LENGTH:
             errors[key] = [f"At most {ADDRESS_MAX_LENGTH} characters."]
+        elif has_control_characters(raw):
+            errors[key] = ["Must be plain text on one line."]
     country = value.get("country")
     if isinstance(country, str) and country.strip() and "country" not in errors:
         from babel import Locale

@@ -39,10 +39,30 @@ def _fail(where: str, message: str) -> NoReturn:
     raise InvalidInput(f"{where}: {message}", details={where: [message]})
 
 
+def _nul_path(value: Any, path: str) -> str | None:
+    """Where a NUL character hides in the file (PostgreSQL refuses it in text and JSON)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_path(key, path) or _nul_path(item, f"{path}.{key}")
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
 def _validate(data: Any) -> list[dict[str, Any]]:
     """Check the whole file before writing anything; the first bad entry is named."""
     if not isinstance(data, dict) or not isinstance(data.get("products"), list):
         _fail("file", 'must be an object with a "products" list')
+    nul_at = _nul_path(data["products"], "products")
+    if nul_at:
+        _fail(nul_at, "must not contain NUL characters")
     seen_skus: set[str] = set()
     seen_slugs: set[str] = set()
     for i, product in enumerate(data["products"]):

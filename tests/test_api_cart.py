@@ -181,7 +181,17 @@ def test_unknown_sku_is_400_invalid_and_changes_nothing(api, make_variant, make_
     assert db_state() == before
 
 
-@pytest.mark.parametrize("body", [{"quantity": 1}, {"sku": None, "quantity": 1}, {"sku": "", "quantity": 1}, {"sku": 7, "quantity": 1}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"quantity": 1},
+        {"sku": None, "quantity": 1},
+        {"sku": "", "quantity": 1},
+        {"sku": 7, "quantity": 1},
+        {"sku": "SKU\u0000", "quantity": 1},
+        {"sku": "X" * 10_000, "quantity": 1},
+    ],
+)
 def test_missing_or_malformed_sku_is_400_invalid(api, make_cart, body):
     cart = make_cart()
 

@@ -256,7 +256,12 @@ def test_update_when_not_in_checkout_is_409(api, make_variant, make_cart):
         ({"shipping_address": "12 St James's Square"}, {"shipping_address"}),
         ({"shipping_address": None}, {"shipping_address"}),
         ({"billing_address": {**ADDRESS, "name": " "}}, {"billing_address.name"}),
+        ({"email": "a" * 250 + "@example.com"}, {"email"}),
+        ({"email": "ada\u0000@example.com"}, {"email"}),
+        ({"shipping_address": {**ADDRESS, "name": "Ada\u0000"}}, {"shipping_address.name"}),
+        ({"shipping_address": {**ADDRESS, "line1": "12 St James's\nSquare"}}, {"shipping_address.line1"}),
         ({"shipping_method": "teleport"}, {"shipping_method"}),
+        ({"shipping_method": "standard\u0000"}, {"shipping_method"}),
         ({"shipping_method": None}, {"shipping_method"}),
         (
             {"email": "ada@example.com", "shipping_address": {**ADDRESS, "country": ""}, "shipping_method": "teleport"},

@@ -169,6 +169,8 @@ BAD_FILES = {
     "SKU too long": (with_variant(sku="X" * 65), "products[1] (wool-socks).variants[0].sku"),
     "attributes not an object": (with_variant(attributes=["wool"]), "variants[0] (SOCKS).attributes"),
     "name too long": ({"products": [CATALOG["products"][0], {**CATALOG["products"][1], "name": "n" * 201}]}, "products[1] (wool-socks).name"),
+    "NUL in a name": (with_variant(name="Socks\u0000"), "products[1].variants[0].name"),
+    "NUL in an attribute": (with_variant(attributes={"size": "M\u0000"}), "products[1].variants[0].attributes.size"),
     "no products list": ({"items": []}, "products"),
     "a list, not an object": ([CATALOG], "products"),
 }
