@@ -532,6 +532,13 @@ def test_login_page_renders(client, db):
 
     assert response.status_code == 200
     assertContains(response, '<label for="id_username">Username</label>', html=True)
+    assertContains(response, '<a class="account-link" href="/accounts/login/">Log in</a>', html=True)
+
+
+def test_log_in_link_returns_to_the_page_it_was_followed_from(client, shirt_sizes):
+    response = client.get("/products/linen-shirt/")
+
+    assertContains(response, '<a class="account-link" href="/accounts/login/?next=/products/linen-shirt/">Log in</a>', html=True)
 
 
 def test_login_merges_the_session_cart_into_the_users_cart(client, shopper, make_variant, shirt_product):
