@@ -1,8 +1,10 @@
 """The API's error shape (API.md): {"error": {"code", "message", "details"}}."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -10,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from shop.errors import ShopError
+
+server_errors = logging.getLogger("django.request")
 
 
 def error_response(code: str, message: str, http_status: int, details: dict[str, Any] | None = None) -> Response:
@@ -63,7 +67,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         if isinstance(exc, PermissionDenied):
             return error_response("not_found", "Not found.", 404)
-        return None
+        return _server_error(exc, context)
     code = getattr(exc, "default_code", "error")
     message = str(getattr(exc, "detail", "")) or "Request failed."
     shaped = error_response(code, message, response.status_code)
@@ -71,3 +75,19 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if header in response:
             shaped[header] = response[header]
     return shaped
+
+
+def _server_error(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """An unexpected exception: logged as Django logs a 500 (so admins are mailed), then
+    answered in the error shape. With DEBUG the exception propagates to the debug page."""
+    if settings.DEBUG:
+        return None
+    request = getattr(context.get("request"), "_request", None)
+    server_errors.error(
+        "Internal Server Error: %s", getattr(request, "path", "?"), exc_info=exc,
+        extra={"status_code": 500, "request": request},
+    )
+    return error_response(
+        "server_error", "Something went wrong on our side. Please try again.",
+        status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )

@@ -236,3 +236,16 @@ def test_checkout_has_its_own_rate_limit(api, make_variant, make_cart, settings)
     assert first.status_code == 200
     assert_error(second, 429, "rate_limited")
     cache.clear()
+
+
+def test_an_unexpected_error_is_a_logged_500_in_the_error_shape(api, db, monkeypatch, caplog):
+    def broken(**kwargs):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr("cart.services.create_cart", broken)
+
+    response = api.post("/api/v1/carts/", {})
+
+    error = assert_error(response, 500, "server_error")
+    assert "database on fire" not in error["message"]
+    assert any(record.name == "django.request" and record.exc_info for record in caplog.records)
