@@ -48,21 +48,24 @@
 
   // Names for the plain inputs localstripe draws in place of Stripe's card iframe, which
   // has its own labels; real Stripe.js leaves no inputs here, so this does nothing there.
-  var EMULATOR_INPUT_LABELS = {
-    number: ["Card number", "cc-number"],
-    exp_month: ["Expiry month (MM)", "cc-exp-month"],
-    exp_year: ["Expiry year (YY)", "cc-exp-year"],
-    cvc: ["Security code (CVC)", "cc-csc"],
-    postal_code: ["Card postal code", "postal-code"],
+  var EMULATOR_INPUTS = {
+    number: { label: "Card number", autocomplete: "cc-number", placeholder: "Card number" },
+    exp_month: { label: "Expiry month (MM)", autocomplete: "cc-exp-month", placeholder: "MM" },
+    exp_year: { label: "Expiry year (YY)", autocomplete: "cc-exp-year", placeholder: "YY" },
+    cvc: { label: "Security code (CVC)", autocomplete: "cc-csc", placeholder: "CVC" },
+    postal_code: { label: "Card postal code", autocomplete: "postal-code", placeholder: "ZIP" },
   };
 
   function labelCardInputs(container) {
     container.querySelectorAll("input").forEach(function (input) {
-      var known = EMULATOR_INPUT_LABELS[input.getAttribute("placeholder")];
+      var part = input.getAttribute("placeholder");
+      var known = EMULATOR_INPUTS[part];
       if (!known || input.hasAttribute("aria-label")) return;
-      input.setAttribute("aria-label", known[0]);
-      input.setAttribute("autocomplete", known[1]);
-      if (known[1] !== "postal-code") input.setAttribute("inputmode", "numeric");
+      input.dataset.cardPart = part;
+      input.setAttribute("aria-label", known.label);
+      input.setAttribute("autocomplete", known.autocomplete);
+      input.setAttribute("placeholder", known.placeholder);
+      if (part !== "postal_code") input.setAttribute("inputmode", "numeric");
     });
   }
 
