@@ -1,20 +1,73 @@
-"""Order endpoints (filled in by the payment issue)."""
+"""Order endpoints of API.md: the signed-in customer's orders, and one order for its
+customer or a guest holding the token of the order's url."""
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from orders import selectors
+from orders.models import Order
+from shop.api_base import ShopAPIView
 from shop.errors import NotFound
+from shop.money import money_json
 
 
-class OrderListView(APIView):
+def _rate(rate: Decimal) -> str:
+    return f"{Decimal(rate).normalize():f}"
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    """The Order of API.md (lines expected prefetched)."""
+    return {
+        "number": order.number,
+        "status": order.status,
+        "payment_status": order.payment_status,
+        "currency": order.currency,
+        "exchange_rate": _rate(order.exchange_rate),
+        "lines": [
+            {
+                "sku": line.sku,
+                "name": line.display_name,
+                "attributes": line.attributes,
+                "quantity": line.quantity,
+                "unit_price": money_json(line.unit_price),
+                "unit_price_usd": money_json(line.unit_price_usd),
+                "line_total": money_json(line.line_total),
+            }
+            for line in order.lines.all()
+        ],
+        "subtotal": money_json(order.subtotal),
+        "shipping": money_json(order.shipping),
+        "tax": money_json(order.tax),
+        "discount": money_json(order.discount),
+        "total": money_json(order.total),
+        "refunded": money_json(order.refunded),
+        "email": order.email,
+        "shipping_address": order.shipping_address,
+        "billing_address": order.billing_address,
+        "shipping_method": order.shipping_method or None,
+        "created_at": order.created_at.isoformat(),
+    }
+
+
+class OrderListView(ShopAPIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The signed-in customer's orders, newest first")
     def get(self, request: Request) -> Response:
         if not request.user.is_authenticated:
             return Response([])
-        return Response([])
+        return Response([order_json(order) for order in selectors.orders_of_customer(user_id=request.user.pk)])
 
 
-class OrderDetailView(APIView):
+class OrderDetailView(ShopAPIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="One order, for its customer or with the token of its url")
     def get(self, request: Request, number: str) -> Response:
-        raise NotFound("There is no such order.")
+        user_id = request.user.pk if request.user.is_authenticated else None
+        order = selectors.order_for_viewer(number=number, user_id=user_id, token=request.query_params.get("token"))
+        if order is None:
+            raise NotFound("There is no such order.")
+        return Response(order_json(order))

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 from cart import api as cart_api
 from catalog import api as catalog_api
 from orders import api as orders_api
+from payments import api as payments_api
 
 app_name = "api"
 
@@ -18,6 +19,8 @@ urlpatterns = [
     path("carts/<str:cart_id>/lines/<str:line_id>/", cart_api.CartLineDetailView.as_view(), name="cart-line"),
     path("carts/<str:cart_id>/stock/", cart_api.CartStockView.as_view(), name="cart-stock"),
     path("carts/<str:cart_id>/checkout/", cart_api.CheckoutView.as_view(), name="cart-checkout"),
+    path("carts/<str:cart_id>/payment/", payments_api.PaymentView.as_view(), name="cart-payment"),
+    path("webhooks/stripe/", payments_api.stripe_webhook, name="stripe-webhook"),
     path("shipping-methods/", cart_api.ShippingMethodsView.as_view(), name="shipping-methods"),
     path("orders/", orders_api.OrderListView.as_view(), name="order-list"),
     path("orders/<str:number>/", orders_api.OrderDetailView.as_view(), name="order-detail"),

@@ -1,0 +1,107 @@
+"""Emails about orders: the shopper's confirmation, the shopper's notice that paid goods
+cannot be supplied (DESIGN.md invariant 12), and alerts to staff.
+
+Callers send them with transaction.on_commit after the transaction that made the order,
+so a rolled-back order never mails and each order mails once. A failing mail server
+never breaks a checkout: the failure is logged for staff.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, mail_admins, send_mail
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from moneyed import Money
+
+from orders.models import Order
+from shop.money import format_money
+
+log = logging.getLogger(__name__)
+
+
+def order_url(order: Order) -> str:
+    """The order page with its guest token: the signed link a shopper keeps."""
+    try:
+        path = reverse("orders:detail", args=[order.number])
+    except NoReverseMatch:  # no order pages mounted: the API's view of the order
+        path = reverse("api:order-detail", args=[order.number])
+    base = getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return f"{base}{path}?token={order.access_token}"
+
+
+def _money(value: Money) -> str:
+    return format_money(value)
+
+
+def _address_lines(address: dict[str, Any] | None) -> list[str]:
+    if not address:
+        return []
+    city_line = " ".join(part for part in (address.get("postal_code"), address.get("city")) if part)
+    parts = [address.get("name"), address.get("line1"), address.get("line2"), city_line, address.get("region"), address.get("country")]
+    return [str(part) for part in parts if part]
+
+
+def _context(order: Order) -> dict[str, Any]:
+    lines = [
+        {
+            "name": line.display_name,
+            "sku": line.sku,
+            "quantity": line.quantity,
+            "unit_price": _money(line.unit_price),
+            "line_total": _money(line.line_total),
+        }
+        for line in order.lines.all()
+    ]
+    return {
+        "order": order,
+        "lines": lines,
+        "totals": {name: _money(getattr(order, name)) for name in ("subtotal", "shipping", "tax", "discount", "total")},
+        "has_discount": order.discount.amount > 0,
+        "authorized_only": order.payment_status == Order.PaymentStatus.AUTHORIZED,
+        "address_lines": _address_lines(order.shipping_address),
+        "order_url": order_url(order),
+        "shop_name": getattr(settings, "SHOP_NAME", "Shop"),
+    }
+
+
+def _send_to_shopper(order_id: int, template: str) -> bool:
+    try:
+        order = Order.objects.prefetch_related("lines").get(pk=order_id)
+        context = _context(order)
+        subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
+        message = EmailMultiAlternatives(
+            subject=subject,
+            body=render_to_string(f"emails/{template}.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[order.email],
+        )
+        message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
+        message.send()
+    except Exception:
+        log.exception("could not send the %s email of order id %s", template, order_id)
+        return False
+    return True
+
+
+def send_order_confirmation(order_id: int) -> bool:
+    return _send_to_shopper(order_id, "order_confirmation")
+
+
+def send_order_not_fulfilled(order_id: int) -> bool:
+    """Paid, but the goods were gone: the shopper learns the order is refunded."""
+    return _send_to_shopper(order_id, "order_not_fulfilled")
+
+
+def alert_staff(subject: str, body: str) -> None:
+    """A short alert for staff (STAFF_ALERT_EMAILS, else the ADMINS)."""
+    log.warning("staff alert: %s", subject)
+    try:
+        if settings.STAFF_ALERT_EMAILS:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, settings.STAFF_ALERT_EMAILS)
+        else:
+            mail_admins(subject, body)
+    except Exception:
+        log.exception("could not send the staff alert %r", subject)

@@ -1,0 +1,270 @@
+"""Order writes. An order comes to exist in one way only: complete_checkout, called by the
+synchronous payment confirmation and by every webhook that reports a paid intent.
+
+Lock order (as everywhere): cart -> payment -> stock rows (inventory) -> order number
+sequence -> order. No Stripe call runs inside these transactions; a refund is written as
+a pending row and sent after commit (payments.refunds).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from uuid import UUID
+
+from django.db import connection, transaction
+from django.utils import timezone
+from moneyed import Money
+
+from cart.models import Cart
+from cart.pricing import CartTotals, price_cart
+from cart.services import lock_cart
+from inventory import services as inventory
+from inventory.models import Reservation, StockMovement
+from orders import emails
+from orders.models import Order, OrderLine
+from payments import records, refunds
+from payments.amounts import from_stripe
+from payments.models import Payment, Refund
+from payments.stripe_client import PaymentIntentInfo
+from shop.errors import InsufficientStock
+from shop.money import stripe_amount, zero
+
+log = logging.getLogger(__name__)
+
+
+class Problem:
+    """Why a paid intent did not make a normal order."""
+
+    NONE = ""
+    NOT_PAID = "not_paid"  # the intent is not paid: nothing to complete
+    AMOUNT_MISMATCH = "amount_mismatch"  # charged amount/currency differs from the quote: refunded, no order
+    OUT_OF_STOCK = "out_of_stock"  # paid after the reservation lapsed and stock ran out: flagged order, refunded
+    DUPLICATE_PAYMENT = "duplicate_payment"  # a second intent paid for a completed cart: refunded
+
+
+@dataclass(frozen=True)
+class CheckoutOutcome:
+    order: Order | None
+    created: bool
+    problem: str = Problem.NONE
+
+
+def complete_checkout(*, cart_id: UUID | str, payment_intent: PaymentIntentInfo, now: datetime | None = None) -> CheckoutOutcome:
+    """Turn a cart whose payment intent is paid (succeeded, or authorized for manual
+    capture) into its order: exactly one order, one stock commit and one email whatever
+    the order, duplication or concurrency of callers.
+
+    Under the cart's row lock: a completed cart returns its order. Otherwise the charged
+    amount and currency must equal the quote, else the payment is refunded and flagged and
+    no order is made (the cart stays as it was, so the shopper can pay again). The
+    reservations are committed as sales (re-reserving what lapsed, if stock allows); if
+    stock ran out the order is still made, flagged for staff, refunded in full and the
+    shopper told (DESIGN.md invariant 12).
+    """
+    intent = payment_intent
+    if not intent.is_paid:
+        return CheckoutOutcome(None, False, Problem.NOT_PAID)
+    now = now or timezone.now()
+    with transaction.atomic():
+        cart = lock_cart(cart_id)
+        payment = records.lock_payment_for_intent(cart=cart, intent=intent)
+        existing = Order.objects.filter(cart_id=cart.pk).first()
+        if existing is not None:
+            return _repeat(existing, payment, intent)
+
+        totals = price_cart(cart)
+        if not totals.lines or intent.currency != totals.currency or intent.amount != stripe_amount(totals.total):
+            _refuse_mismatch(payment, intent, totals)
+            return CheckoutOutcome(None, False, Problem.AMOUNT_MISMATCH)
+
+        items = {priced.line.variant_id: priced.line.quantity for priced in totals.lines}
+        shortage: InsufficientStock | None = None
+        movements: list[StockMovement] = []
+        try:
+            movements = inventory.commit(cart_id=cart.pk, items=items, order_id=None, now=now)
+        except InsufficientStock as exc:  # commit ran in a savepoint: nothing of it stays
+            shortage = exc
+            inventory.release(cart_id=cart.pk, now=now)
+
+        order = _create_order(cart, totals, intent, now=now, shortage=shortage)
+        if movements:
+            StockMovement.objects.filter(pk__in=[m.pk for m in movements]).update(order=order)
+            Reservation.objects.filter(cart_id=cart.pk, status=Reservation.Status.COMMITTED, order__isnull=True).update(order=order)
+        payment.order = order
+        records.save_intent_state(payment, intent)
+
+        cart.status = Cart.Status.COMPLETED
+        cart.completed_at = now
+        cart.reservation_expires_at = None
+        cart.checkout_step = Cart.Step.CONFIRMATION
+        cart.save(update_fields=["status", "completed_at", "reservation_expires_at", "checkout_step", "updated_at"])
+
+        if shortage is None:
+            transaction.on_commit(partial(emails.send_order_confirmation, order.pk))
+            log.info("order %s created for cart %s (%s)", order.number, cart.pk, intent.id)
+            return CheckoutOutcome(order, True)
+
+        refunds.schedule_refund(
+            payment=payment, amount=intent.amount, reason=Refund.Reason.OUT_OF_STOCK, note=shortage.message, order_id=order.pk
+        )
+        transaction.on_commit(partial(emails.send_order_not_fulfilled, order.pk))
+        transaction.on_commit(
+            partial(
+                emails.alert_staff,
+                f"Order {order.number} paid but out of stock: refunded",
+                f"Order {order.number} was paid ({intent.id}) after its reservation lapsed, and stock ran out: "
+                f"{shortage.message} The payment is being refunded in full and the shopper has been told.",
+            )
+        )
+        log.warning("order %s paid but out of stock; flagged and refunded", order.number)
+        return CheckoutOutcome(order, True, Problem.OUT_OF_STOCK)
+
+
+def _repeat(order: Order, payment: Payment, intent: PaymentIntentInfo) -> CheckoutOutcome:
+    """complete_checkout for a cart that already has its order."""
+    if payment.order_id == order.pk:
+        records.save_intent_state(payment, intent)
+        if intent.status == "succeeded" and order.payment_status == Order.PaymentStatus.AUTHORIZED:
+            mark_captured(order=order)
+        return CheckoutOutcome(order, False)
+    # Another intent paid for a cart that is already an order: give that money back.
+    records.save_intent_state(payment, intent)
+    if not payment.needs_attention:
+        payment.needs_attention = True
+        payment.attention_reason = f"Second payment for order {order.number}; refunded automatically."
+        payment.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
+        refunds.schedule_refund(
+            payment=payment, amount=intent.amount, reason=Refund.Reason.DUPLICATE, note=f"Order {order.number} was already paid."
+        )
+        transaction.on_commit(
+            partial(
+                emails.alert_staff,
+                f"Duplicate payment for order {order.number}: refunded",
+                f"Payment {intent.id} arrived for order {order.number}, which another payment had already paid. "
+                "It is being refunded in full.",
+            )
+        )
+    return CheckoutOutcome(order, False, Problem.DUPLICATE_PAYMENT)
+
+
+def _refuse_mismatch(payment: Payment, intent: PaymentIntentInfo, totals: CartTotals) -> None:
+    """The intent charged something other than the quote: no order; refund it in full
+    and flag it for staff, once however often it is reported."""
+    charged = from_stripe(intent.amount, intent.currency)
+    records.save_intent_state(payment, intent)
+    if payment.needs_attention:
+        return
+    reason = f"Charged {charged} but the cart's total is {totals.total}; no order made, refunded automatically."
+    payment.needs_attention = True
+    payment.attention_reason = reason
+    payment.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
+    refunds.schedule_refund(payment=payment, amount=intent.amount, reason=Refund.Reason.AMOUNT_MISMATCH, note=reason)
+    transaction.on_commit(
+        partial(emails.alert_staff, f"Payment {intent.id} did not match its cart: refunded", f"Cart {payment.cart_id}: {reason}")
+    )
+    log.warning("payment %s amount mismatch for cart %s: refused and refunded", intent.id, payment.cart_id)
+
+
+def next_order_number(year: int) -> str:
+    """ORD-2026-00123: per year, taken under the year's sequence row lock (held to the end
+    of the caller's transaction), so numbers never repeat; gaps only on rollback."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO orders_ordernumbersequence (year, last) VALUES (%s, 1)
+            ON CONFLICT (year) DO UPDATE SET last = orders_ordernumbersequence.last + 1
+            RETURNING last
+            """,
+            [year],
+        )
+        (last,) = cursor.fetchone()
+    return f"ORD-{year}-{last:05d}"
+
+
+def _create_order(cart: Cart, totals: CartTotals, intent: PaymentIntentInfo, *, now: datetime, shortage: InsufficientStock | None) -> Order:
+    currency = totals.currency
+    order = Order.objects.create(
+        number=next_order_number(now.year),
+        cart=cart,
+        user_id=cart.user_id,
+        status=Order.Status.NEEDS_ATTENTION if shortage else Order.Status.PAID,
+        payment_status=Order.PaymentStatus.PAID if intent.status == "succeeded" else Order.PaymentStatus.AUTHORIZED,
+        currency=currency,
+        exchange_rate=totals.rate,
+        email=cart.email,
+        shipping_address=cart.shipping_address,
+        billing_address=cart.billing_address,
+        shipping_method=cart.shipping_method,
+        subtotal=totals.subtotal,
+        shipping=totals.shipping,
+        tax=totals.tax,
+        discount=totals.discount,
+        total=totals.total,
+        refunded=zero(currency),
+        staff_note=(
+            f"{now:%Y-%m-%d %H:%M} UTC: paid after the reservation lapsed and stock ran out ({shortage.message}); "
+            "refunded in full automatically, shopper told."
+            if shortage
+            else ""
+        ),
+    )
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                variant=priced.line.variant,
+                sku=priced.line.variant.sku,
+                product_name=priced.line.variant.product.name,
+                variant_name=priced.line.variant.display_name,
+                attributes=priced.line.variant.attributes or {},
+                quantity=priced.line.quantity,
+                unit_price_usd=priced.unit_price_usd,
+                unit_price=priced.unit_price,
+                line_total=priced.line_total,
+            )
+            for priced in totals.lines
+        ]
+    )
+    return order
+
+
+def record_refunded(*, order_id: int, refunded: Money) -> Order:
+    """What has been refunded of an order so far (cumulative, as Stripe reports it; a
+    smaller, stale figure never lowers it), and the payment status that follows."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if refunded.currency.code != order.currency:
+            raise ValueError(f"refund in {refunded.currency.code} for an order in {order.currency}")
+        if refunded.amount > order.refunded.amount or order.refunded.currency.code != order.currency:
+            order.refunded = refunded
+        if order.refunded.amount <= 0:
+            return order
+        fully = order.refunded.amount >= order.total.amount
+        order.payment_status = Order.PaymentStatus.REFUNDED if fully else Order.PaymentStatus.PARTIALLY_REFUNDED
+        if fully and order.status == Order.Status.PAID:
+            order.status = Order.Status.REFUNDED
+        order.save(update_fields=["refunded", "refunded_currency", "payment_status", "status"])
+    return order
+
+
+def mark_captured(*, order: Order) -> None:
+    """An authorized payment was captured: the order is paid."""
+    Order.objects.filter(pk=order.pk, payment_status=Order.PaymentStatus.AUTHORIZED).update(payment_status=Order.PaymentStatus.PAID)
+    order.payment_status = Order.PaymentStatus.PAID
+
+
+def flag_order(*, order_id: int, reason: str, now: datetime | None = None) -> Order:
+    """Ask staff to look at an order (a dispute, a lapsed authorization): status
+    needs_attention and a dated line in its staff note."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        line = f"{now:%Y-%m-%d %H:%M} UTC: {reason}"
+        if line not in order.staff_note:
+            order.staff_note = f"{order.staff_note}\n{line}".strip()
+        order.status = Order.Status.NEEDS_ATTENTION
+        order.save(update_fields=["status", "staff_note"])
+    transaction.on_commit(partial(emails.alert_staff, f"Order {order.number} needs attention", reason))
+    return order

@@ -1,0 +1,69 @@
+"""The shop's record of PaymentIntents (payments.Payment), kept in step with what Stripe
+says. Database only: no Stripe calls here."""
+from __future__ import annotations
+
+from django.db.models import Max, Q
+
+from cart.models import Cart
+from payments.models import Payment
+from payments.stripe_client import PaymentIntentInfo
+
+# A status after which Stripe never moves an intent on; a late, stale report must not
+# overwrite it (webhooks arrive in any order).
+FINAL_STATUSES = ("succeeded", "canceled")
+
+
+def _state_fields(intent: PaymentIntentInfo) -> dict[str, object]:
+    fields: dict[str, object] = {"status": intent.status, "amount": intent.amount, "currency": intent.currency}
+    if intent.charge_id:
+        fields["stripe_charge_id"] = intent.charge_id
+    if intent.error_code:
+        fields["error_code"] = intent.error_code[:64]
+        fields["error_message"] = (intent.error_message or "")[:500]
+    return fields
+
+
+def lock_payment_for_intent(*, cart: Cart, intent: PaymentIntentInfo) -> Payment:
+    """The locked Payment row of this intent, created if the shop has no record of it
+    (an intent whose recording was lost). The caller holds the cart's row lock."""
+    payment = Payment.objects.select_for_update().filter(stripe_payment_intent_id=intent.id).first()
+    if payment is None:
+        payment = record_new_intent(cart=cart, intent=intent)
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    return payment
+
+
+def record_new_intent(*, cart: Cart, intent: PaymentIntentInfo) -> Payment:
+    """Record an intent of this cart (idempotent by intent id). The caller holds the
+    cart's row lock, so the attempt number is the next free one."""
+    existing = Payment.objects.filter(stripe_payment_intent_id=intent.id).first()
+    if existing is not None:
+        return existing
+    last = Payment.objects.filter(cart=cart).aggregate(last=Max("attempt"))["last"] or 0
+    return Payment.objects.create(
+        cart=cart,
+        attempt=last + 1,
+        stripe_payment_intent_id=intent.id,
+        capture_method=intent.capture_method,
+        **_state_fields(intent),
+    )
+
+
+def record_intent_state(intent: PaymentIntentInfo) -> int:
+    """Store what Stripe said about an intent; a final status is never overwritten by a
+    stale one. Returns the number of rows changed (0 for an unknown intent)."""
+    fields = _state_fields(intent)
+    if intent.status in FINAL_STATUSES:
+        return Payment.objects.filter(stripe_payment_intent_id=intent.id).exclude(
+            Q(status__in=FINAL_STATUSES) & ~Q(status=intent.status)
+        ).update(**fields)
+    return Payment.objects.filter(stripe_payment_intent_id=intent.id).exclude(status__in=FINAL_STATUSES).update(**fields)
+
+
+def save_intent_state(payment: Payment, intent: PaymentIntentInfo) -> None:
+    """As record_intent_state, for a Payment row the caller holds locked."""
+    if payment.status in FINAL_STATUSES and payment.status != intent.status:
+        return
+    for name, value in _state_fields(intent).items():
+        setattr(payment, name, value)
+    payment.save()

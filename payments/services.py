@@ -1,0 +1,369 @@
+"""Paying for a checkout: one PaymentIntent per checkout for the server-computed total,
+server-side confirmation with the shopper's payment method, 3-D Secure left to the
+browser, cancellation when the checkout ends without payment, capture of authorized
+payments (STRIPE_CAPTURE_METHOD=manual).
+
+No Stripe call runs while a row lock is held: the Stripe requests of one cart are
+serialized by a PostgreSQL advisory lock on the cart's id instead (it blocks only other
+payment requests of the same cart, never stock or cart writers), and the database work
+before and after them takes the cart lock in short transactions of its own.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from moneyed import Money
+
+from cart.models import Cart
+from cart.pricing import price_cart
+from cart.selectors import parse_cart_id
+from cart.services import keep_reservation_alive, lock_cart
+from orders import services as order_services
+from orders.models import Order
+from payments import declines, records, stripe_client
+from payments.amounts import from_stripe, to_stripe
+from payments.models import Payment
+from payments.stripe_client import CardDeclined, PaymentIntentInfo, StripeRefused
+from shop.errors import (
+    CartNotInCheckout,
+    CheckoutIncomplete,
+    InvalidInput,
+    NotFound,
+    PaymentProviderUnavailable,
+    ReservationExpired,
+)
+
+log = logging.getLogger(__name__)
+
+_PAYMENT_METHOD_ID = re.compile(r"^(pm|card|src)_[A-Za-z0-9_]{1,250}$")
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    """What the payment endpoint answers (API.md); `cart_id` to render the cart."""
+
+    payment_intent_id: str
+    client_secret: str
+    status: str
+    amount: Money
+    cart_id: UUID
+
+
+# --- the advisory lock of a cart's payment requests ------------------------------------
+
+
+def _lock_key(cart_id: UUID) -> int:
+    digest = hashlib.blake2b(f"shop-payment:{cart_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def _payment_lock(cart_id: UUID) -> Iterator[None]:
+    """Serialize the Stripe requests of one cart across processes and hosts: a double
+    click or two tabs wait for each other instead of making two intents or two charges."""
+    key = _lock_key(cart_id)
+    deadline = time.monotonic() + 2 * settings.STRIPE_TIMEOUT_SECONDS + 5
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+            if cursor.fetchone()[0]:
+                break
+            if time.monotonic() > deadline:
+                raise PaymentProviderUnavailable("A payment for this cart is still being processed. Try again in a moment.")
+            time.sleep(0.05)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+# --- checks ---------------------------------------------------------------------------
+
+
+def _load_cart(cart_id: UUID) -> Cart:
+    cart = Cart.objects.filter(pk=cart_id).first()
+    if cart is None:
+        raise NotFound("That cart does not exist.")
+    return cart
+
+
+def _require_payable(cart: Cart, now: datetime) -> None:
+    if cart.status != Cart.Status.CHECKOUT:
+        raise CartNotInCheckout("This cart is not in checkout. Start checkout before paying.")
+    if cart.reservation_expires_at is None or cart.reservation_expires_at <= now:
+        raise ReservationExpired()
+
+
+def _require_details(cart: Cart) -> None:
+    missing = {}
+    if not cart.email:
+        missing["email"] = ["Enter your email address before paying."]
+    if not cart.shipping_address:
+        missing["shipping_address"] = ["Enter a shipping address before paying."]
+    if missing:
+        raise CheckoutIncomplete(
+            "Enter your " + " and ".join(name.replace("_", " ") for name in missing) + " before paying.",
+            details={"missing": list(missing), **missing},
+        )
+
+
+def _clean_payment_method(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _PAYMENT_METHOD_ID.match(value.strip()):
+        raise InvalidInput(
+            "The payment method is not valid.",
+            details={"payment_method": ["Must be a Stripe payment method id like pm_..."]},
+        )
+    return value.strip()
+
+
+# --- the payment request --------------------------------------------------------------
+
+
+def request_payment(*, cart_id: UUID | str, payment_method: Any = None) -> PaymentResult:
+    """The payment step of API.md: an intent for the server-computed total, confirmed
+    with `payment_method` when one is given.
+
+    Checks in the order of the API's errors: the cart exists (404), is in checkout with a
+    live reservation (409), the payment method is well-formed (400 invalid), email and
+    shipping address are there (400 checkout_incomplete). A cart that is already
+    completed answers with its paid intent (a repeated request after success).
+    Raises PaymentFailed (402) for a declined card, PaymentProviderUnavailable (502)
+    when Stripe cannot be reached (then nothing in the shop has changed).
+    """
+    cart_uuid = parse_cart_id(cart_id)
+    cart = _load_cart(cart_uuid)
+    if cart.status == Cart.Status.COMPLETED:
+        return _completed_result(cart)
+    try:
+        _require_payable(cart, timezone.now())
+    except ReservationExpired:
+        # 3-D Secure may have finished after the reservation ran out, its webhook still
+        # on the way: a paid intent completes the checkout (invariant 12) rather than 409.
+        paid = _paid_current_intent(cart)
+        if paid is None:
+            raise
+        return _complete_now(cart.pk, paid)
+    card = _clean_payment_method(payment_method)
+    _require_details(cart)
+    with _payment_lock(cart_uuid):
+        return _pay(cart_uuid, card)
+
+
+def _paid_current_intent(cart: Cart) -> PaymentIntentInfo | None:
+    current = Payment.objects.filter(cart=cart).order_by("-attempt").first()
+    if current is None or current.status in records.FINAL_STATUSES:
+        return None
+    try:
+        intent = stripe_client.retrieve_payment_intent(current.stripe_payment_intent_id)
+    except (PaymentProviderUnavailable, StripeRefused):
+        return None
+    return intent if intent.is_paid else None
+
+
+def _complete_now(cart_id: UUID, intent: PaymentIntentInfo) -> PaymentResult:
+    outcome = order_services.complete_checkout(cart_id=cart_id, payment_intent=intent)
+    if outcome.order is None:
+        raise declines.payment_failed(outcome.problem or "card_declined")
+    return PaymentResult(intent.id, intent.client_secret, intent.status, from_stripe(intent.amount, intent.currency), cart_id)
+
+
+def _pay(cart_id: UUID, card: str | None) -> PaymentResult:
+    now = timezone.now()
+    cart = _load_cart(cart_id)  # read again: another request may have paid meanwhile
+    if cart.status == Cart.Status.COMPLETED:
+        return _completed_result(cart)
+    _require_payable(cart, now)
+    _require_details(cart)
+    totals = price_cart(cart)
+    amount = to_stripe(totals.total)
+    current = Payment.objects.filter(cart_id=cart_id).order_by("-attempt").first()
+
+    intent = _intent_for(cart, current, amount=amount, currency=totals.currency, new_card=card is not None)
+
+    if intent.is_paid:  # paid already (3-D Secure finished in the browser)
+        return _complete_now(cart_id, intent)
+
+    with transaction.atomic():
+        locked = lock_cart(cart_id)
+        records.record_new_intent(cart=locked, intent=intent)
+        still_payable = locked.status == Cart.Status.CHECKOUT
+        if still_payable:
+            _require_payable(locked, now)
+            if price_cart(locked).total != totals.total:
+                # The quote changed while Stripe was asked (a shipping method chosen in
+                # another tab): the intent has a stale amount; the next request updates it.
+                raise CartNotInCheckout("Your order changed while paying. Check the total and pay again.")
+            keep_reservation_alive(
+                locked, now=now, ttl=settings.RESERVATION_PAYMENT_TTL, extend_below=settings.RESERVATION_PAYMENT_TTL
+            )
+            locked.last_activity_at = now
+            locked.save(update_fields=["reservation_expires_at", "last_activity_at", "updated_at"])
+    if not still_payable:
+        # Completed by a webhook, or cancelled, while Stripe was asked: never confirm now.
+        if locked.status == Cart.Status.COMPLETED:
+            return _completed_result(locked)
+        raise CartNotInCheckout("This cart is no longer in checkout.")
+
+    if card is not None:
+        intent = _confirm(intent, card)
+
+    if intent.is_paid:
+        return _complete_now(cart_id, intent)
+    if card is None and intent.status == "requires_payment_method" and intent.error_code:
+        # The last attempt (a decline, a failed 3-D Secure) failed and no new card came.
+        raise declines.payment_failed(intent.error_code)
+    return PaymentResult(intent.id, intent.client_secret, intent.status, totals.total, cart_id)
+
+
+def _idempotency_key(cart: Cart, attempt: int, amount: int, currency: str) -> str:
+    return f"shop-pi-{cart.pk}-{attempt}-{amount}-{currency.lower()}-{settings.STRIPE_CAPTURE_METHOD}"
+
+
+def _intent_for(cart: Cart, current: Payment | None, *, amount: int, currency: str, new_card: bool) -> PaymentIntentInfo:
+    """The checkout's intent for `amount`: the current one, updated if the total changed,
+    or a new one when there is none, it ended, or a new card follows a failed attempt
+    or an unfinished 3-D Secure (an intent is confirmed with one card at a time)."""
+    attempt = 1
+    if current is not None:
+        intent = stripe_client.retrieve_payment_intent(current.stripe_payment_intent_id)
+        if intent.is_paid or intent.status == "processing":
+            return intent
+        if intent.is_open:
+            spent = intent.has_been_attempted or intent.status == "requires_action"
+            if not spent:
+                if intent.amount != amount:
+                    intent = stripe_client.update_payment_intent_amount(intent.id, amount=amount)
+                return intent
+            if not new_card and intent.amount == amount:
+                return intent  # its failure is reported; the next card replaces it
+            intent = stripe_client.cancel_payment_intent(intent.id)
+            records.record_intent_state(intent)
+            if intent.is_paid:  # paid while being replaced (3-D Secure finished just now)
+                return intent
+        attempt = current.attempt + 1
+    return stripe_client.create_payment_intent(
+        amount=amount,
+        currency=currency,
+        cart_id=str(cart.pk),
+        idempotency_key=_idempotency_key(cart, attempt, amount, currency),
+        capture_method=settings.STRIPE_CAPTURE_METHOD,
+    )
+
+
+def _confirm(intent: PaymentIntentInfo, card: str) -> PaymentIntentInfo:
+    try:
+        confirmed = stripe_client.confirm_payment_intent(intent.id, payment_method=card)
+    except CardDeclined as exc:
+        records.record_intent_state(_failed(intent, exc.code, exc.stripe_message))
+        raise declines.payment_failed(exc.code) from None
+    except StripeRefused as exc:
+        if exc.http_status == 404:
+            raise InvalidInput(
+                "That payment method does not exist.", details={"payment_method": ["Unknown payment method."]}
+            ) from None
+        log.warning("confirmation of %s refused: %s", intent.id, exc)
+        # A refused confirmation may still have changed the intent: keep the record true.
+        records.record_intent_state(stripe_client.retrieve_payment_intent(intent.id))
+        raise declines.payment_failed(exc.code or "payment_method_unusable") from None
+    records.record_intent_state(confirmed)
+    return confirmed
+
+
+def _failed(intent: PaymentIntentInfo, code: str, message: str) -> PaymentIntentInfo:
+    return PaymentIntentInfo(
+        id=intent.id,
+        amount=intent.amount,
+        currency=intent.currency,
+        status="requires_payment_method",
+        capture_method=intent.capture_method,
+        client_secret=intent.client_secret,
+        cart_id=intent.cart_id,
+        error_code=code,
+        error_message=message,
+        charge_id=intent.charge_id,
+    )
+
+
+def _completed_result(cart: Cart) -> PaymentResult:
+    """A completed cart: its order's payment, as Stripe (or, if Stripe is away, the
+    shop's record) last saw it."""
+    order = Order.objects.filter(cart_id=cart.pk).first()
+    payment = Payment.objects.filter(order=order).order_by("-attempt").first() if order else None
+    if order is None or payment is None:
+        raise CartNotInCheckout("This cart is no longer in checkout.")
+    try:
+        intent = stripe_client.retrieve_payment_intent(payment.stripe_payment_intent_id)
+        secret, status = intent.client_secret, intent.status
+    except (PaymentProviderUnavailable, StripeRefused):
+        secret, status = "", payment.status
+    return PaymentResult(payment.stripe_payment_intent_id, secret, status, order.total, cart.pk)
+
+
+# --- when checkout ends without payment -----------------------------------------------
+
+
+def cancel_payment_for_cart(cart_id: UUID | str) -> int:
+    """Cancel the open intents of a cart whose checkout was cancelled or abandoned.
+
+    Call it after the transaction that ended the checkout commits (it talks to Stripe).
+    An intent found paid instead (the payment won the race) completes the checkout, as
+    its webhook would. Stripe being away leaves the intent open; it can only be paid
+    through the shop's confirmation, which finds the cart no longer in checkout.
+    Returns how many intents were cancelled.
+    """
+    cart_uuid = parse_cart_id(cart_id)
+    cancelled = 0
+    with _payment_lock(cart_uuid):
+        open_payments = list(
+            Payment.objects.filter(cart_id=cart_uuid, status__in=sorted(stripe_client.OPEN_STATUSES | {"processing"}))
+        )
+        for payment in open_payments:
+            try:
+                intent = stripe_client.cancel_payment_intent(payment.stripe_payment_intent_id)
+            except (PaymentProviderUnavailable, StripeRefused):
+                log.warning("could not cancel %s of cart %s", payment.stripe_payment_intent_id, cart_uuid)
+                continue
+            records.record_intent_state(intent)
+            if intent.status == "canceled":
+                cancelled += 1
+            elif intent.is_paid:
+                order_services.complete_checkout(cart_id=cart_uuid, payment_intent=intent)
+    return cancelled
+
+
+# --- manual capture -------------------------------------------------------------------
+
+
+def capture_order_payment(*, order_id: int) -> Order:
+    """Capture the authorized payment of an order (STRIPE_CAPTURE_METHOD=manual)."""
+    payment = Payment.objects.filter(order_id=order_id, status="requires_capture").order_by("-attempt").first()
+    if payment is None:
+        raise InvalidInput("This order has no authorized payment to capture.", details={"order": ["Nothing to capture."]})
+    try:
+        intent = stripe_client.capture_payment_intent(payment.stripe_payment_intent_id)
+    except StripeRefused as exc:
+        raise InvalidInput(f"Stripe refused the capture: {exc}", details={"order": [str(exc)]}) from None
+    records.record_intent_state(intent)
+    order = Order.objects.get(pk=order_id)
+    if intent.status == "succeeded":
+        order_services.mark_captured(order=order)
+    return order
+
+
+def amount_paid(payment: Payment) -> Money:
+    return from_stripe(payment.amount, payment.currency)

@@ -1,0 +1,295 @@
+"""POST /api/v1/carts/{id}/payment/ against localstripe: one intent per checkout for the
+server's total, server-side confirmation, declines, 3-D Secure, Stripe unreachable."""
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import stripe
+from django.utils import timezone
+
+from cart.models import Cart, ShippingMethod
+from inventory.models import Reservation, Stock, StockMovement
+from orders.models import Order
+from payments import services as payment_services
+from payments.models import Payment
+from tests.api_helpers import assert_error, db_state
+from tests.stripe_fixtures import *  # noqa: F401,F403
+from tests.stripe_fixtures import CARD_3DS, CARD_DECLINED, CARD_OK, free_port
+
+
+def pay(api, cart, payment_method=None):
+    body = {} if payment_method is None else {"payment_method": payment_method}
+    return api.post(f"/api/v1/carts/{cart.pk}/payment/", body)
+
+
+@pytest.fixture
+def shirt(make_variant):
+    return make_variant("SHIRT-M", price="25.00", on_hand=10, size="M")
+
+
+def test_payment_without_card_creates_one_intent_for_the_server_total(api, stripe_emulator, ready_cart, shirt):
+    cart = ready_cart({shirt: 2})
+
+    first = pay(api, cart)
+    second = pay(api, cart)
+
+    assert first.status_code == 200, first.content
+    body = first.json()
+    assert body["status"] == "requires_payment_method"
+    assert body["amount"] == {"amount": "50.00", "currency": "USD"}
+    assert body["publishable_key"] == "pk_test_emulated"
+    assert body["client_secret"].startswith(body["payment_intent_id"])
+    assert body["cart"]["status"] == "checkout"
+    assert second.json()["payment_intent_id"] == body["payment_intent_id"]
+    intent = stripe.PaymentIntent.retrieve(body["payment_intent_id"])
+    assert (int(intent.amount), intent.currency, intent.metadata["cart_id"]) == (5000, "usd", str(cart.pk))
+    assert Payment.objects.filter(cart=cart).count() == 1
+
+
+def test_asking_for_payment_extends_the_reservation_to_fifteen_minutes(api, stripe_emulator, ready_cart, shirt):
+    cart = ready_cart({shirt: 1})
+
+    before = timezone.now()
+    response = pay(api, cart)
+
+    cart.refresh_from_db()
+    assert response.status_code == 200
+    assert before + timedelta(minutes=15) <= cart.reservation_expires_at <= timezone.now() + timedelta(minutes=15)
+    reservation = Reservation.objects.get(cart=cart, status=Reservation.Status.ACTIVE)
+    assert reservation.expires_at == cart.reservation_expires_at
+
+
+def test_intent_is_updated_when_the_total_changes(api, stripe_emulator, ready_cart, shirt):
+    ShippingMethod.objects.create(code="express", name="Express", price=Decimal("7.50"))
+    cart = ready_cart({shirt: 1})
+    first = pay(api, cart).json()
+
+    api.patch(f"/api/v1/carts/{cart.pk}/checkout/", {"shipping_method": "express"})
+    second = pay(api, cart).json()
+
+    assert second["payment_intent_id"] == first["payment_intent_id"]
+    assert second["amount"] == {"amount": "32.50", "currency": "USD"}
+    assert int(stripe.PaymentIntent.retrieve(first["payment_intent_id"]).amount) == 3250
+
+
+def test_card_payment_completes_the_checkout_with_one_order(
+    api, stripe_emulator, ready_cart, shirt, mailoutbox, django_capture_on_commit_callbacks
+):
+    cart = ready_cart({shirt: 3})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = pay(api, cart, stripe_emulator.payment_method(CARD_OK))
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "succeeded"
+    assert body["cart"]["status"] == "completed"
+    order = Order.objects.get(cart=cart)
+    assert body["cart"]["order"]["number"] == order.number
+    assert body["cart"]["order"]["url"].endswith(f"?token={order.access_token}")
+    assert order.total.amount == Decimal("75.00") and order.payment_status == "paid"
+    stock = Stock.objects.get(variant=shirt)
+    assert (stock.on_hand, stock.reserved) == (7, 0)
+    sale = StockMovement.objects.get(variant=shirt, reason="sale")
+    assert (sale.delta, sale.order_id) == (-3, order.pk)
+    assert Reservation.objects.get(cart=cart).status == Reservation.Status.COMMITTED
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["ada@example.com"]
+    assert order.number in mailoutbox[0].subject
+    assert "$75.00" in mailoutbox[0].body and order.access_token in mailoutbox[0].body
+    html, mimetype = mailoutbox[0].alternatives[0]
+    assert mimetype == "text/html" and order.number in html and "3 x" not in html
+    assert int(stripe.PaymentIntent.retrieve(body["payment_intent_id"]).amount) == 7500
+
+
+def test_asking_again_after_success_returns_the_completed_cart_and_charges_nothing(api, stripe_emulator, ready_cart, shirt):
+    cart = ready_cart({shirt: 1})
+    first = pay(api, cart, stripe_emulator.payment_method()).json()
+
+    again = pay(api, cart, stripe_emulator.payment_method())
+
+    assert again.status_code == 200
+    assert again.json()["payment_intent_id"] == first["payment_intent_id"]
+    assert again.json()["cart"]["status"] == "completed"
+    assert Order.objects.count() == 1
+    assert len(stripe.PaymentIntent.list().data) == 1
+
+
+def test_declined_card_is_402_and_the_cart_keeps_its_reservation(api, stripe_emulator, ready_cart, shirt):
+    cart = ready_cart({shirt: 2})
+
+    response = pay(api, cart, stripe_emulator.payment_method(CARD_DECLINED))
+
+    error = assert_error(response, 402, "payment_failed")
+    assert error["details"] == {"decline_code": "card_declined"}
+    assert "declined" in error["message"] and "Nothing was charged" in error["message"]
+    cart.refresh_from_db()
+    assert cart.status == Cart.Status.CHECKOUT and cart.reservation_expires_at > timezone.now()
+    assert Reservation.objects.get(cart=cart).status == Reservation.Status.ACTIVE
+    assert Stock.objects.get(variant=shirt).on_hand == 10
+    assert not Order.objects.exists()
+    assert Payment.objects.get(cart=cart).error_code == "card_declined"
+
+
+def test_another_card_after_a_decline_pays_with_a_fresh_intent(api, stripe_emulator, ready_cart, shirt):
+    cart = ready_cart({shirt: 2})
+    pay(api, cart, stripe_emulator.payment_method(CARD_DECLINED))
+
+    response = pay(api, cart, stripe_emulator.payment_method(CARD_OK))
+
+    assert response.status_code == 200, response.content
+    assert response.json()["cart"]["status"] == "completed"
+    first, second = Payment.objects.filter(cart=cart).order_by("attempt")
+    assert (first.status, second.status) == ("canceled", "succeeded")
+    assert Order.objects.get(cart=cart).payments.get() == second
+
+
+def test_asking_again_without_a_card_after_a_decline_repeats_the_402(api, stripe_emulator, ready_cart, shirt):
+    cart = ready_cart({shirt: 1})
+    pay(api, cart, stripe_emulator.payment_method(CARD_DECLINED))
+
+    response = pay(api, cart)
+
+    assert assert_error(response, 402, "payment_failed")["details"] == {"decline_code": "card_declined"}
+
+
+def test_three_d_secure_is_left_to_the_browser_then_completes(api, stripe_emulator, ready_cart, shirt):
+    cart = ready_cart({shirt: 1})
+
+    response = pay(api, cart, stripe_emulator.payment_method(CARD_3DS))
+
+    body = response.json()
+    assert response.status_code == 200 and body["status"] == "requires_action"
+    assert body["cart"]["status"] == "checkout" and not Order.objects.exists()
+    stripe_emulator.authenticate(body["payment_intent_id"], body["client_secret"], success=True)
+    done = pay(api, cart)
+    assert done.status_code == 200
+    assert done.json()["status"] == "succeeded"
+    assert done.json()["cart"]["status"] == "completed"
+    assert Order.objects.filter(cart=cart).count() == 1
+    assert Stock.objects.get(variant=shirt).on_hand == 9
+
+
+def test_failed_three_d_secure_is_402_and_another_card_still_pays(api, stripe_emulator, ready_cart, shirt):
+    cart = ready_cart({shirt: 1})
+    body = pay(api, cart, stripe_emulator.payment_method(CARD_3DS)).json()
+    stripe_emulator.authenticate(body["payment_intent_id"], body["client_secret"], success=False)
+
+    failed = pay(api, cart)
+
+    assert assert_error(failed, 402, "payment_failed")["details"] == {"decline_code": "payment_intent_authentication_failure"}
+    cart.refresh_from_db()
+    assert cart.status == Cart.Status.CHECKOUT and not Order.objects.exists()
+    assert Reservation.objects.get(cart=cart).status == Reservation.Status.ACTIVE
+    paid = pay(api, cart, stripe_emulator.payment_method(CARD_OK))
+    assert paid.json()["cart"]["status"] == "completed"
+    assert Order.objects.filter(cart=cart).count() == 1
+
+
+def test_stripe_unreachable_is_502_and_changes_nothing(api, stripe_emulator, ready_cart, shirt, settings):
+    cart = ready_cart({shirt: 2})
+    pm = stripe_emulator.payment_method(CARD_OK)
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
+    before = db_state()
+
+    response = pay(api, cart, pm)
+
+    assert_error(response, 502, "payment_provider_unavailable")
+    assert db_state() == before
+    assert not Payment.objects.exists() and not Order.objects.exists()
+
+
+def test_stripe_unreachable_at_confirmation_is_502_and_the_next_try_pays(api, stripe_emulator, ready_cart, shirt, settings):
+    cart = ready_cart({shirt: 1})
+    pm = stripe_emulator.payment_method(CARD_OK)
+    pay(api, cart)
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
+
+    failed = pay(api, cart, pm)
+    settings.STRIPE_API_BASE = stripe_emulator.url
+    paid = pay(api, cart, pm)
+
+    assert_error(failed, 502, "payment_provider_unavailable")
+    assert paid.status_code == 200 and paid.json()["cart"]["status"] == "completed"
+    assert Payment.objects.filter(cart=cart).count() == 1
+    assert Order.objects.filter(cart=cart).count() == 1
+
+
+def test_payment_needs_email_and_shipping_address(api, stripe_emulator, make_cart, shirt):
+    cart = make_cart({shirt: 1})
+    api.post(f"/api/v1/carts/{cart.pk}/checkout/")
+    before = db_state()
+
+    response = pay(api, cart)
+
+    error = assert_error(response, 400, "checkout_incomplete")
+    assert error["details"]["missing"] == ["email", "shipping_address"]
+    assert db_state() == before and not Payment.objects.exists()
+
+
+def test_payment_of_a_cart_not_in_checkout_is_409(api, stripe_emulator, make_cart, shirt):
+    cart = make_cart({shirt: 1})
+
+    assert_error(pay(api, cart), 409, "cart_not_in_checkout")
+
+
+def test_payment_after_the_reservation_expired_is_409(api, stripe_emulator, ready_cart, shirt):
+    cart = ready_cart({shirt: 1})
+    Cart.objects.filter(pk=cart.pk).update(reservation_expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert_error(pay(api, cart), 409, "reservation_expired")
+    assert not Payment.objects.exists()
+
+
+def test_payment_of_an_unknown_cart_is_404(api, stripe_emulator):
+    assert_error(api.post("/api/v1/carts/8d5e9c4e-0000-4000-8000-000000000000/payment/", {}), 404, "not_found")
+
+
+@pytest.mark.parametrize("payment_method", [12, "", "tok_visa", "pm_" + "x" * 300, ["pm_1"]])
+def test_malformed_payment_method_is_400_and_changes_nothing(api, stripe_emulator, ready_cart, shirt, payment_method):
+    cart = ready_cart({shirt: 1})
+    before = db_state()
+
+    error = assert_error(pay(api, cart, payment_method), 400, "invalid")
+
+    assert "payment_method" in error["details"]
+    assert db_state() == before and not Payment.objects.exists()
+
+
+def test_unknown_payment_method_is_400(api, stripe_emulator, ready_cart, shirt):
+    cart = ready_cart({shirt: 1})
+
+    error = assert_error(pay(api, cart, "pm_doesnotexist"), 400, "invalid")
+
+    assert "payment_method" in error["details"]
+    cart.refresh_from_db()
+    assert cart.status == Cart.Status.CHECKOUT
+
+
+def test_cancelled_checkout_cancels_its_intent(api, stripe_emulator, ready_cart, shirt):
+    cart = ready_cart({shirt: 1})
+    intent_id = pay(api, cart).json()["payment_intent_id"]
+    api.delete(f"/api/v1/carts/{cart.pk}/checkout/")
+
+    cancelled = payment_services.cancel_payment_for_cart(cart.pk)
+
+    assert cancelled == 1
+    assert stripe.PaymentIntent.retrieve(intent_id).status == "canceled"
+    assert Payment.objects.get(cart=cart).status == "canceled"
+
+
+def test_manual_capture_authorizes_then_staff_capture_marks_paid(api, stripe_emulator, ready_cart, shirt, settings):
+    settings.STRIPE_CAPTURE_METHOD = "manual"
+    cart = ready_cart({shirt: 2})
+
+    body = pay(api, cart, stripe_emulator.payment_method()).json()
+
+    assert body["status"] == "requires_capture" and body["cart"]["status"] == "completed"
+    order = Order.objects.get(cart=cart)
+    assert order.payment_status == "authorized"
+    assert Stock.objects.get(variant=shirt).on_hand == 8
+    payment_services.capture_order_payment(order_id=order.pk)
+    order.refresh_from_db()
+    assert order.payment_status == "paid"
+    assert stripe.PaymentIntent.retrieve(body["payment_intent_id"]).status == "succeeded"
