@@ -50,3 +50,20 @@ def test_expire_reservations_command_runs_one_sweep(make_variant, make_cart, cap
     assert "Released 2 reserved unit(s)." in capsys.readouterr().out
     assert Stock.objects.get(variant=shirt).reserved == 0
     assert Reservation.objects.get(cart=cart).status == Reservation.Status.EXPIRED
+
+
+def test_login_with_a_cart_in_checkout_keeps_that_checkout(make_variant, make_cart, django_user_model):
+    shirt, socks = make_variant(on_hand=4), make_variant(on_hand=4)
+    user = django_user_model.objects.create_user("ada", password="pw-123456789")
+    saved = make_cart({socks: 1})
+    Cart.objects.filter(pk=saved.pk).update(user=user)
+    session_cart = make_cart({shirt: 2})
+    cart_services.start_checkout(cart_id=session_cart.pk)
+
+    result = cart_services.merge_carts(source_id=session_cart.pk, user_id=user.pk)
+
+    assert result.pk == session_cart.pk
+    result.refresh_from_db()
+    assert (result.status, result.user_id) == ("checkout", user.pk)
+    assert Stock.objects.get(variant=shirt).reserved == 2
+    assert Cart.objects.get(pk=saved.pk).status == "active"
