@@ -345,9 +345,10 @@ def merge_carts(*, source_id: UUID | str, user_id: int) -> Cart:
             .first()
         )
         source = lock_cart(source_id)
-        if source.status != Cart.Status.ACTIVE or source.user_id not in (None, user_id):
+        if source.user_id not in (None, user_id) or source.status not in (Cart.Status.ACTIVE, Cart.Status.CHECKOUT):
             return target or source
-        if target is None:
+        if target is None or source.status == Cart.Status.CHECKOUT:
+            # A cart in checkout keeps its reservation and place: it becomes the user's.
             source.user_id = user_id
             source.save(update_fields=["user", "updated_at"])
             return source
