@@ -3,8 +3,10 @@
 The rates live in the database (shop.models.CurrencyRate, written only by
 shop.rate_services). Pages ask for them on every request, so the whole table (one row per
 currency) is read once and kept in the cache under a generation token: every write swaps
-the token after its transaction commits, so no process serves a replaced rate longer than
-it takes to commit, and RATES_CACHE_SECONDS bounds it even if the swap were lost.
+the token after its transaction commits, so with a shared cache (Redis) no process serves a
+replaced rate once the write has committed. RATES_CACHE_SECONDS bounds how long a rate can
+outlive its replacement where the swap cannot reach (a per-process cache in development, a
+lost cache write).
 """
 from __future__ import annotations
 

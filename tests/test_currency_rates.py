@@ -2,7 +2,7 @@
 staff overrides with their audit trail, and the admin."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
