@@ -18,6 +18,16 @@ from inventory.models import StockMovement
 _seq = count(1)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rates, throttles and sessions live in the cache: every test starts with it empty."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def make_variant(db):
     """make_variant(sku=..., price="10.00", on_hand=10, threshold=3) -> Variant with stock
