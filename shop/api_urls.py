@@ -1,4 +1,5 @@
-from django.urls import path
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, path, re_path, resolve
 from drf_spectacular.views import SpectacularAPIView
 
 from cart import api as cart_api
@@ -7,6 +8,26 @@ from orders import api as orders_api
 from payments import api as payments_api
 
 app_name = "api"
+
+NOT_FOUND_ROUTE = "not-found"
+
+
+def not_found(request: HttpRequest, unmatched: str = "") -> HttpResponse:
+    """Any other path under /api/v1/: the API's 404 even with DEBUG on, or a 308 to the
+    same route with its trailing slash (308 keeps the method and body, unlike
+    APPEND_SLASH's 301, so a POST without the slash still arrives as a POST)."""
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.url_name != NOT_FOUND_ROUTE:
+            query = request.META.get("QUERY_STRING", "")
+            response = HttpResponse(status=308)
+            response["Location"] = request.path + "/" + (f"?{query}" if query else "")
+            return response
+    return JsonResponse({"error": {"code": "not_found", "message": "Not found.", "details": {}}}, status=404)
+
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -24,4 +45,6 @@ urlpatterns = [
     path("shipping-methods/", cart_api.ShippingMethodsView.as_view(), name="shipping-methods"),
     path("orders/", orders_api.OrderListView.as_view(), name="order-list"),
     path("orders/<str:number>/", orders_api.OrderDetailView.as_view(), name="order-detail"),
+    # Last: whatever no route above matched.
+    re_path(r"^(?P<unmatched>.*)$", not_found, name=NOT_FOUND_ROUTE),
 ]

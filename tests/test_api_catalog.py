@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from cart import services as cart_services
+from cart.models import Cart
 from catalog.models import Product
 from tests.api_helpers import assert_error, fixed_rates  # noqa: F401  (fixture)
 
@@ -198,6 +199,27 @@ def test_openapi_schema_is_served(api, db):
 )
 def test_unknown_routes_answer_404_in_the_error_shape(api, db, method, path):
     assert_error(getattr(api, method)(path), 404, "not_found")
+
+
+def test_unknown_routes_answer_json_even_with_debug_on(api, db, settings):
+    settings.DEBUG = True
+
+    assert_error(api.get("/api/v1/nothing-here/"), 404, "not_found")
+
+
+def test_a_get_without_the_trailing_slash_redirects_keeping_the_query(api, db):
+    response = api.get("/api/v1/products?currency=USD&page=1")
+
+    assert response.status_code == 308
+    assert response["Location"] == "/api/v1/products/?currency=USD&page=1"
+
+
+def test_a_post_without_the_trailing_slash_is_redirected_as_a_post(api, db):
+    response = api.post("/api/v1/carts", {})
+
+    assert response.status_code == 308  # unlike APPEND_SLASH's 301, clients repeat it as a POST
+    assert response["Location"] == "/api/v1/carts/"
+    assert not Cart.objects.exists()
 
 
 def test_a_method_a_route_does_not_have_is_405_in_the_error_shape(api, db):
