@@ -17,10 +17,10 @@ Bare SQL (pgbench, custom scripts, prepared statements, same client counts and t
                  (the schema allows one active reservation per cart and variant, and the
                  units are never given back, so on_hand is set far above what a run takes).
 
-Python threads share the GIL; `--processes` also runs the service loop with one process
-(and one connection) per worker so the two can be compared.
+Python threads share the GIL; the service loop also runs with one process (and one
+connection) per worker so the two can be compared (`--no-processes` skips that).
 
-Usage: .venv/bin/python bench/hot_sku.py [--seconds 10] [--clients 1,8,32] [--processes]
+Usage: .venv/bin/python bench/hot_sku.py [--seconds 10] [--clients 1,8,32] [--no-processes]
        [--path checkout|inventory] [--no-reserve-only] [--keep-db]
 """
 from __future__ import annotations
@@ -88,6 +88,7 @@ class Run:
     errors: int
     seconds: float
     client_cpu: float = 0.0  # CPU seconds of the client side (Python workers or pgbench)
+    lock_wait: float = 0.0  # share of sampled busy sessions that were waiting on a lock
 
     @property
     def rate(self) -> float:
@@ -101,6 +102,45 @@ class Run:
 def _cpu_seconds(who: int) -> float:
     usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
+
+
+class LockWaitSampler:
+    """Samples pg_stat_activity of the benchmark database every few ms from its own
+    connection: the share of sessions inside a transaction that are waiting on a lock
+    tells whether the hot row (the database) or the client is the limit."""
+
+    QUERY = (
+        "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'),"
+        "       count(*) FILTER (WHERE state <> 'idle')"
+        "  FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+
+    def __init__(self, url: str) -> None:
+        self.url = common.libpq_url(url)
+        self.waiting = self.busy = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.wait(0.01):
+                waiting, busy = conn.execute(self.QUERY).fetchone()
+                self.waiting += waiting
+                self.busy += busy
+
+    def __enter__(self) -> "LockWaitSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def share(self) -> float:
+        return self.waiting / self.busy if self.busy else 0.0
 
 
 # --- the service loop --------------------------------------------------------------------
@@ -314,7 +354,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per client count (default 10)")
     parser.add_argument("--clients", default="1,8,32", help="comma-separated worker counts (default 1,8,32)")
-    parser.add_argument("--processes", action="store_true", help="also run the service loop with one process per worker")
+    parser.add_argument("--processes", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run the service loop with one process (and connection) per worker (default on)")
     parser.add_argument("--path", choices=["checkout", "inventory"], default="checkout",
                         help="checkout: start_checkout/cancel_checkout (default); inventory: reserve/release with the cart locked")
     parser.add_argument("--no-reserve-only", action="store_true", help="skip the bare reserve-only pgbench run")
@@ -340,18 +381,21 @@ def main() -> int:
         for mode in modes:
             for n in clients:
                 runner = run_threads if mode == "threads" else run_processes
-                service[mode, n] = runner(service_carts[:n], variant_id, args.path, args.seconds)
-                r = service[mode, n]
+                with LockWaitSampler(url) as sampler:
+                    r = service[mode, n] = runner(service_carts[:n], variant_id, args.path, args.seconds)
+                r.lock_wait = sampler.share
                 print(f"  service {mode:9} {n:3}: {r.rate:8.1f} reserves/s ({r.cycles} cycles, {r.errors} errors, "
-                      f"client CPU {r.cpu_ms_per_cycle:.2f} ms/cycle)", flush=True)
+                      f"client CPU {r.cpu_ms_per_cycle:.2f} ms/cycle, lock waits {r.lock_wait:.0%})", flush=True)
         print(f"  stock after the service runs: {check_stock(variant_id, 0)}")
 
         with tempfile.TemporaryDirectory(prefix="bench-hot-sku-") as tmp:
             bare: dict[int, Run] = {}
             for n in clients:
-                bare[n] = run_pgbench(pgbench, url, CYCLE_SCRIPT, n, args.seconds, variant_id, Path(tmp))
+                with LockWaitSampler(url) as sampler:
+                    bare[n] = run_pgbench(pgbench, url, CYCLE_SCRIPT, n, args.seconds, variant_id, Path(tmp))
+                bare[n].lock_wait = sampler.share
                 print(f"  bare SQL cycle    {n:3}: {bare[n].rate:8.1f} reserves/s ({bare[n].cycles} cycles, {bare[n].errors} failed, "
-                      f"client CPU {bare[n].cpu_ms_per_cycle:.2f} ms/cycle)", flush=True)
+                      f"client CPU {bare[n].cpu_ms_per_cycle:.2f} ms/cycle, lock waits {bare[n].lock_wait:.0%})", flush=True)
             print(f"  stock after the bare cycle runs: {check_stock(variant_id, 0)}")
             reserve_only: dict[int, Run] = {}
             if not args.no_reserve_only:
@@ -368,14 +412,16 @@ def main() -> int:
         print(f"Reserve-and-release of one hot SKU, reserves/s ({common.machine_load()}).")
         print("ratio = service / bare SQL cycle (like for like); target >= "
               f"{TARGET_RATIO} at {TARGET_CLIENTS} workers.")
-        headers = ["mode", "workers", "service reserves/s", "bare SQL reserves/s", "ratio", "service CPU ms/reserve"]
+        headers = ["mode", "workers", "service reserves/s", "bare SQL reserves/s", "ratio", "service CPU ms/reserve",
+                   "lock waits service/bare"]
         if reserve_only:
             headers += ["bare reserve-only/s", "ratio"]
         rows = []
         for (mode, n), r in service.items():
             ratio = r.rate / bare[n].rate if bare[n].rate else 0.0
             mark = ("  (meets)" if ratio >= TARGET_RATIO else "  (MISSES)") if n == TARGET_CLIENTS else ""
-            row = [mode, str(n), f"{r.rate:.1f}", f"{bare[n].rate:.1f}", f"{ratio:.2f}{mark}", f"{r.cpu_ms_per_cycle:.2f}"]
+            row = [mode, str(n), f"{r.rate:.1f}", f"{bare[n].rate:.1f}", f"{ratio:.2f}{mark}", f"{r.cpu_ms_per_cycle:.2f}",
+                   f"{r.lock_wait:.0%} / {bare[n].lock_wait:.0%}"]
             if reserve_only:
                 ro = reserve_only[n].rate
                 row += [f"{ro:.1f}", f"{r.rate / ro:.2f}" if ro else "-"]
