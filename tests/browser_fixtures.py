@@ -1,5 +1,5 @@
-"""Fixtures for browser tests: localstripe, the shop's settings pointed at it with its
-webhooks sent to Django's live server, and Debian's chromium driven by Playwright.
+"""Fixtures for browser tests: the payment tests' localstripe (tests/stripe_fixtures.py)
+serving Stripe.js to the page as well, and Debian's chromium driven by Playwright.
 
 Playwright's sync API keeps an asyncio loop registered on the main thread while a
 browser is open, and Django refuses database calls from there; so the browser is
@@ -8,19 +8,15 @@ tests read the database through `off_loop`.
 """
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from django.db import connections
+
+from tests.stripe_fixtures import Emulator, localstripe_url, stripe_emulator, stripe_webhooks  # noqa: F401
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -31,8 +27,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-WEBHOOK_PATH = "/api/v1/webhooks/stripe/"
-WEBHOOK_SECRET = "whsec_browser_tests"
 SHOTS = Path("/tmp/shots")
 
 T = TypeVar("T")
@@ -51,62 +45,12 @@ def off_loop(fn: Callable[[], T]) -> T:
         return pool.submit(run).result()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _request(method: str, url: str, data: dict[str, str] | None = None) -> None:
-    body = urllib.parse.urlencode(data).encode() if data is not None else None
-    urllib.request.urlopen(urllib.request.Request(url, data=body, method=method), timeout=5).read()
-
-
-@pytest.fixture(scope="session")
-def localstripe_url() -> Iterator[str]:
-    """A localstripe of the tests' own, on a free port, for the whole session."""
-    port = _free_port()
-    executable = Path(sys.executable).with_name("localstripe")
-    process = subprocess.Popen(
-        [str(executable), "--port", str(port), "--from-scratch"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/js.stripe.com/v3/", timeout=1).read()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"localstripe did not start on port {port}")
-            time.sleep(0.1)
-    try:
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 @pytest.fixture
-def emulated_stripe(localstripe_url: str, live_server, settings) -> Iterator[str]:
-    """The shop talking to a clean localstripe whose signed webhooks reach the live server."""
-    _request("DELETE", f"{localstripe_url}/_config/data")
-    settings.STRIPE_API_BASE = localstripe_url
-    settings.STRIPE_JS_URL = f"{localstripe_url}/js.stripe.com/v3/"
-    settings.STRIPE_SECRET_KEY = "sk_test_browser"
-    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_browser"
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.STRIPE_MAX_NETWORK_RETRIES = 0
-    _request(
-        "POST",
-        f"{localstripe_url}/_config/webhooks/shop",
-        {"url": f"{live_server.url}{WEBHOOK_PATH}", "secret": WEBHOOK_SECRET},
-    )
-    yield localstripe_url
-    # localstripe sends its events about a second after a payment: let them land in this
-    # test's database rather than in the next test's.
-    time.sleep(1.5)
+def browser_stripe(stripe_webhooks: Emulator, settings) -> Emulator:
+    """The payment tests' localstripe (tests/stripe_fixtures.py) with its webhooks sent to
+    the live server, and the page's Stripe.js loaded from it too."""
+    settings.STRIPE_JS_URL = f"{stripe_webhooks.url}/js.stripe.com/v3/"
+    return stripe_webhooks
 
 
 @pytest.fixture

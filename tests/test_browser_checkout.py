@@ -18,7 +18,15 @@ from cart.models import Cart, ShippingMethod
 from catalog.models import Product
 from inventory.models import Stock, StockMovement
 from orders.models import Order
-from tests.browser_fixtures import SHOTS, chromium, emulated_stripe, localstripe_url, off_loop  # noqa: F401
+from tests.browser_fixtures import (  # noqa: F401  (fixtures)
+    SHOTS,
+    browser_stripe,
+    chromium,
+    localstripe_url,
+    off_loop,
+    stripe_emulator,
+    stripe_webhooks,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -113,7 +121,7 @@ def order_facts(sku: str) -> dict:
     }
 
 
-def test_a_shopper_pays_with_a_card_and_gets_exactly_one_order(shirt, emulated_stripe, live_server, chromium):  # noqa: F811
+def test_a_shopper_pays_with_a_card_and_gets_exactly_one_order(shirt, browser_stripe, live_server, chromium):  # noqa: F811
     base = live_server.url
     page = chromium.new_page(viewport=DESKTOP)
 
@@ -148,7 +156,7 @@ def test_a_shopper_pays_with_a_card_and_gets_exactly_one_order(shirt, emulated_s
 
 
 def test_on_a_phone_a_declined_card_is_explained_and_3d_secure_completes_the_payment(
-    shirt, emulated_stripe, live_server, chromium  # noqa: F811
+    shirt, browser_stripe, live_server, chromium  # noqa: F811
 ):
     base = live_server.url
     page = chromium.new_page(viewport=PHONE)
@@ -163,6 +171,8 @@ def test_on_a_phone_a_declined_card_is_explained_and_3d_secure_completes_the_pay
     card_error.wait_for(state="visible", timeout=30_000)
     assert "declined" in card_error.inner_text().lower()
     shot(page, "phone-6-declined")
+    # Asking to pay extended the reservation to 15 minutes, and the countdown says so.
+    assert re.fullmatch(r"1[45]:\d\d", page.locator(".reservation-left").inner_text())
     facts = off_loop(lambda: order_facts("SHIRT-M"))
     assert facts["orders"] == [] and facts["on_hand"] == 10 and facts["reserved"] == 1
     assert facts["cart_statuses"] == ["checkout"]
@@ -187,3 +197,35 @@ def test_on_a_phone_a_declined_card_is_explained_and_3d_secure_completes_the_pay
     assert order.total == Money(Decimal("32.49"), "USD")  # 19.99 + 12.50
     assert facts["on_hand"] == 9 and facts["reserved"] == 0
     assert [(m.delta, m.order_id) for m in facts["sales"]] == [(-1, order.pk)]
+
+
+def test_a_refused_3d_secure_check_is_explained_and_another_card_then_pays_once(
+    shirt, browser_stripe, live_server, chromium  # noqa: F811
+):
+    base = live_server.url
+    page = chromium.new_page(viewport=DESKTOP)
+    to_payment_step(page, base, "3ds-refused", quantity=3, shipping="Standard")
+    pay = page.get_by_role("button", name=re.compile(r"^Pay "))
+
+    # The card is set up (first dialog confirmed) but the bank check of the payment fails.
+    fill_card(page, "4000002760003184")
+    pay.click()
+    page.get_by_role("button", name="Complete authentication").click(timeout=30_000)
+    page.get_by_role("button", name="Fail authentication").click(timeout=30_000)
+    card_error = page.locator("#card-errors")
+    card_error.wait_for(state="visible", timeout=30_000)
+    assert "Your bank did not confirm the payment" in card_error.inner_text()
+    assert pay.is_enabled()
+    shot(page, "3ds-refused-6-error")
+    facts = off_loop(lambda: order_facts("SHIRT-M"))
+    assert facts["orders"] == [] and facts["on_hand"] == 10 and facts["cart_statuses"] == ["checkout"]
+
+    fill_card(page, "4242424242424242")
+    pay.click()
+    page.wait_for_url(f"{base}/checkout/complete/", timeout=30_000)
+
+    facts = off_loop(lambda: order_facts("SHIRT-M"))
+    assert len(facts["orders"]) == 1
+    assert facts["orders"][0].total == Money(Decimal("64.96"), "USD")  # 3 x 19.99 + 4.99
+    assert facts["on_hand"] == 7 and facts["reserved"] == 0
+    assert [m.delta for m in facts["sales"]] == [-3]

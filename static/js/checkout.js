@@ -22,13 +22,17 @@
     sync();
   }
 
+  // The reservation's time left, counted down from the server's figure (so a wrong
+  // clock on the phone does not matter). reset() takes a new figure after the payment
+  // request extended the reservation.
   function setupCountdown() {
     var timer = document.querySelector(".reservation-timer[data-seconds-left]");
-    if (!timer) return;
+    if (!timer) return { reset: function () {} };
     var shown = timer.querySelector(".reservation-left");
+    var until = timer.querySelector(".reservation-until");
     var expiredNote = document.querySelector(".reservation-expired-note");
-    // Counted from the server's figure, so a wrong clock on the phone does not matter.
     var deadline = Date.now() + parseInt(timer.dataset.secondsLeft, 10) * 1000;
+    var handle = null;
     var tick = function () {
       var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
       shown.textContent = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
@@ -42,8 +46,25 @@
         if (pay) pay.disabled = true;
       }
     };
-    var handle = setInterval(tick, 1000);
+    handle = setInterval(tick, 1000);
     tick();
+    return {
+      reset: function (secondsLeft) {
+        if (!(secondsLeft > 0) || timer.hidden) return;
+        deadline = Date.now() + secondsLeft * 1000;
+        if (until) until.hidden = true;  // the clock time printed by the server is stale now
+        tick();
+      },
+    };
+  }
+
+  // Seconds until `expiresAt` by the server's clock (its Date header), not the phone's.
+  function secondsUntil(expiresAt, response) {
+    var serverNow = Date.parse(response.headers.get("Date") || "");
+    var expires = Date.parse(expiresAt || "");
+    if (isNaN(serverNow) || isNaN(expires)) return 0;
+    // The Date header is whole seconds: err on the short side.
+    return Math.floor((expires - serverNow) / 1000) - 1;
   }
 
   // Names for the plain inputs localstripe draws in place of Stripe's card iframe, which
@@ -69,7 +90,7 @@
     });
   }
 
-  function setupPayment() {
+  function setupPayment(countdown) {
     var form = document.getElementById("payment-form");
     if (!form) return;
     var payButton = document.getElementById("pay-button");
@@ -131,6 +152,8 @@
         body: data === undefined ? undefined : JSON.stringify(data),
       });
       var body = await response.json().catch(function () { return {}; });
+      var cart = body && (body.cart || (body.lines && body));
+      if (cart && cart.status === "checkout") countdown.reset(secondsUntil(cart.reservation_expires_at, response));
       return { ok: response.ok, status: response.status, body: body, error: (body && body.error) || {} };
     }
 
@@ -157,6 +180,8 @@
       var message = error.message || "The payment could not be made.";
       if (answer.status === 402) {
         showCardError(message);
+        // The shop kept the reservation (and asking to pay extended it): show its time.
+        send("GET", urls.cartUrl).catch(function () {});
       } else if (answer.status === 400 && error.code === "checkout_incomplete") {
         window.location.assign(urls.addressUrl);
       } else if (answer.status === 409) {
@@ -239,6 +264,5 @@
   }
 
   setupBillingToggle();
-  setupCountdown();
-  setupPayment();
+  setupPayment(setupCountdown());
 })();
