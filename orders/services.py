@@ -29,7 +29,7 @@ from payments.amounts import from_stripe
 from payments.models import Payment, Refund
 from payments.stripe_client import PaymentIntentInfo
 from shop.errors import InsufficientStock
-from shop.money import stripe_amount, zero
+from shop.money import format_money, stripe_amount, zero
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def _refuse_mismatch(payment: Payment, intent: PaymentIntentInfo, totals: CartTo
     records.save_intent_state(payment, intent)
     if payment.needs_attention:
         return
-    reason = f"Charged {charged} but the cart's total is {totals.total}; no order made, refunded automatically."
+    reason = f"Charged {format_money(charged)} but the cart's total is {format_money(totals.total)}; no order made, refunded automatically."
     payment.needs_attention = True
     payment.attention_reason = reason
     payment.save(update_fields=["needs_attention", "attention_reason", "updated_at"])

@@ -22,7 +22,7 @@ from payments.amounts import from_stripe
 from payments.models import Payment, Refund
 from payments.records import record_intent_state
 from shop.errors import InvalidInput, PaymentProviderUnavailable
-from shop.money import stripe_amount
+from shop.money import format_money, stripe_amount
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def refund_order(*, order_id: int, amount: Money | None, reason: str, note: str 
             raise RefundRefused("This order has been refunded in full already.", details={"amount": ["Nothing left to refund."]})
         if minor > left:
             raise RefundRefused(
-                f"At most {from_stripe(left, payment.currency)} can still be refunded.",
+                f"At most {format_money(from_stripe(left, payment.currency))} can still be refunded.",
                 details={"amount": [f"At most {from_stripe(left, payment.currency).amount} {payment.currency}."]},
             )
         if payment.status == "requires_capture" and minor != payment.amount:
@@ -113,8 +113,9 @@ def refund_order(*, order_id: int, amount: Money | None, reason: str, note: str 
             )
         refund = schedule_refund(payment=payment, amount=minor, reason=reason, note=note, order_id=order_id, actor_id=actor_id)
     assert refund is not None
-    refund.refresh_from_db()
-    return refund
+    # Usually sent already by the on_commit hook; when this ran inside an outer
+    # transaction it is not yet, and staff should see Stripe's answer now.
+    return send_refund(refund.pk)
 
 
 def _claim(refund_id: int, now: datetime) -> bool:
@@ -149,7 +150,7 @@ def send_refund(refund_id: int) -> Refund:
 
         alert_staff(
             f"Refund {refund.pk} was refused by Stripe",
-            f"Stripe refused the refund of {from_stripe(refund.amount, refund.currency)} for payment "
+            f"Stripe refused the refund of {format_money(from_stripe(refund.amount, refund.currency))} for payment "
             f"{payment.stripe_payment_intent_id}: {exc}. Please look at it in the admin.",
         )
         return Refund.objects.get(pk=refund.pk)

@@ -25,6 +25,7 @@ from payments import records, stripe_client
 from payments.amounts import from_stripe
 from payments.models import Payment, WebhookEvent
 from shop.errors import NotFound
+from shop.money import format_money
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def on_dispute_created(obj: Mapping[str, Any]) -> Handled:
     if payment is None:
         return Handled("dispute of no known payment", ignored=True)
     amount = from_stripe(int(obj.get("amount") or 0), str(obj.get("currency") or payment.currency))
-    reason = f"Dispute {obj.get('id')} opened ({obj.get('reason') or 'no reason given'}) for {amount}."
+    reason = f"Dispute {obj.get('id')} opened ({obj.get('reason') or 'no reason given'}) for {format_money(amount)}."
     payment.needs_attention = True
     payment.attention_reason = f"{payment.attention_reason}\n{reason}".strip()
     payment.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
