@@ -13,6 +13,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from moneyed import Money
 
@@ -173,6 +174,19 @@ def _line_items(cart: Cart) -> dict[int, int]:
     return dict(CartLine.objects.filter(cart=cart).values_list("variant_id", "quantity"))
 
 
+def _refuse_discontinued(cart: Cart) -> None:
+    """A variant or product taken off sale since it was added cannot be bought."""
+    gone = list(
+        CartLine.objects.filter(cart=cart)
+        .filter(Q(variant__is_active=False) | Q(variant__product__is_active=False))
+        .select_related("variant__product")
+    )
+    if gone:
+        raise InsufficientStock(
+            [{"sku": line.variant.sku, "name": str(line.variant), "requested": line.quantity, "available": 0} for line in gone]
+        )
+
+
 def start_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
     """Reserve every line for RESERVATION_TTL, all or none, and fix the cart's rate.
 
@@ -188,6 +202,7 @@ def start_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
         items = _line_items(cart)
         if not items:
             raise InvalidInput("Your cart is empty.", details={"lines": ["Add an item before checking out."]})
+        _refuse_discontinued(cart)
         if cart.status == Cart.Status.CHECKOUT and cart.reservation_expires_at and cart.reservation_expires_at > now:
             inventory.extend(cart_id=cart.pk, expires_at=max(expires_at, cart.reservation_expires_at), now=now)
             cart.reservation_expires_at = max(expires_at, cart.reservation_expires_at)

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -7,6 +8,7 @@ from cart import services as cart_services
 from cart.models import Cart
 from cart.tasks import abandon_idle_carts
 from inventory.models import Reservation, Stock
+from shop.errors import InsufficientStock
 
 
 def _age(cart: Cart, days: int) -> None:
@@ -67,3 +69,17 @@ def test_login_with_a_cart_in_checkout_keeps_that_checkout(make_variant, make_ca
     assert (result.status, result.user_id) == ("checkout", user.pk)
     assert Stock.objects.get(variant=shirt).reserved == 2
     assert Cart.objects.get(pk=saved.pk).status == "active"
+
+
+def test_checkout_refuses_a_variant_taken_off_sale(make_variant, make_cart):
+    shirt, socks = make_variant(on_hand=4), make_variant(on_hand=4)
+    cart = make_cart({shirt: 1, socks: 2})
+    socks.product.is_active = False
+    socks.product.save()
+
+    with pytest.raises(InsufficientStock) as exc:
+        cart_services.start_checkout(cart_id=cart.pk)
+
+    assert exc.value.details == {"items": [{"sku": socks.sku, "requested": 2, "available": 0}]}
+    assert Cart.objects.get(pk=cart.pk).status == "active"
+    assert Stock.objects.get(variant=shirt).reserved == 0
