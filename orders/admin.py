@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from orders.models import Order, OrderLine
+from payments.admin import OrderPaymentActions
 
 
 class OrderLineInline(admin.TabularInline):
@@ -26,7 +27,7 @@ class OrderLineInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(OrderPaymentActions, admin.ModelAdmin):
     list_display = ["number", "status", "payment_status", "email", "total", "created_at"]
     list_filter = ["status", "payment_status", "currency", "created_at"]
     search_fields = ["number", "email"]

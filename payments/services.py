@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -329,6 +329,8 @@ def cancel_payment_for_cart(cart_id: UUID | str) -> int:
     cart_uuid = parse_cart_id(cart_id)
     cancelled = 0
     with _payment_lock(cart_uuid):
+        if Cart.objects.filter(pk=cart_uuid, status=Cart.Status.CHECKOUT).exists():
+            return 0  # the shopper came back to checkout: the intent is theirs to use
         open_payments = list(
             Payment.objects.filter(cart_id=cart_uuid, status__in=sorted(stripe_client.OPEN_STATUSES | {"processing"}))
         )
@@ -344,6 +346,22 @@ def cancel_payment_for_cart(cart_id: UUID | str) -> int:
             elif intent.is_paid:
                 order_services.complete_checkout(cart_id=cart_uuid, payment_intent=intent)
     return cancelled
+
+
+def cancel_intents_of_ended_checkouts(*, now: datetime | None = None, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """The sweeper's half of cancel_payment_for_cart: open intents of carts that left
+    checkout (cancelled, abandoned, merged) without paying. Returns intents cancelled."""
+    now = now or timezone.now()
+    cart_ids = (
+        Payment.objects.filter(
+            status__in=sorted(stripe_client.OPEN_STATUSES | {"processing"}),
+            updated_at__lt=now - older_than,
+            cart__status__in=[Cart.Status.ACTIVE, Cart.Status.ABANDONED],
+        )
+        .values_list("cart_id", flat=True)
+        .distinct()[:100]
+    )
+    return sum(cancel_payment_for_cart(cart_id) for cart_id in list(cart_ids))
 
 
 # --- manual capture -------------------------------------------------------------------

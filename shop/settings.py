@@ -238,6 +238,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cart.tasks.abandon_idle_carts",
         "schedule": env.float("CART_ABANDON_SWEEP_SECONDS", default=3600.0),
     },
+    "payments-sweep": {
+        "task": "payments.tasks.sweep",
+        "schedule": env.float("PAYMENTS_SWEEP_SECONDS", default=60.0),
+    },
 }
 
 LOGGING = {

@@ -293,3 +293,27 @@ def test_manual_capture_authorizes_then_staff_capture_marks_paid(api, stripe_emu
     order.refresh_from_db()
     assert order.payment_status == "paid"
     assert stripe.PaymentIntent.retrieve(body["payment_intent_id"]).status == "succeeded"
+
+
+def test_sweep_cancels_intents_of_checkouts_that_ended_and_keeps_live_ones(api, stripe_emulator, ready_cart, shirt, make_variant):
+    from payments import tasks
+
+    ended, live = ready_cart({shirt: 1}), ready_cart({make_variant("SOCKS", price="5.00"): 1})
+    ended_intent = pay(api, ended).json()["payment_intent_id"]
+    live_intent = pay(api, live).json()["payment_intent_id"]
+    api.delete(f"/api/v1/carts/{ended.pk}/checkout/")
+    Payment.objects.update(updated_at=timezone.now() - timedelta(minutes=5))
+
+    result = tasks.sweep.delay().get()
+
+    assert result == {"refunds_sent": 0, "intents_cancelled": 1}
+    assert stripe.PaymentIntent.retrieve(ended_intent).status == "canceled"
+    assert stripe.PaymentIntent.retrieve(live_intent).status == "requires_payment_method"
+
+
+def test_cancelling_for_a_cart_back_in_checkout_does_nothing(api, stripe_emulator, ready_cart, shirt):
+    cart = ready_cart({shirt: 1})
+    intent_id = pay(api, cart).json()["payment_intent_id"]
+
+    assert payment_services.cancel_payment_for_cart(cart.pk) == 0
+    assert stripe.PaymentIntent.retrieve(intent_id).status == "requires_payment_method"

@@ -1,0 +1,256 @@
+"""Payments in the admin: webhook events (with a retry action), payments and refunds
+(read-only records), and the payment actions of the order admin (refund, capture).
+
+Every action calls a service (payments.webhooks, payments.refunds, payments.services);
+nothing here writes rows itself.
+"""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from moneyed import Money
+
+from orders.models import Order
+from payments import refunds, services, webhooks
+from payments.amounts import from_stripe
+from payments.models import Payment, Refund, WebhookEvent
+from shop.errors import ShopError
+from shop.money import format_money, minor_units
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written only by the payment services."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["stripe_event_id", "type", "outcome", "result", "deliveries", "attempts", "received_at", "processed_at"]
+    list_filter = ["outcome", "type", "received_at"]
+    search_fields = ["stripe_event_id", "object_id"]
+    date_hierarchy = "received_at"
+    fields = ["stripe_event_id", "type", "object_id", "outcome", "result", "deliveries", "attempts", "received_at", "processed_at", "error", "payload"]
+    readonly_fields = fields
+    actions = ["retry"]
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.change_webhookevent")
+
+    @admin.action(description="Retry handling the selected events", permissions=["retry"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
+        done = failed = skipped = 0
+        for event_id in queryset.order_by("received_at").values_list("pk", flat=True):
+            before = WebhookEvent.objects.values_list("outcome", flat=True).get(pk=event_id)
+            if before in (WebhookEvent.Outcome.PROCESSED, WebhookEvent.Outcome.IGNORED):
+                skipped += 1
+                continue
+            event = webhooks.process_event(event_id)
+            if event.outcome == WebhookEvent.Outcome.FAILED:
+                failed += 1
+            else:
+                done += 1
+        level = messages.WARNING if failed else messages.SUCCESS
+        self.message_user(request, f"Handled {done}, failed again {failed}, already handled {skipped}.", level)
+
+
+class RefundInline(admin.TabularInline):
+    model = Refund
+    fields = ["created_at", "amount_shown", "reason", "status", "stripe_refund_id", "created_by", "note", "error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Amount")
+    def amount_shown(self, refund: Refund) -> str:
+        return format_money(from_stripe(refund.amount, refund.currency))
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ["stripe_payment_intent_id", "cart", "attempt", "order", "amount_shown", "status", "error_code", "needs_attention", "created_at"]
+    list_filter = ["status", "needs_attention", "capture_method", "currency"]
+    search_fields = ["stripe_payment_intent_id", "stripe_charge_id", "cart__id", "order__number"]
+    fields = [
+        "stripe_payment_intent_id", "stripe_charge_id", "cart", "attempt", "order", "amount_shown", "refunded_shown",
+        "capture_method", "status", "error_code", "error_message", "needs_attention", "attention_reason", "created_at", "updated_at",
+    ]
+    readonly_fields = fields
+    inlines = [RefundInline]
+    list_select_related = ["order"]
+
+    @admin.display(description="Amount")
+    def amount_shown(self, payment: Payment) -> str:
+        return format_money(from_stripe(payment.amount, payment.currency))
+
+    @admin.display(description="Refunded (Stripe)")
+    def refunded_shown(self, payment: Payment) -> str:
+        return format_money(from_stripe(payment.amount_refunded, payment.currency))
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "payment", "order", "amount_shown", "reason", "status", "created_by", "created_at"]
+    list_filter = ["status", "reason"]
+    search_fields = ["payment__stripe_payment_intent_id", "order__number", "stripe_refund_id"]
+    fields = ["payment", "order", "amount_shown", "reason", "note", "status", "stripe_refund_id", "error", "send_attempts", "sent_at", "created_by", "created_at"]
+    readonly_fields = fields
+    actions = ["send_again"]
+
+    @admin.display(description="Amount")
+    def amount_shown(self, refund: Refund) -> str:
+        return format_money(from_stripe(refund.amount, refund.currency))
+
+    def has_send_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.add_refund")
+
+    @admin.action(description="Send the selected pending refunds to Stripe now", permissions=["send"])
+    def send_again(self, request: HttpRequest, queryset: QuerySet[Refund]) -> None:
+        results = [refunds.send_refund(pk) for pk in queryset.filter(status=Refund.Status.PENDING).values_list("pk", flat=True)]
+        sent = sum(1 for r in results if r.status == Refund.Status.SUCCEEDED)
+        self.message_user(request, f"{sent} of {len(results)} pending refund(s) sent.", messages.SUCCESS if sent == len(results) else messages.WARNING)
+
+
+# --- the order admin's payment actions -------------------------------------------------
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0"),
+        help_text="In the order's currency. Leave empty to refund everything not yet refunded.",
+    )
+    reason = forms.ChoiceField(choices=Refund.Reason.choices, initial=Refund.Reason.REQUESTED_BY_CUSTOMER)
+    note = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class OrderPaymentActions:
+    """Mixed into orders.admin.OrderAdmin: a payment panel on the order page, a refund
+    page (partial or full, bounded by what was charged minus what was refunded) and a
+    capture action for authorized payments (STRIPE_CAPTURE_METHOD=manual)."""
+
+    actions = ["capture_authorized_payments"]
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
+        if obj is not None:
+            fieldsets.append(("Payment", {"fields": ["payment_panel"]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return [*super().get_readonly_fields(request, obj), "payment_panel"]  # type: ignore[misc]
+
+    @admin.display(description="Payments")
+    def payment_panel(self, order: Order) -> str:
+        payments = list(order.payments.order_by("attempt"))
+        rows = format_html_join(
+            "",
+            "<li>{} — {} — {}{}</li>",
+            (
+                (
+                    p.stripe_payment_intent_id,
+                    format_money(from_stripe(p.amount, p.currency)),
+                    p.status,
+                    f" — needs attention: {p.attention_reason}" if p.needs_attention else "",
+                )
+                for p in payments
+            ),
+        )
+        refund_url = reverse("admin:orders_order_refund", args=[order.pk])
+        return format_html('<ul>{}</ul><p><a class="button" href="{}">Refund…</a></p>', rows, refund_url)
+
+    def get_urls(self):
+        return [
+            path("<int:order_id>/refund/", self.admin_site.admin_view(self.refund_view), name="orders_order_refund"),  # type: ignore[attr-defined]
+            *super().get_urls(),  # type: ignore[misc]
+        ]
+
+    def refund_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
+        if not request.user.has_perm("payments.add_refund"):
+            raise PermissionDenied
+        order = get_object_or_404(Order, pk=order_id)
+        payment = order.payments.filter(status__in=("succeeded", "requires_capture")).order_by("-attempt").first()
+        left = from_stripe(refunds.refundable(payment), payment.currency) if payment else None
+        form = RefundForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            amount = form.cleaned_data["amount"]
+            try:
+                refund = refunds.refund_order(
+                    order_id=order.pk,
+                    amount=None if amount is None else _order_money(amount, order.currency),
+                    reason=form.cleaned_data["reason"],
+                    note=form.cleaned_data["note"],
+                    actor_id=request.user.pk,
+                )
+            except ShopError as error:
+                form.add_error("amount" if "amount" in error.details else None, error.message)
+            else:
+                shown = format_money(from_stripe(refund.amount, refund.currency))
+                if refund.status == Refund.Status.SUCCEEDED:
+                    self.message_user(request, f"Refunded {shown} of order {order.number}.", messages.SUCCESS)  # type: ignore[attr-defined]
+                elif refund.status == Refund.Status.PENDING:
+                    self.message_user(request, f"Refund of {shown} is pending: {refund.error}", messages.WARNING)  # type: ignore[attr-defined]
+                else:
+                    self.message_user(request, f"Stripe refused the refund of {shown}: {refund.error}", messages.ERROR)  # type: ignore[attr-defined]
+                return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+        context = {
+            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            "opts": Order._meta,
+            "title": f"Refund order {order.number}",
+            "order": order,
+            "payment": payment,
+            "refundable": format_money(left) if left is not None else None,
+            "refunds": [(r, format_money(from_stripe(r.amount, r.currency))) for r in order.refunds.order_by("created_at")],
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/orders/order/refund.html", context)
+
+    @admin.action(description="Capture the authorized payments of the selected orders")
+    def capture_authorized_payments(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        if not request.user.has_perm("payments.change_payment"):
+            raise PermissionDenied
+        captured, problems = 0, []
+        for order in queryset.filter(payment_status=Order.PaymentStatus.AUTHORIZED):
+            try:
+                services.capture_order_payment(order_id=order.pk)
+                captured += 1
+            except ShopError as error:
+                problems.append(f"{order.number}: {error.message}")
+        self.message_user(request, f"Captured {captured} payment(s).", messages.SUCCESS)  # type: ignore[attr-defined]
+        for problem in problems:
+            self.message_user(request, problem, messages.ERROR)  # type: ignore[attr-defined]
+
+
+def _order_money(amount: Decimal, currency: str) -> Money:
+    """The amount typed by staff, refused if it has more decimals than the currency."""
+    try:
+        exact = amount.quantize(Decimal(1).scaleb(-minor_units(currency)))
+    except InvalidOperation:
+        exact = None
+    if exact is None or exact != amount:
+        raise refunds.RefundRefused(
+            f"{currency} amounts have {minor_units(currency)} decimals.", details={"amount": ["Too many decimals."]}
+        )
+    return Money(amount, currency)
