@@ -14,11 +14,11 @@ from django.utils import timezone
 from moneyed import Money
 
 from cart import services as cart_services
-from cart.checkout_views import CHECKOUT_SESSION_KEY
 from cart.models import Cart, ShippingMethod
 from cart.session import SESSION_KEY as CART_SESSION_KEY
 from inventory.models import Reservation, Stock
 from orders.models import Order, OrderLine
+from tests.stripe_fixtures import localstripe_url, stripe_emulator  # noqa: F401  (fixtures)
 
 ADDRESS = {
     "email": "ada@example.com",
@@ -342,6 +342,27 @@ def test_setup_intent_is_refused_for_a_cart_not_in_checkout(shopper):
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "cart_not_in_checkout"
+
+
+def test_setup_intent_for_the_card_step_comes_from_stripe(shopper, stripe_emulator):  # noqa: F811
+    client, cart, _ = shopper
+    through_shipping(client, cart)
+
+    response = client.post("/checkout/payment/setup-intent/")
+
+    assert response.status_code == 200
+    assert re.fullmatch(r"seti_\w+_secret_\w+", response.json()["client_secret"])
+
+
+def test_setup_intent_is_refused_once_the_reservation_expired(shopper):
+    client, cart, _ = shopper
+    through_shipping(client, cart)
+    Cart.objects.filter(pk=cart.pk).update(reservation_expires_at=timezone.now() - timedelta(seconds=1))
+
+    response = client.post("/checkout/payment/setup-intent/")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "reservation_expired"
 
 
 # --- reservation --------------------------------------------------------------------------------
