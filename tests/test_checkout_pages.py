@@ -18,6 +18,7 @@ from cart.models import Cart, ShippingMethod
 from cart.session import SESSION_KEY as CART_SESSION_KEY
 from inventory.models import Reservation, Stock
 from orders.models import Order, OrderLine
+from tests.api_helpers import fixed_rates  # noqa: F401  (fixture)
 from tests.stripe_fixtures import localstripe_url, stripe_emulator  # noqa: F401  (fixtures)
 
 ADDRESS = {
@@ -287,6 +288,22 @@ def test_a_shipping_method_is_saved_and_priced_into_the_total(shopper):
     page = client.get("/checkout/payment/").content.decode()
     assert 'data-total="52.48"' in page  # 2 x 19.99 + 12.50
     assert "Pay $52.48" in page
+
+
+def test_a_yen_checkout_prices_each_step_in_whole_yen_at_the_fixed_rate(fixed_rates, make_variant, make_cart, standard):  # noqa: F811
+    variant = make_variant("SHIRT-JP", price="19.99", on_hand=5)
+    cart = make_cart({variant: 2}, currency="JPY")
+    client = Client()
+    session = client.session
+    session[CART_SESSION_KEY] = str(cart.pk)
+    session.save()
+    through_shipping(client, cart)
+
+    html = client.get("/checkout/payment/").content.decode()
+
+    # 19.99 x 151.237 = 3023.23 -> 3023 a unit, x 2 = 6046; shipping 4.99 x 151.237 -> 755.
+    assert "¥6,046" in html and "¥755" in html
+    assert 'data-total="6801' in html and "Pay ¥6,801" in html
 
 
 # --- step 3 ----------------------------------------------------------------------------------
