@@ -275,8 +275,10 @@ def address(request: HttpRequest) -> HttpResponse:
         context = _address_context(email, shipping, billing, billing_same, error.details)
         context["form_error"] = "Please correct the fields marked below."
         return _page(request, "checkout/address.html", cart, flow.ADDRESS, context, status=400)
-    except (ReservationExpired, CartNotInCheckout) as error:
+    except ReservationExpired as error:
         return _problem(request, error, cart=cart)
+    except CartNotInCheckout:  # cancelled or paid in another tab meanwhile
+        return redirect("checkout:start")
     return redirect("checkout:shipping")
 
 
@@ -303,8 +305,10 @@ def shipping(request: HttpRequest) -> HttpResponse:
             "method_errors": ["Choose a shipping method."] if not chosen else error.details.get("shipping_method", [error.message]),
         }
         return _page(request, "checkout/shipping.html", cart, flow.SHIPPING, context, status=400)
-    except (ReservationExpired, CartNotInCheckout) as error:
+    except ReservationExpired as error:
         return _problem(request, error, cart=cart)
+    except CartNotInCheckout:  # cancelled or paid in another tab meanwhile
+        return redirect("checkout:start")
     return redirect("checkout:payment")
 
 
