@@ -178,6 +178,8 @@ def receive(*, payload: bytes, signature: str | None) -> WebhookEvent:
     """Verify (InvalidWebhook on a bad signature: nothing stored), store, handle."""
     event = stripe_client.verify_webhook(payload, signature)
     stored = store_event(event)
+    if stored.outcome in (WebhookEvent.Outcome.PROCESSED, WebhookEvent.Outcome.IGNORED):
+        return stored  # a duplicate of a handled event: no need to queue for its lock
     return process_event(stored.pk)
 
 
