@@ -277,9 +277,13 @@ def _confirm(intent: PaymentIntentInfo, card: str) -> PaymentIntentInfo:
                 "That payment method does not exist.", details={"payment_method": ["Unknown payment method."]}
             ) from None
         log.warning("confirmation of %s refused: %s", intent.id, exc)
-        # A refused confirmation may still have changed the intent: keep the record true.
-        records.record_intent_state(stripe_client.retrieve_payment_intent(intent.id))
-        raise declines.payment_failed(exc.code or "payment_method_unusable") from None
+        # A retried confirmation that Stripe had already carried out is refused as a
+        # repeat: what counts is the intent's state, so look before calling it a failure.
+        current = stripe_client.retrieve_payment_intent(intent.id)
+        records.record_intent_state(current)
+        if current.is_paid or current.status in ("requires_action", "processing"):
+            return current
+        raise declines.payment_failed(current.error_code or exc.code or "payment_method_unusable") from None
     records.record_intent_state(confirmed)
     return confirmed
 

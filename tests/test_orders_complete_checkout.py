@@ -289,3 +289,22 @@ def test_a_refund_while_stripe_is_away_stays_pending_and_is_sent_once_later(api,
     refund.refresh_from_db()
     assert refund.status == "succeeded" and refund.stripe_refund_id.startswith("re_")
     assert charge_refunded(order.payments.get().stripe_payment_intent_id) == 1500
+
+
+def test_authorized_payment_without_stock_releases_the_authorization(api, stripe_emulator, ready_cart, make_cart, lamp, settings, django_capture_on_commit_callbacks):
+    settings.STRIPE_CAPTURE_METHOD = "manual"
+    cart = ready_cart({lamp: 2})
+    intent = paid_intent(api, stripe_emulator, cart)
+    assert intent.status == "requires_capture"
+    expire(cart, sweep=True)
+    cart_services.start_checkout(cart_id=make_cart({lamp: 2}).pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+
+    assert outcome.problem == Problem.OUT_OF_STOCK
+    assert stripe.PaymentIntent.retrieve(intent.id).status == "canceled"
+    refund = Refund.objects.get()
+    assert (refund.status, refund.stripe_refund_id) == ("succeeded", "")
+    order = Order.objects.get(pk=outcome.order.pk)
+    assert (order.status, order.payment_status) == ("needs_attention", "refunded")

@@ -317,3 +317,20 @@ def test_cancelling_for_a_cart_back_in_checkout_does_nothing(api, stripe_emulato
 
     assert payment_services.cancel_payment_for_cart(cart.pk) == 0
     assert stripe.PaymentIntent.retrieve(intent_id).status == "requires_payment_method"
+
+
+def test_a_confirmation_refused_as_a_repeat_of_one_that_went_through_still_completes(api, stripe_emulator, ready_cart, shirt, monkeypatch):
+    from payments import stripe_client
+
+    cart = ready_cart({shirt: 1})
+    real_confirm = stripe_client.confirm_payment_intent
+
+    def confirm_twice(intent_id, *, payment_method):
+        real_confirm(intent_id, payment_method=payment_method)  # went through; the answer was lost
+        return real_confirm(intent_id, payment_method=payment_method)  # the retry is refused
+
+    monkeypatch.setattr(stripe_client, "confirm_payment_intent", confirm_twice)
+    response = pay(api, cart, stripe_emulator.payment_method())
+
+    assert response.status_code == 200 and response.json()["cart"]["status"] == "completed"
+    assert Order.objects.filter(cart=cart).count() == 1
