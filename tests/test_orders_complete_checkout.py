@@ -308,3 +308,30 @@ def test_authorized_payment_without_stock_releases_the_authorization(api, stripe
     assert (refund.status, refund.stripe_refund_id) == ("succeeded", "")
     order = Order.objects.get(pk=outcome.order.pk)
     assert (order.status, order.payment_status) == ("needs_attention", "refunded")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_webhook_arriving_mid_confirmation_waits_for_the_cart_lock_then_finds_the_order(api, stripe_emulator, ready_cart, lamp, mailoutbox):
+    import json as _json
+
+    from payments import webhooks
+    from tests.race import Background, pause_after, wait_until_blocked
+
+    cart = ready_cart({lamp: 2})
+    intent = paid_intent(api, stripe_emulator, cart)
+    (event,) = stripe_emulator.events("payment_intent.succeeded")
+    body = _json.dumps(event).encode()
+
+    with pause_after("inventory.services.commit", thread_name="sync") as pause:
+        sync = Background(lambda: order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent), name="sync")
+        pause.wait_reached()  # the synchronous path holds the cart and stock locks, order not yet made
+        hook = Background(lambda: webhooks.receive(payload=body, signature=stripe_emulator.sign(body)), name="webhook")
+        wait_until_blocked(hook.backend_pid)
+        pause.resume()
+        created, handled = sync.result(), hook.result()
+
+    assert created.created and handled.result == f"order {created.order.number} already existed"
+    assert Order.objects.count() == 1
+    assert list(StockMovement.objects.filter(reason="sale").values_list("delta", "order_id")) == [(-2, created.order.pk)]
+    assert len(mail.outbox) == 1
