@@ -1,0 +1,196 @@
+"""The shop served by a real gunicorn for the end-to-end tests: DEBUG off, its own
+SECRET_KEY and ALLOWED_HOSTS, static files collected into a temporary STATIC_ROOT and
+served by whitenoise, and the pytest test database reached through DATABASE_URL as
+production reaches its database."""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import quote, urlencode
+
+import environ
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+READY_PATH = "/api/v1/currencies/"
+ACCESS_LOG_FORMAT = "%(p)s %(m)s %(U)s %(s)s"  # worker pid, method, path, status
+
+
+class AccessLine(NamedTuple):
+    worker_pid: int
+    method: str
+    path: str
+    status: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def database_url(settings_dict: dict[str, Any]) -> str:
+    """A DATABASE_URL (django-environ) for the database of a Django connection.
+
+    pgserver's HOST is a unix socket directory, kept in OPTIONS["host"]; django-environ
+    does not decode a percent-encoded host (it would pass "%2Fpath" to libpq), so a socket
+    directory goes in the `?host=` query, which it moves back to OPTIONS["host"]."""
+    user = quote(settings_dict.get("USER") or "", safe="")
+    password = quote(settings_dict.get("PASSWORD") or "", safe="")
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or settings_dict.get("OPTIONS", {}).get("host", "")
+    port = settings_dict.get("PORT") or ""
+    name = quote(settings_dict["NAME"], safe="")
+    if host.startswith("/"):
+        url = f"postgres://{credentials}/{name}?{urlencode({'host': host})}"
+    else:
+        url = f"postgres://{credentials}{host}{f':{port}' if port else ''}/{name}"
+    parsed = environ.Env.db_url_config(url)
+    reached_host = parsed["HOST"] or parsed.get("OPTIONS", {}).get("host", "")
+    if (parsed["NAME"], reached_host, str(parsed["PORT"] or "")) != (settings_dict["NAME"], host, str(port)):
+        raise AssertionError(f"{url} would not reach {settings_dict['NAME']} at {host}:{port}: {parsed}")
+    return url
+
+
+def server_environment(*, database: dict[str, Any], static_root: Path) -> dict[str, str]:
+    """What a production host sets, and nothing of the test settings."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "PYTEST"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="shop.settings",
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=database_url(database),
+        CELERY_TASK_ALWAYS_EAGER="1",
+        STATIC_ROOT=str(static_root),
+        # Each test stores its own rates after the previous test's were flushed; a worker
+        # must not answer from a rate table it cached for an earlier test.
+        RATES_CACHE_SECONDS="0",
+        LOG_LEVEL="WARNING",
+    )
+    # The embedded defaults: a per-process cache (as `make run`), and no Stripe, so the
+    # payment step answers 502 payment_provider_unavailable without any network call.
+    for key in ("REDIS_URL", "STRIPE_API_BASE", "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "EMAIL_URL"):
+        env.pop(key, None)
+    return env
+
+
+def collect_static(env: dict[str, str]) -> None:
+    """collectstatic with the server's own settings (DEBUG off: the manifest storage)."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"collectstatic failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+
+
+class Gunicorn:
+    """`gunicorn shop.wsgi` on a free loopback port, as a separate process group."""
+
+    def __init__(self, *, env: dict[str, str], workers: int, log_dir: Path) -> None:
+        self.port = free_port()
+        self.log_path = log_dir / "gunicorn.log"
+        self.access_log_path = log_dir / "access.log"
+        self._log = open(self.log_path, "w")
+        executable = Path(sys.executable).parent / "gunicorn"
+        self.process = subprocess.Popen(
+            [str(executable), "shop.wsgi", "--workers", str(workers), "--bind", f"{HOST}:{self.port}",
+             "--timeout", "30", "--graceful-timeout", "5", "--log-level", "warning",
+             # One line per request naming the worker that served it.
+             "--access-logfile", str(self.access_log_path), "--access-logformat", ACCESS_LOG_FORMAT],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size
+
+    def log_since(self, offset: int) -> str:
+        with open(self.log_path, "rb") as log:
+            log.seek(offset)
+            return log.read().decode("utf-8", "replace")
+
+    def served(self) -> list[AccessLine]:
+        """Every request served so far, in the order the workers logged them."""
+        lines = []
+        for raw in self.access_log_path.read_text().splitlines():
+            pid, method, path, status = raw.split(" ")
+            lines.append(AccessLine(int(pid.strip("<>")), method, path, int(status)))
+        return lines
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if requests.get(self.base_url + READY_PATH, timeout=5).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # the master stops its workers gracefully
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._log.close()
+
+
+# --- what every API answer must look like -------------------------------------------------
+
+def json_body(response: requests.Response, status: int) -> Any:
+    """The JSON body of an API answer with this status (and Content-Type application/json)."""
+    assert response.status_code == status, (response.status_code, response.text[:500])
+    assert response.headers.get("Content-Type", "").split(";")[0] == "application/json", response.headers
+    return response.json()
+
+
+def error_of(response: requests.Response, status: int, code: str) -> dict[str, Any]:
+    """API.md's error shape, exactly: {"error": {"code", "message", "details"}}."""
+    body = json_body(response, status)
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert set(error) == {"code", "message", "details"}, error
+    assert error["code"] == code, error
+    assert isinstance(error["message"], str) and error["message"].strip(), error
+    assert isinstance(error["details"], dict), error
+    return error
+
+
+def money(amount: str, currency: str) -> dict[str, str]:
+    return {"amount": amount, "currency": currency}
+
+
+class HttpClient(requests.Session):
+    """An outside client of the server: paths are relative to its base URL, every request
+    has a timeout, cookies persist as in a browser."""
+
+    def __init__(self, base_url: str, timeout: float = 20.0) -> None:
+        super().__init__()
+        self.base_url = base_url
+        self.timeout = timeout
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs.setdefault("timeout", self.timeout)
+        return super().request(method, self.base_url + url if url.startswith("/") else url, *args, **kwargs)
