@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +20,7 @@ from moneyed import Money
 
 from cart.models import Cart, CartLine, ShippingMethod
 from cart.selectors import parse_cart_id
+from cart.signals import checkout_ended
 from cart.validation import MAX_LINE_QUANTITY, clean_address, clean_email, has_control_characters, parse_quantity
 from catalog.models import Variant
 from inventory import services as inventory
@@ -319,7 +321,12 @@ def cancel_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart
         cart.reservation_expires_at = None
         cart.checkout_step = Cart.Step.CART
         _touch(cart, now, ["status", "exchange_rate", "reservation_expires_at", "checkout_step"])
+        _announce_checkout_ended(cart.pk)
     return cart
+
+
+def _announce_checkout_ended(cart_id: UUID) -> None:
+    transaction.on_commit(partial(checkout_ended.send, sender=Cart, cart_id=cart_id))
 
 
 def abandon_idle_carts(*, now: datetime | None = None, batch_size: int = 200) -> int:
@@ -342,6 +349,8 @@ def abandon_idle_carts(*, now: datetime | None = None, batch_size: int = 200) ->
                 if cart.status not in (Cart.Status.ACTIVE, Cart.Status.CHECKOUT) or cart.last_activity_at >= cutoff:
                     continue
                 inventory.release(cart_id=cart.pk, now=now)
+                if cart.status == Cart.Status.CHECKOUT:
+                    _announce_checkout_ended(cart.pk)
                 cart.status = Cart.Status.ABANDONED
                 cart.reservation_expires_at = None
                 cart.save(update_fields=["status", "reservation_expires_at", "updated_at"])

@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class PaymentsConfig(AppConfig):
     name = "payments"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from cart.signals import checkout_ended
+
+        checkout_ended.connect(_cancel_open_intent, dispatch_uid="payments.cancel_open_intent")
+
+
+def _cancel_open_intent(sender, *, cart_id, **kwargs) -> None:
+    from payments.tasks import cancel_payment_for_cart
+
+    cancel_payment_for_cart.delay(str(cart_id))

@@ -9,6 +9,7 @@ import pytest
 import stripe
 from django.utils import timezone
 
+from cart import services as cart_services
 from cart.models import Cart, ShippingMethod
 from inventory.models import Reservation, Stock, StockMovement
 from orders.models import Order
@@ -277,6 +278,33 @@ def test_cancelled_checkout_cancels_its_intent(api, stripe_emulator, ready_cart,
     assert cancelled == 1
     assert stripe.PaymentIntent.retrieve(intent_id).status == "canceled"
     assert Payment.objects.get(cart=cart).status == "canceled"
+
+
+def test_cancelling_checkout_cancels_its_intent_once_the_cancel_commits(
+    api, stripe_emulator, ready_cart, shirt, django_capture_on_commit_callbacks
+):
+    cart = ready_cart({shirt: 1})
+    intent_id = pay(api, cart).json()["payment_intent_id"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        api.delete(f"/api/v1/carts/{cart.pk}/checkout/")
+
+    assert stripe.PaymentIntent.retrieve(intent_id).status == "canceled"
+    assert Payment.objects.get(cart=cart).status == "canceled"
+
+
+def test_abandoning_a_cart_in_checkout_cancels_its_intent(
+    api, stripe_emulator, ready_cart, shirt, django_capture_on_commit_callbacks
+):
+    cart = ready_cart({shirt: 1})
+    intent_id = pay(api, cart).json()["payment_intent_id"]
+    Cart.objects.filter(pk=cart.pk).update(last_activity_at=timezone.now() - timedelta(days=8))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert cart_services.abandon_idle_carts() == 1
+
+    assert stripe.PaymentIntent.retrieve(intent_id).status == "canceled"
+    assert Stock.objects.get(variant=shirt).reserved == 0
 
 
 def test_manual_capture_authorizes_then_staff_capture_marks_paid(api, stripe_emulator, ready_cart, shirt, settings):
