@@ -28,7 +28,7 @@ def order_url(order: Order) -> str:
         path = reverse("orders:detail", args=[order.number])
     except NoReverseMatch:  # no order pages mounted: the API's view of the order
         path = reverse("api:order-detail", args=[order.number])
-    base = getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    base = settings.SITE_URL.rstrip("/")
     return f"{base}{path}?token={order.access_token}"
 
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import secrets
 
+import moneyed
+
 from django.conf import settings
 from django.db import models
 from djmoney.models.fields import MoneyField
 
 # One decimal_places for every currency: enough for KWD's three.
-MONEY = dict(max_digits=14, decimal_places=3, default_currency="USD")
+# Choices from the ISO list, not from the CURRENCIES setting, so that changing the
+# setting never asks for a migration and old orders keep their currency.
+ISO_CURRENCY_CHOICES = sorted((code, code) for code in moneyed.CURRENCIES)
+MONEY = dict(max_digits=14, decimal_places=3, default_currency="USD", currency_choices=ISO_CURRENCY_CHOICES)
 
 
 def _new_token() -> str:

@@ -143,6 +143,8 @@ if env("EMAIL_URL", default=""):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@example.com")
+# Where emails link back to (order pages); set it to the public address in production.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:" + env("PORT", default="8000"))
 STAFF_ALERT_EMAILS = env.list("STAFF_ALERT_EMAILS", default=[])
 
 # Money
