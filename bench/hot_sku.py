@@ -337,6 +337,36 @@ def statements_per_cycle(cart_id: UUID, variant_id: int, path: str) -> tuple[int
     return total, locked
 
 
+def lock_hold_ms(cart_id: UUID, variant_id: int, path: str, cycles: int = 200) -> float:
+    """Median time per cycle (ms) that the hot stock row stays locked in the service path,
+    one worker, no contention: from the statement that locks it to the end of COMMIT.
+    Once workers queue on the row, 1000 / this is the most cycles per second possible."""
+    from django.db import connection, transaction
+
+    per_transaction: list[float] = []
+    locked_at: list[float] = []
+
+    def on_commit() -> None:
+        per_transaction.append(time.perf_counter() - locked_at.pop())
+
+    def watch(execute, sql, params, many, context):
+        if not locked_at and "inventory_stock" in sql and "FOR UPDATE" in sql:
+            locked_at.append(time.perf_counter())
+            transaction.on_commit(on_commit)
+        return execute(sql, params, many, context)
+
+    steps = _cycle_steps(path, variant_id)
+    per_cycle = []
+    with connection.execute_wrapper(watch):
+        for _ in range(cycles):
+            per_transaction.clear()
+            for step in steps:
+                step(cart_id)
+            per_cycle.append(sum(per_transaction))
+    per_cycle.sort()
+    return 1000 * per_cycle[len(per_cycle) // 2]
+
+
 def check_stock(variant_id: int, expect_reserved: int | None) -> str:
     from django.db.models import Sum
 
@@ -374,7 +404,9 @@ def main() -> int:
         common.migrate()
         variant_id, service_carts, bare_carts = seed(max(clients))
         total, locked = statements_per_cycle(service_carts[0], variant_id, args.path)
-        print(f"service cycle: {total} SQL statements, {locked} of them while holding the hot stock row lock (plus COMMIT)")
+        print(f"service cycle: {total} SQL statements (with BEGIN/COMMIT/savepoints), {locked} of them while the hot stock row is locked")
+        hold = lock_hold_ms(service_carts[0], variant_id, args.path)
+        print(f"service cycle holds the hot row {hold:.2f} ms (median, one worker): at most {1000 / hold:.0f} reserves/s once workers queue on it")
 
         modes = ["threads"] + (["processes"] if args.processes else [])
         service: dict[tuple[str, int], Run] = {}
