@@ -16,7 +16,7 @@ from typing import TypeVar
 import pytest
 from django.db import connections
 
-from tests.stripe_fixtures import Emulator, localstripe_url, stripe_emulator, stripe_webhooks  # noqa: F401
+from tests.stripe_fixtures import Emulator
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

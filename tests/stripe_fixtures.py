@@ -1,7 +1,7 @@
 """localstripe for the payment tests: started once per session on a free port, its state
 cleared before each test, the shop's settings and the SDK pointed at it.
 
-Import into a test module with `from tests.stripe_fixtures import *  # noqa`.
+Registered for the whole suite in tests/conftest.py.
 
 - `localstripe_url` (session): the emulator's base URL.
 - `stripe_emulator`: an `Emulator` for one test: settings pointed at localstripe with a
@@ -60,6 +60,9 @@ def _http(method: str, url: str, data: dict[str, Any] | None = None, timeout: fl
     request = urllib.request.Request(url, data=body, method=method)
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.read()
+
+
+WEBHOOK_DELAY_SECONDS = 1.5
 
 
 @pytest.fixture(scope="session")
@@ -176,6 +179,9 @@ def stripe_emulator(localstripe_url, settings) -> Iterator[Emulator]:
 
 @pytest.fixture
 def stripe_webhooks(stripe_emulator, live_server) -> Iterator[Emulator]:
+    # localstripe sends each event about 1 s after it happens, to whatever endpoint is
+    # registered then: let events of earlier tests go out to nobody before we listen.
+    time.sleep(WEBHOOK_DELAY_SECONDS)
     stripe_emulator.send_webhooks_to(f"{live_server.url}{WEBHOOK_PATH}")
     try:
         yield stripe_emulator

@@ -18,15 +18,7 @@ from cart.models import Cart, ShippingMethod
 from catalog.models import Product
 from inventory.models import Stock, StockMovement
 from orders.models import Order
-from tests.browser_fixtures import (  # noqa: F401  (fixtures)
-    SHOTS,
-    browser_stripe,
-    chromium,
-    localstripe_url,
-    off_loop,
-    stripe_emulator,
-    stripe_webhooks,
-)
+from tests.browser_fixtures import SHOTS, off_loop
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

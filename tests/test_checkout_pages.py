@@ -19,7 +19,6 @@ from cart.session import SESSION_KEY as CART_SESSION_KEY
 from inventory.models import Reservation, Stock
 from orders.models import Order, OrderLine
 from tests.api_helpers import fixed_rates  # noqa: F401  (fixture)
-from tests.stripe_fixtures import localstripe_url, stripe_emulator  # noqa: F401  (fixtures)
 
 ADDRESS = {
     "email": "ada@example.com",

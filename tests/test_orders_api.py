@@ -8,7 +8,6 @@ from django.contrib.auth import get_user_model
 from cart.models import Cart
 from orders.models import Order
 from tests.api_helpers import assert_error
-from tests.stripe_fixtures import *  # noqa: F401,F403
 from tests.stripe_fixtures import ADDRESS
 
 

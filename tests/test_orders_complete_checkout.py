@@ -22,8 +22,7 @@ from payments import refunds, stripe_client
 from payments.models import Payment, Refund
 from tests.api_helpers import fixed_rates  # noqa: F401
 from tests.race import Crew
-from tests.stripe_fixtures import *  # noqa: F401,F403
-from tests.stripe_fixtures import free_port
+from tests.stripe_fixtures import ADDRESS, free_port
 
 
 def paid_intent(api, emulator, cart) -> stripe_client.PaymentIntentInfo:

@@ -13,7 +13,6 @@ from django.urls import reverse
 from orders import services as order_services
 from orders.models import Order
 from payments.models import Refund, WebhookEvent
-from tests.stripe_fixtures import *  # noqa: F401,F403
 
 
 @pytest.fixture

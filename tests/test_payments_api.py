@@ -16,7 +16,6 @@ from orders.models import Order
 from payments import services as payment_services
 from payments.models import Payment
 from tests.api_helpers import assert_error, db_state
-from tests.stripe_fixtures import *  # noqa: F401,F403
 from tests.stripe_fixtures import CARD_3DS, CARD_DECLINED, CARD_OK, free_port
 
 

@@ -17,7 +17,6 @@ from inventory.models import Reservation, Stock, StockMovement
 from inventory.selectors import ledger_balance
 from orders.models import Order
 from payments.models import WebhookEvent
-from tests.stripe_fixtures import *  # noqa: F401,F403
 from tests.stripe_fixtures import ADDRESS, CARD_OK, WEBHOOK_PATH, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

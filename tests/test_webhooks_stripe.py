@@ -16,7 +16,6 @@ from orders import services as order_services
 from orders.models import Order
 from payments import webhooks
 from payments.models import Payment, WebhookEvent
-from tests.stripe_fixtures import *  # noqa: F401,F403
 from tests.stripe_fixtures import CARD_DECLINED
 
 URL = "/api/v1/webhooks/stripe/"
