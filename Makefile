@@ -33,6 +33,7 @@ test: deps browser
 bench: deps
 	$(PY) bench/hot_sku.py
 	$(PY) bench/pages.py
+	$(PY) bench/checkout_flow.py
 
 clean-db:
 	-$(VENV)/bin/python -c "import pgserver; pgserver.get_server('.pgdata', cleanup_mode='stop')" 2>/dev/null
