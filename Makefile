@@ -36,5 +36,5 @@ bench: deps
 	$(PY) bench/checkout_flow.py
 
 clean-db:
-	-$(VENV)/bin/python -c "import pgserver; pgserver.get_server('.pgdata', cleanup_mode='stop')" 2>/dev/null
+	-$(PY) -c "from shop.devdb import stop_private_server; stop_private_server()"
 	rm -rf .pgdata .run

@@ -25,3 +25,16 @@ def private_database_url(data_dir: Path | None = None) -> str:
     server = pgserver.get_server(data_dir, cleanup_mode=None)
     # get_uri() gives postgresql://postgres:@/postgres?host=<socket dir>
     return server.get_uri()
+
+
+def stop_private_server(data_dir: Path | None = None) -> None:
+    """Stop the private PostgreSQL (`make clean-db`), if one runs in data_dir."""
+    import subprocess
+
+    import pgserver
+
+    data_dir = Path(os.environ.get("PGSERVER_DATA_DIR", data_dir or DEFAULT_DATA_DIR))
+    if not (data_dir / "postmaster.pid").exists():
+        return
+    pg_ctl = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_ctl"
+    subprocess.run([str(pg_ctl), "-D", str(data_dir), "stop", "-m", "fast"], check=False)
