@@ -34,6 +34,8 @@ class Cart(models.Model):
     shipping_address = models.JSONField(null=True, blank=True)
     billing_address = models.JSONField(null=True, blank=True)
     shipping_method = models.CharField(max_length=32, blank=True)
+    # The quote: the shipping method's USD price when it was chosen in checkout.
+    quoted_shipping_usd = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     checkout_step = models.CharField(max_length=16, choices=Step.choices, default=Step.CART)
     reservation_expires_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(auto_now_add=True)
@@ -59,6 +61,9 @@ class CartLine(models.Model):
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
     variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
+    # The quote: the variant's USD price when checkout started. While it is set, a
+    # price change in the catalog does not move what this shopper pays.
+    quoted_unit_price_usd = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from moneyed import Money
 
 from cart.models import Cart, CartLine, ShippingMethod
@@ -43,8 +44,9 @@ def cart_rate(cart: Cart) -> Decimal:
 def price_cart(cart: Cart, lines: list[CartLine] | None = None, shipping_methods: dict[str, ShippingMethod] | None = None) -> CartTotals:
     """Totals of a cart whose lines come with `variant` loaded.
 
-    Unit price = USD base x rate rounded half-up to the currency's minor units, then x
-    quantity; the subtotal sums the lines.
+    Unit price = USD base x rate rounded half-up to the currency's price step, then x
+    quantity; the subtotal sums the lines. From checkout start the USD prices and the
+    rate are the ones quoted then, so the total cannot move under the shopper.
     """
     if lines is None:
         lines = list(cart.lines.select_related("variant__product"))
@@ -53,13 +55,15 @@ def price_cart(cart: Cart, lines: list[CartLine] | None = None, shipping_methods
     priced = []
     subtotal = zero(currency)
     for line in lines:
-        unit_usd = line.variant.price
+        unit_usd = Money(line.quoted_unit_price_usd, settings.BASE_CURRENCY) if line.quoted_unit_price_usd is not None else line.variant.price
         unit = convert_from_base(unit_usd.amount, currency, rate)
         line_total = unit * line.quantity
         priced.append(PricedLine(line, unit_usd, unit, line_total))
         subtotal += line_total
     shipping = zero(currency)
-    if cart.shipping_method:
+    if cart.shipping_method and cart.quoted_shipping_usd is not None:
+        shipping = convert_from_base(cart.quoted_shipping_usd, currency, rate)
+    elif cart.shipping_method:
         methods = shipping_methods if shipping_methods is not None else {cart.shipping_method: ShippingMethod.objects.filter(code=cart.shipping_method).first()}
         method = methods.get(cart.shipping_method)
         if method is not None:

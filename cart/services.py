@@ -14,7 +14,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from moneyed import Money
 
@@ -215,8 +215,24 @@ def start_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
             cart.status = Cart.Status.CHECKOUT
             cart.exchange_rate = rates.current_rate(cart.currency)
             cart.checkout_step = Cart.Step.ADDRESS
-        _touch(cart, now, ["status", "exchange_rate", "checkout_step", "reservation_expires_at"])
+            _fix_quote(cart)
+        _touch(cart, now, ["status", "exchange_rate", "checkout_step", "reservation_expires_at", "quoted_shipping_usd"])
     return cart
+
+
+def _fix_quote(cart: Cart) -> None:
+    """Checkout start: the USD prices of the lines and of the chosen shipping method are
+    copied onto the cart, next to the rate, so the quote holds until payment."""
+    CartLine.objects.filter(cart=cart).update(
+        quoted_unit_price_usd=Subquery(Variant.objects.filter(pk=OuterRef("variant_id")).values("price")[:1])
+    )
+    method = ShippingMethod.objects.filter(code=cart.shipping_method).first() if cart.shipping_method else None
+    cart.quoted_shipping_usd = method.price.amount if method else None
+
+
+def _clear_quote(cart: Cart) -> None:
+    CartLine.objects.filter(cart=cart).update(quoted_unit_price_usd=None)
+    cart.quoted_shipping_usd = None
 
 
 def _require_live_checkout(cart: Cart, now: datetime) -> None:
@@ -261,6 +277,10 @@ def update_checkout(
             email=email, shipping_address=shipping_address, billing_address=billing_address, shipping_method=shipping_method
         )
         keep_reservation_alive(cart, now=now)
+        method = changes.pop("shipping_method", None)
+        if method is not None:
+            changes["shipping_method"] = method.code
+            changes["quoted_shipping_usd"] = method.price.amount
         for field, value in changes.items():
             setattr(cart, field, value)
         if cart.email and cart.shipping_address:
@@ -297,15 +317,16 @@ def _clean_checkout_fields(*, email: Any, shipping_address: Any, billing_address
     return changes
 
 
-def _clean_shipping_method(code: Any) -> str:
+def _clean_shipping_method(code: Any) -> ShippingMethod:
     known = isinstance(code, str) and not has_control_characters(code)
-    if not known or not ShippingMethod.objects.filter(code=code, is_active=True).exists():
+    method = ShippingMethod.objects.filter(code=code, is_active=True).first() if known else None
+    if method is None:
         codes = list(ShippingMethod.objects.filter(is_active=True).values_list("code", flat=True))
         raise InvalidInput(
             "Choose one of the shipping methods offered.",
             details={"shipping_method": [f"Unknown shipping method; choose one of {', '.join(codes)}."]},
         )
-    return code
+    return method
 
 
 def cancel_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
@@ -320,7 +341,8 @@ def cancel_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart
         cart.exchange_rate = None
         cart.reservation_expires_at = None
         cart.checkout_step = Cart.Step.CART
-        _touch(cart, now, ["status", "exchange_rate", "reservation_expires_at", "checkout_step"])
+        _clear_quote(cart)
+        _touch(cart, now, ["status", "exchange_rate", "reservation_expires_at", "checkout_step", "quoted_shipping_usd"])
         _announce_checkout_ended(cart.pk)
     return cart
 

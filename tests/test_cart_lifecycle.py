@@ -83,3 +83,30 @@ def test_checkout_refuses_a_variant_taken_off_sale(make_variant, make_cart):
     assert exc.value.details == {"items": [{"sku": socks.sku, "requested": 2, "available": 0}]}
     assert Cart.objects.get(pk=cart.pk).status == "active"
     assert Stock.objects.get(variant=shirt).reserved == 0
+
+
+def test_the_quote_holds_when_catalog_prices_change_during_checkout(make_variant, make_cart):
+    from decimal import Decimal
+
+    from moneyed import Money
+
+    from cart.models import ShippingMethod
+    from cart.pricing import price_cart
+
+    shirt = make_variant(price="19.99", on_hand=4)
+    method = ShippingMethod.objects.create(code="std", name="Standard", price=Money(Decimal("4.95"), "USD"))
+    cart = make_cart({shirt: 2})
+    cart_services.start_checkout(cart_id=cart.pk)
+    cart_services.update_checkout(cart_id=cart.pk, shipping_method="std")
+
+    shirt.price = Money(Decimal("29.99"), "USD")
+    shirt.save()
+    method.price = Money(Decimal("9.95"), "USD")
+    method.save()
+
+    quoted = price_cart(Cart.objects.get(pk=cart.pk))
+    assert (quoted.subtotal.amount, quoted.shipping.amount, quoted.total.amount) == (Decimal("39.98"), Decimal("4.95"), Decimal("44.93"))
+
+    cart_services.cancel_checkout(cart_id=cart.pk)
+    requoted = price_cart(Cart.objects.get(pk=cart.pk))
+    assert (requoted.subtotal.amount, requoted.shipping.amount) == (Decimal("59.98"), Decimal("9.95"))

@@ -12,7 +12,7 @@ from django.utils import timezone
 from moneyed import Money
 
 from cart import services as cart_services
-from cart.models import Cart
+from cart.models import Cart, CartLine
 from inventory import services as inventory
 from inventory.models import Reservation, Stock, StockMovement
 from orders import services as order_services
@@ -141,8 +141,8 @@ def test_a_charge_that_differs_from_the_quote_is_refunded_and_flagged_without_an
     settings.STAFF_ALERT_EMAILS = ["staff@example.com"]
     cart = ready_cart({lamp: 1})
     intent = paid_intent(api, stripe_emulator, cart)
-    lamp.price = Money(Decimal("45.00"), "USD")  # the price changed after the intent was paid
-    lamp.save()
+    # The quote moved after the intent was paid (the catalog price alone no longer can).
+    CartLine.objects.filter(cart=cart).update(quoted_unit_price_usd=Decimal("45.00"))
 
     with django_capture_on_commit_callbacks(execute=True):
         outcome = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
@@ -164,8 +164,8 @@ def test_a_charge_that_differs_from_the_quote_is_refunded_and_flagged_without_an
 def test_a_repeated_mismatch_refunds_once(api, stripe_emulator, ready_cart, lamp, django_capture_on_commit_callbacks):
     cart = ready_cart({lamp: 1})
     intent = paid_intent(api, stripe_emulator, cart)
-    lamp.price = Money(Decimal("45.00"), "USD")
-    lamp.save()
+    # The quote moved after the intent was paid (the catalog price alone no longer can).
+    CartLine.objects.filter(cart=cart).update(quoted_unit_price_usd=Decimal("45.00"))
 
     with django_capture_on_commit_callbacks(execute=True):
         order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
