@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from shop import rate_services
+from shop import checks, rate_services, rates
 from shop.errors import ShopError
 from shop.models import CurrencyRate, ExchangeRate, ExchangeRateSet, RateOverrideLog
 from shop.rate_providers import RateFeedError
@@ -53,6 +53,11 @@ class CurrencyRateAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("rate_set", "override_set_by")
 
+    def changelist_view(self, request, extra_context=None):
+        if checks.demo_rates_in_use() and request.method == "GET":
+            self.message_user(request, f"{checks.demo_rates_message()} {checks.DEMO_RATES_HINT}", messages.WARNING)
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description="rate in force", ordering="currency")
     def rate_in_force(self, obj: CurrencyRate) -> Decimal:
         return obj.rate
@@ -70,11 +75,11 @@ class CurrencyRateAdmin(admin.ModelAdmin):
 
     @admin.display(description="age")
     def age(self, obj: CurrencyRate) -> str:
-        return timesince(obj.as_of, timezone.now())
+        return timesince(rates.rate_info_for(obj).dated, timezone.now())  # from the rates' publication
 
     @admin.display(description="stale", boolean=True)
     def is_stale(self, obj: CurrencyRate) -> bool:
-        return timezone.now() - obj.as_of > _stale_after()
+        return rates.rate_info_for(obj).is_stale()
 
     def save_model(self, request, obj: CurrencyRate, form, change) -> None:
         if not form.changed_data:
@@ -114,12 +119,6 @@ class CurrencyRateAdmin(admin.ModelAdmin):
             rate_services.clear_rate_override(currency=row.currency, user_id=request.user.pk, note="cleared from the list")
             cleared.append(row.currency)
         self.message_user(request, f"Back to the provider's rate: {', '.join(cleared) or 'none had a manual rate'}.")
-
-
-def _stale_after():
-    from django.conf import settings
-
-    return settings.RATES_STALE_AFTER
 
 
 @admin.register(RateOverrideLog)

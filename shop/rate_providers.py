@@ -23,6 +23,7 @@ from urllib.parse import urlencode, urlsplit
 from urllib.request import Request, urlopen
 
 from django.conf import settings
+from django.utils import timezone
 
 RATE_PLACES = 10  # the precision of every stored rate, the cart's and the order's too
 _RATE_QUANTUM = Decimal(1).scaleb(-RATE_PLACES)
@@ -189,7 +190,7 @@ class OpenExchangeRatesProvider:
 
 
 # Demo rates (units per 1 USD), roughly late-2026 levels. Never fetched, never stale in
-# development; production picks a real provider.
+# development; production picks a real provider (system check shop.W001 warns).
 FIXED_DEMO_RATES: dict[str, Decimal] = {
     code: Decimal(rate)
     for code, rate in {
@@ -215,7 +216,8 @@ class FixedProvider:
     name = "fixed"
 
     def fetch(self) -> RateQuote:
-        return RateQuote(provider=self.name, rates=dict(FIXED_DEMO_RATES), published_at=None)
+        # Published "now": demo rates never age in development (a refresh confirms them).
+        return RateQuote(provider=self.name, rates=dict(FIXED_DEMO_RATES), published_at=timezone.now())
 
 
 PROVIDERS: dict[str, type] = {

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import mail_admins, send_mail
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from shop import rates
@@ -25,6 +26,11 @@ from shop.rate_providers import RateFeedError, RateProvider, RateQuote, get_prov
 log = logging.getLogger(__name__)
 
 _MAX_RATE = Decimal("9999999999")  # what a 20-digit, 10-place column holds
+
+
+class RateFeedOutdated(RateFeedError):
+    """The feed is older than rates its provider already delivered (a lagging cache or
+    mirror): storing it would roll the rates back, so it is refused."""
 
 
 @dataclass(frozen=True)
@@ -51,26 +57,52 @@ def _wanted(quote: RateQuote) -> tuple[dict[str, Decimal], list[str]]:
     return wanted, missing
 
 
+def _utc(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _refuse_older_publication(quote: RateQuote) -> None:
+    """Raise RateFeedOutdated if the provider already delivered a later publication."""
+    if quote.published_at is None:
+        return
+    newest = ExchangeRateSet.objects.filter(provider=quote.provider).aggregate(newest=Max("published_at"))["newest"]
+    if newest is not None and quote.published_at < newest:
+        message = (
+            f"{quote.provider}: the feed is dated {_utc(quote.published_at)}, older than the rates already "
+            f"stored ({_utc(newest)}); it was ignored and the rates in force stay."
+        )
+        log.warning("exchange-rate refresh refused: %s", message)
+        raise RateFeedOutdated(message)
+
+
+def _republishes(last: ExchangeRateSet | None, quote: RateQuote, wanted: dict[str, Decimal]) -> bool:
+    """The provider's last set again: the same rates, published at the same time or
+    republished later (the `fixed` provider publishes "now" on every fetch)."""
+    if last is None or {r.currency: r.rate for r in last.rates.all()} != wanted:
+        return False
+    if last.published_at == quote.published_at:
+        return True
+    return last.published_at is not None and quote.published_at is not None and quote.published_at > last.published_at
+
+
 def store_rates(*, quote: RateQuote, now: datetime | None = None) -> RefreshResult:
     """Store a provider's rates for the configured currencies, all or nothing.
 
-    The same publication with the same rates as the provider's last set only confirms that
-    set (and the age of its rates); anything else becomes a new set. Currencies the
-    provider does not quote keep their last rate (and grow stale)."""
+    The provider's last set again (same rates, same or later publication) only confirms
+    that set and moves its publication time on; anything else becomes a new set. A
+    publication older than one the provider already delivered is refused
+    (RateFeedOutdated) and changes nothing. Currencies the provider does not quote keep
+    their last rate (and grow stale); each refresh logs them."""
     now = now or timezone.now()
     wanted, missing = _wanted(quote)
     with transaction.atomic():
         current = _lock_currency_rates()
+        _refuse_older_publication(quote)
         last = ExchangeRateSet.objects.filter(provider=quote.provider).prefetch_related("rates").first()
-        same = (
-            last is not None
-            and last.published_at == quote.published_at
-            and {r.currency: r.rate for r in last.rates.all()} == wanted
-        )
-        if same:
+        if _republishes(last, quote, wanted):
             rate_set, created = last, False
-            rate_set.confirmed_at = now
-            rate_set.save(update_fields=["confirmed_at"])
+            rate_set.confirmed_at, rate_set.published_at = now, quote.published_at
+            rate_set.save(update_fields=["confirmed_at", "published_at"])
         else:
             rate_set, created = (
                 ExchangeRateSet.objects.create(
@@ -89,13 +121,24 @@ def store_rates(*, quote: RateQuote, now: datetime | None = None) -> RefreshResu
             if row.feed_rate != rate:
                 log.info("exchange rate %s: %s -> %s (%s)", code, row.feed_rate, rate, quote.provider)
             row.feed_rate, row.rate_set, row.confirmed_at = rate, rate_set, now
-            if not row.is_overridden:
-                row.stale_alerted_at = None  # fresh again: the next stale spell alerts anew
+            if not row.is_overridden and not rates.rate_info_for(row).is_stale(now):
+                # Fresh again: the next stale spell alerts anew. A re-fetch of rates that
+                # are still stale (a frozen feed) must not re-arm, or staff get an alert
+                # every refresh.
+                row.stale_alerted_at = None
             row.save(update_fields=["feed_rate", "rate_set", "confirmed_at", "stale_alerted_at"])
         rates.invalidate_rate_cache()
     if missing:
-        log.warning("%s quotes no rate for %s; keeping their last rates", quote.provider, ", ".join(missing))
+        kept = "; ".join(_kept_rate(code, current.get(code)) for code in missing)
+        log.warning("%s quotes no rate for %s; they stay on their last rates: %s", quote.provider, ", ".join(missing), kept)
     return RefreshResult(rate_set=rate_set, created=created, updated=sorted(wanted), missing=missing)
+
+
+def _kept_rate(code: str, row: CurrencyRate | None) -> str:
+    if row is None:
+        return f"{code}: no rate at all"
+    info = rates.rate_info_for(row)
+    return f"{code}: {info.rate} from {info.provider}, dated {_utc(info.dated)}"
 
 
 def refresh_rates(*, provider: RateProvider | None = None, now: datetime | None = None) -> RefreshResult:
@@ -113,6 +156,8 @@ def refresh_rates_keeping_last(*, provider: RateProvider | None = None, now: dat
     result = None
     try:
         result = refresh_rates(provider=provider, now=now)
+    except RateFeedOutdated:
+        pass  # logged where it was refused
     except RateFeedError as exc:
         log.error("exchange-rate refresh failed; keeping the last rates: %s", exc)
     except Exception:
@@ -186,14 +231,22 @@ def clear_rate_override(*, currency: str, user_id: int | None, note: str = "", n
 
 def alert_stale_rates(*, now: datetime | None = None) -> list[str]:
     """Tell staff, once per stale spell, about rates older than RATES_STALE_AFTER (and
-    currencies with no rate at all). Returns the currencies newly reported."""
+    currencies with no rate at all, and those the provider does not quote). A rate that
+    is fresh again is re-armed, so its next stale spell alerts anew. Returns the
+    currencies newly reported."""
     now = now or timezone.now()
     stale, missing = rates.stale_or_missing(now)
     if missing:
         log.error("no exchange rate at all for %s: shoppers cannot choose them", ", ".join(missing))
+    stale_codes = [info.currency for info in stale]
+    # Whatever made a rate fresh (a new feed, an override), its next stale spell alerts.
+    CurrencyRate.objects.filter(stale_alerted_at__isnull=False).exclude(currency__in=stale_codes).update(
+        stale_alerted_at=None
+    )
     if not stale:
         return []
-    log.warning("stale exchange rates: %s", ", ".join(f"{i.currency} (since {i.as_of:%Y-%m-%d %H:%M})" for i in stale))
+    log.warning("stale exchange rates: %s", ", ".join(f"{i.currency} (dated {_utc(i.dated)})" for i in stale))
+    unquoted = rates.unquoted_currencies()
     with transaction.atomic():
         newly = list(
             CurrencyRate.objects.select_for_update()
@@ -205,19 +258,25 @@ def alert_stale_rates(*, now: datetime | None = None) -> list[str]:
             return []
         CurrencyRate.objects.filter(currency__in=newly).update(stale_alerted_at=now)
         report = [i for i in stale if i.currency in newly]
-        transaction.on_commit(lambda: _send_stale_alert(report, missing, now))
+        transaction.on_commit(lambda: _send_stale_alert(report, missing, unquoted, now))
     return newly
 
 
-def _send_stale_alert(stale: list[rates.RateInfo], missing: list[str], now: datetime) -> None:
+def _send_stale_alert(stale: list[rates.RateInfo], missing: list[str], unquoted: list[str], now: datetime) -> None:
     limit = settings.RATES_STALE_AFTER
     lines = [
-        f"{info.currency}: {info.rate} from {info.provider}, last updated {info.as_of:%Y-%m-%d %H:%M} UTC "
-        f"({(now - info.as_of).total_seconds() / 3600:.0f} h ago)"
+        f"{info.currency}: {info.rate} from {info.provider}, rates of {_utc(info.dated)} "
+        f"({(now - info.dated).total_seconds() / 3600:.0f} h old)"
         for info in stale
     ]
     if missing:
         lines.append(f"No rate at all: {', '.join(missing)}")
+    if unquoted:
+        provider = settings.EXCHANGE_RATES_PROVIDER
+        lines.append(
+            f"Not quoted by {provider}: {', '.join(unquoted)}. These stay on their last rate until you set a "
+            "manual rate for them (refreshes will not update them)."
+        )
     subject = f"Stale exchange rates: {', '.join(i.currency for i in stale)}"
     body = (
         f"These exchange rates are older than {limit.total_seconds() / 3600:.0f} hours. Checkout keeps using "

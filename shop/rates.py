@@ -37,24 +37,37 @@ class RateInfo:
     as_of: datetime  # when the rate in force was last set or confirmed
     provider: str  # the feed's provider, or "manual" for a staff override
     overridden: bool
+    published_at: datetime | None = None  # when the provider published the feed rate, if it says
+
+    @property
+    def dated(self) -> datetime:
+        """The moment the rate in force describes, from which its age counts: an
+        override's time, else the feed's publication (a feed re-fetched unchanged for days
+        still carries old rates), never later than the last confirmation (clock skew)."""
+        if self.overridden or self.published_at is None:
+            return self.as_of
+        return min(self.published_at, self.as_of)
 
     def is_stale(self, now: datetime | None = None) -> bool:
-        return (now or timezone.now()) - self.as_of > settings.RATES_STALE_AFTER
+        return (now or timezone.now()) - self.dated > settings.RATES_STALE_AFTER
+
+
+def rate_info_for(row: Any) -> RateInfo:
+    """The RateInfo of a CurrencyRate row (its rate_set loaded)."""
+    return RateInfo(
+        currency=row.currency,
+        rate=row.rate,
+        as_of=row.as_of,
+        provider="manual" if row.is_overridden else row.rate_set.provider,
+        overridden=row.is_overridden,
+        published_at=row.rate_set.published_at,
+    )
 
 
 def _load_table() -> dict[str, RateInfo]:
     from shop.models import CurrencyRate
 
-    table = {}
-    for row in CurrencyRate.objects.select_related("rate_set"):
-        table[row.currency] = RateInfo(
-            currency=row.currency,
-            rate=row.rate,
-            as_of=row.as_of,
-            provider="manual" if row.is_overridden else row.rate_set.provider,
-            overridden=row.is_overridden,
-        )
-    return table
+    return {row.currency: rate_info_for(row) for row in CurrencyRate.objects.select_related("rate_set")}
 
 
 def _generation() -> str:
@@ -155,6 +168,20 @@ def currency_table() -> list[dict]:
                 }
             )
     return rows
+
+
+def unquoted_currencies(provider: str | None = None) -> list[str]:
+    """Configured currencies that the provider's latest set does not quote (the ECB has no
+    KWD): they keep their last rate, a staff override or an older feed's, and grow stale.
+    Empty until the provider has delivered a set."""
+    from shop.models import ExchangeRateSet
+
+    name = (provider or settings.EXCHANGE_RATES_PROVIDER).strip().lower()
+    latest = ExchangeRateSet.objects.filter(provider=name).order_by("-fetched_at", "-id").first()
+    if latest is None:
+        return []
+    quoted = set(latest.rates.values_list("currency", flat=True))
+    return [code for code in settings.CURRENCIES if code != settings.BASE_CURRENCY and code not in quoted]
 
 
 def stale_or_missing(now: datetime | None = None) -> tuple[list[RateInfo], list[str]]:

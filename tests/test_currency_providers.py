@@ -3,13 +3,14 @@ rates; malformed or empty feeds and unreachable providers change nothing."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from shop import rate_providers, rate_services, rates
 from shop.models import CurrencyRate, ExchangeRateSet
@@ -327,3 +328,166 @@ def test_beat_task_survives_a_dead_feed(monkeypatch, settings):
 
     assert tasks.refresh_exchange_rates.delay().get() is None
     assert stored_rates() == before
+
+
+# --- publication time: no rollback, staleness from publication ------------------------------
+
+ECB_OCT_5 = "ecb-eurofxref-daily-2026-10-05.xml"
+ECB_OCT_6 = "ecb-eurofxref-daily-2026-10-06.xml"
+
+
+def refresh_with(monkeypatch, name: str, at: datetime):
+    RecordedFeed(monkeypatch, feed(name))
+    return rate_services.refresh_rates(now=at)
+
+
+@pytest.mark.django_db
+def test_an_older_publication_is_refused_and_changes_nothing(monkeypatch, settings, caplog):
+    settings.EXCHANGE_RATES_PROVIDER = "ecb"
+    refresh_with(monkeypatch, ECB_OCT_6, datetime(2026, 10, 6, 15, 0, tzinfo=UTC))
+    rows_before = list(CurrencyRate.objects.order_by("currency").values())
+    sets_before = ExchangeRateSet.objects.count()
+
+    RecordedFeed(monkeypatch, feed(ECB_OCT_5))  # a lagging mirror serves yesterday's feed
+    with caplog.at_level(logging.WARNING, logger="shop.rate_services"):
+        with pytest.raises(rate_services.RateFeedOutdated, match="dated 2026-10-05 00:00 UTC, older than the rates already stored"):
+            rate_services.refresh_rates(now=datetime(2026, 10, 6, 16, 0, tzinfo=UTC))
+
+    assert list(CurrencyRate.objects.order_by("currency").values()) == rows_before
+    assert ExchangeRateSet.objects.count() == sets_before
+    assert rates.current_rate("EUR") == Decimal("0.8873901855")  # 6 October's, not 5 October's 0.8925383792
+    assert any("refresh refused" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+
+
+@pytest.mark.django_db
+def test_the_scheduled_refresh_keeps_the_rates_when_the_feed_is_older(monkeypatch, settings):
+    settings.EXCHANGE_RATES_PROVIDER = "ecb"
+    refresh_with(monkeypatch, ECB_OCT_6, datetime(2026, 10, 6, 15, 0, tzinfo=UTC))
+
+    RecordedFeed(monkeypatch, feed(ECB_OCT_5))
+    result = rate_services.refresh_rates_keeping_last(now=datetime(2026, 10, 6, 16, 0, tzinfo=UTC))
+
+    assert result is None
+    assert rates.current_rate("EUR") == Decimal("0.8873901855")
+    assert CurrencyRate.objects.get(currency="EUR").confirmed_at == datetime(2026, 10, 6, 15, 0, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_another_providers_older_publication_is_not_a_rollback(monkeypatch, settings):
+    # Switching from the demo rates (published "now") to the ECB (published this morning).
+    rate_services.refresh_rates(provider=rate_providers.FixedProvider())
+    settings.EXCHANGE_RATES_PROVIDER = "ecb"
+
+    result = refresh_with(monkeypatch, ECB_OCT_6, datetime(2026, 10, 6, 15, 0, tzinfo=UTC))
+
+    assert result.created is True
+    assert rates.current_rate("EUR") == Decimal("0.8873901855")
+
+
+@pytest.mark.django_db
+def test_a_frozen_feed_goes_stale_counted_from_its_publication(monkeypatch, settings):
+    settings.EXCHANGE_RATES_PROVIDER = "ecb"
+    published = datetime(2026, 10, 6, tzinfo=UTC)
+    refresh_with(monkeypatch, ECB_OCT_6, published + timedelta(hours=15))
+
+    # The feed keeps returning 6 October's rates; every refresh confirms them.
+    refresh_with(monkeypatch, ECB_OCT_6, published + timedelta(hours=47, minutes=30))
+    assert rates.rate_info("EUR").is_stale(published + timedelta(hours=47, minutes=59)) is False
+    refresh_with(monkeypatch, ECB_OCT_6, published + timedelta(hours=48, minutes=30))
+
+    now = published + timedelta(hours=48, minutes=30)
+    eur = rates.rate_info("EUR")
+    assert eur.as_of == now  # confirmed a moment ago...
+    assert eur.dated == published  # ...but these are 6 October's rates
+    assert eur.is_stale(now) is True
+    stale, _ = rates.stale_or_missing(now)
+    assert "EUR" in [info.currency for info in stale]
+    assert ExchangeRateSet.objects.filter(provider="ecb").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_fixed_provider_stays_fresh_without_piling_up_sets(settings):
+    settings.EXCHANGE_RATES_PROVIDER = "fixed"
+    three_days_ago = timezone.now() - timedelta(days=3)
+    rate_services.refresh_rates(now=three_days_ago)
+
+    rate_services.refresh_rates()
+
+    info = rates.rate_info("EUR")
+    assert info.is_stale() is False
+    assert timezone.now() - info.dated < timedelta(minutes=1)
+    assert ExchangeRateSet.objects.filter(provider="fixed").count() == 1
+    assert rates.stale_or_missing()[0] == []
+
+
+# --- currencies the provider does not quote, and the stale alert ---------------------------
+
+@pytest.mark.django_db
+def test_each_refresh_logs_the_currencies_the_provider_does_not_quote(monkeypatch, settings, caplog):
+    settings.EXCHANGE_RATES_PROVIDER = "ecb"
+    kwd = CurrencyRate.objects.get(currency="KWD")
+
+    with caplog.at_level(logging.WARNING, logger="shop.rate_services"):
+        refresh_with(monkeypatch, ECB_OCT_5, datetime(2026, 10, 5, 15, 0, tzinfo=UTC))
+        refresh_with(monkeypatch, ECB_OCT_6, datetime(2026, 10, 6, 15, 0, tzinfo=UTC))
+
+    unquoted = [r for r in caplog.records if r.levelno == logging.WARNING and "ecb quotes no rate for KWD" in r.getMessage()]
+    assert len(unquoted) == 2
+    assert f"KWD: {kwd.feed_rate} from seed, dated 2026-01-01 00:00 UTC" in unquoted[0].getMessage()
+    assert rates.unquoted_currencies() == ["KWD"]
+
+
+@pytest.mark.django_db
+def test_stale_alert_names_unquoted_currencies_and_kwd_stays_payable(
+    monkeypatch, settings, make_variant, make_cart, django_capture_on_commit_callbacks
+):
+    settings.EXCHANGE_RATES_PROVIDER = "ecb"
+    settings.STAFF_ALERT_EMAILS = ["ops@example.com"]
+    RecordedFeed(monkeypatch, feed(ECB_OCT_6))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        rate_services.refresh_rates_keeping_last()  # today: the KWD seed rate is months old
+
+    from django.core import mail
+
+    [alert] = mail.outbox
+    assert alert.subject == "Stale exchange rates: EUR, GBP, JPY, CAD, AUD, CHF, SEK, KWD"
+    assert "Not quoted by ecb: KWD. These stay on their last rate until you set a manual rate" in alert.body
+    # Checkout keeps selling in KWD on the last rate.
+    from cart import services as cart_services
+
+    cart = make_cart({make_variant(price="17.07"): 1}, currency="KWD")
+    started = cart_services.start_checkout(cart_id=cart.pk)
+    assert (started.status, started.exchange_rate) == ("checkout", Decimal("0.3071"))
+
+
+@pytest.mark.django_db
+def test_the_alert_rearms_only_when_a_rate_was_fresh_in_between(monkeypatch, settings, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    settings.EXCHANGE_RATES_PROVIDER = "ecb"
+    settings.STAFF_ALERT_EMAILS = ["ops@example.com"]
+    oct5 = datetime(2026, 10, 5, tzinfo=UTC)
+
+    def scheduled_refresh(name: str, at: datetime) -> list[str]:
+        RecordedFeed(monkeypatch, feed(name))
+        with django_capture_on_commit_callbacks(execute=True):
+            rate_services.refresh_rates_keeping_last(now=at)
+        return [message.subject for message in mail.outbox]
+
+    # KWD (the ECB has none) is on its months-old seed rate: one alert, at the first refresh.
+    assert scheduled_refresh(ECB_OCT_5, oct5 + timedelta(hours=15)) == ["Stale exchange rates: KWD"]
+    # 5 October's feed frozen: stale 48 h after its publication, one alert, not one per refresh.
+    scheduled_refresh(ECB_OCT_5, oct5 + timedelta(hours=47))
+    scheduled_refresh(ECB_OCT_5, oct5 + timedelta(hours=49))
+    subjects = scheduled_refresh(ECB_OCT_5, oct5 + timedelta(hours=50))
+    assert subjects == ["Stale exchange rates: KWD", "Stale exchange rates: EUR, GBP, JPY, CAD, AUD, CHF, SEK"]
+    assert CurrencyRate.objects.get(currency="EUR").stale_alerted_at == oct5 + timedelta(hours=49)
+    # 6 October's feed arrives: fresh, re-armed; it freezes too and goes stale again: alerted again.
+    scheduled_refresh(ECB_OCT_6, oct5 + timedelta(hours=51))
+    assert CurrencyRate.objects.get(currency="EUR").stale_alerted_at is None
+    assert CurrencyRate.objects.get(currency="KWD").stale_alerted_at is not None  # still stale: no new alert
+    subjects = scheduled_refresh(ECB_OCT_6, oct5 + timedelta(hours=24 + 49))
+    assert subjects[2:] == ["Stale exchange rates: EUR, GBP, JPY, CAD, AUD, CHF, SEK"]
+    assert len(subjects) == 3
+    assert "Not quoted by ecb: KWD" in mail.outbox[2].body

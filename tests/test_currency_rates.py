@@ -137,7 +137,7 @@ def test_stale_rates_alert_staff_once_and_checkout_keeps_them(db, settings, djan
     alert = mail.outbox[0]
     assert alert.to == ["ops@example.com"]
     assert alert.subject == "Stale exchange rates: EUR, GBP, JPY, CAD, AUD, CHF, SEK, KWD"
-    assert "EUR: 0.9215000000 from test, last updated" in alert.body
+    assert "EUR: 0.9215000000 from test, rates of " in alert.body and "(50 h old)" in alert.body
     assert rates.current_rate("EUR") == Decimal("0.9215")  # still priced, still payable
 
 
@@ -288,3 +288,64 @@ def test_rate_rows_cannot_be_added_or_deleted_in_admin(known_rates, client, staf
     assert client.get("/admin/shop/currencyrate/add/").status_code == 403
     assert client.get("/admin/shop/currencyrate/EUR/delete/").status_code == 403
     assert client.get("/admin/shop/exchangerateset/").status_code == 200
+
+
+# --- demo rates outside development --------------------------------------------------------
+
+def shop_checks():
+    from django.core.checks import run_checks
+
+    return [message for message in run_checks(tags=["shop"]) if message.id.startswith("shop.")]
+
+
+def test_demo_rates_with_debug_off_are_a_system_check_warning(settings):
+    from django.core.checks import WARNING
+
+    settings.DEBUG, settings.EXCHANGE_RATES_PROVIDER = False, "fixed"
+
+    [warning] = shop_checks()
+
+    assert (warning.id, warning.level) == ("shop.W001", WARNING)
+    assert "demo exchange rates, not market rates" in warning.msg
+    assert "'ecb'" in warning.hint
+
+
+@pytest.mark.parametrize("debug, provider", [(True, "fixed"), (False, "ecb"), (False, "openexchangerates")])
+def test_no_demo_rates_warning_in_development_or_with_a_real_provider(settings, debug, provider):
+    settings.DEBUG, settings.EXCHANGE_RATES_PROVIDER = debug, provider
+
+    assert shop_checks() == []
+
+
+def test_admin_rates_list_warns_about_demo_rates(known_rates, client, staff, settings):
+    settings.EXCHANGE_RATES_PROVIDER = "fixed"
+    client.force_login(staff)
+
+    page = client.get("/admin/shop/currencyrate/")
+
+    [message] = [m for m in page.context["messages"] if "demo exchange rates" in m.message]
+    assert message.level_tag == "warning"
+    assert "demo exchange rates, not market rates" in page.content.decode()
+
+
+def test_admin_rates_list_has_no_demo_warning_with_a_real_provider(known_rates, client, staff, settings):
+    settings.EXCHANGE_RATES_PROVIDER = "ecb"
+    client.force_login(staff)
+
+    page = client.get("/admin/shop/currencyrate/")
+
+    assert "demo exchange rates" not in page.content.decode()
+
+
+def test_admin_stale_flag_counts_from_the_rates_publication(db, client, staff):
+    now = timezone.now()
+    quote = RateQuote(provider="ecb", rates={"EUR": Decimal("0.92")}, published_at=now - timedelta(hours=49))
+    rate_services.store_rates(quote=quote, now=now)  # fetched just now, published two days ago
+    client.force_login(staff)
+
+    page = client.get("/admin/shop/currencyrate/")
+
+    rows = {row.currency: row for row in page.context["cl"].result_list}
+    admin = page.context["cl"].model_admin
+    assert admin.is_stale(rows["EUR"]) is True
+    assert admin.age(rows["EUR"]) == "2\xa0days, 1\xa0hour"
