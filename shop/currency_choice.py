@@ -2,8 +2,12 @@
 
 Currency: the choice stored in the session, else the signed-in user's saved choice, else
 the first Accept-Language entry whose country uses a supported currency (de-DE -> EUR,
-en-GB -> GBP, ja -> JPY), else USD. Locale (separators, symbol placement): the first
-Accept-Language entry Babel knows, else en_US.
+en-GB -> GBP, ja -> JPY; a tag Babel does not know goes by its region: en-KW -> KWD),
+else USD. Locale (separators, symbol placement): the first Accept-Language entry Babel
+knows (for an unknown tag, its language: en-KW -> en), else en_US. Entries with q=0 mean
+"not this one" and are ignored.
+
+Both depend on Accept-Language, so every response the middleware sees varies on it.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation.trans_real import parse_accept_lang_header
 
@@ -34,24 +39,6 @@ def _babel_locale(tag: str):
         return None
 
 
-def _accepted_locales(header: str) -> list:
-    if not header or len(header) > _MAX_HEADER:
-        return []
-    locales = []
-    for tag, _quality in parse_accept_lang_header(header):
-        locale = _babel_locale(tag) if tag != "*" else None
-        if locale is not None:
-            locales.append(locale)
-    return locales
-
-
-@lru_cache(maxsize=1024)
-def locale_from_accept_language(header: str) -> str:
-    """The Babel locale name for number formatting ("de_DE", "ja"), else en_US."""
-    locales = _accepted_locales(header)
-    return str(locales[0]) if locales else DEFAULT_LOCALE
-
-
 def _territory(locale) -> str | None:
     if locale.territory:
         return locale.territory
@@ -62,12 +49,51 @@ def _territory(locale) -> str | None:
     return next((part for part in parts[1:] if len(part) == 2 and part.isupper()), None)
 
 
+@dataclass(frozen=True)
+class _AcceptedLanguage:
+    locale: Any  # Babel's locale for formatting, or None
+    territory: str | None  # the country whose currency it suggests
+
+
+def _accepted_language(tag: str) -> _AcceptedLanguage | None:
+    locale = _babel_locale(tag)
+    if locale is not None:
+        return _AcceptedLanguage(locale, _territory(locale))
+    # A tag Babel does not know (en-KW): format by its language, price by its region.
+    subtags = tag.replace("_", "-").split("-")
+    region = next((part.upper() for part in subtags[1:] if len(part) == 2 and part.isalpha()), None)
+    language = _babel_locale(subtags[0]) if subtags[0] else None
+    if language is None and region is None:
+        return None
+    return _AcceptedLanguage(language, region or (_territory(language) if language else None))
+
+
+def _accepted_languages(header: str) -> list[_AcceptedLanguage]:
+    if not header or len(header) > _MAX_HEADER:
+        return []
+    accepted = []
+    for tag, quality in parse_accept_lang_header(header):
+        if tag == "*" or quality <= 0:  # q=0: the shopper does not want this language
+            continue
+        entry = _accepted_language(tag)
+        if entry is not None:
+            accepted.append(entry)
+    return accepted
+
+
+@lru_cache(maxsize=1024)
+def locale_from_accept_language(header: str) -> str:
+    """The Babel locale name for number formatting ("de_DE", "ja"), else en_US."""
+    locale = next((entry.locale for entry in _accepted_languages(header) if entry.locale is not None), None)
+    return str(locale) if locale is not None else DEFAULT_LOCALE
+
+
 @lru_cache(maxsize=1024)
 def _currency_for_header(header: str, supported: tuple[str, ...], today: date) -> str | None:
     from babel.numbers import get_territory_currencies
 
-    for locale in _accepted_locales(header):
-        territory = _territory(locale)
+    for entry in _accepted_languages(header):
+        territory = entry.territory
         if not territory:
             continue
         for code in get_territory_currencies(territory, start_date=today, tender=True):
@@ -148,14 +174,20 @@ def choose_currency(request: HttpRequest, code: Any) -> CurrencyChoice:
 
 class ShopperCurrencyMiddleware:
     """Sets request.shop_locale (for format_money) from Accept-Language. The currency is
-    resolved on first use by shopper_currency(request)."""
+    resolved on first use by shopper_currency(request).
+
+    Prices are formatted by the locale, and without a chosen currency priced in the one
+    Accept-Language suggests, so responses say `Vary: Accept-Language`: a shared cache
+    must not serve one shopper's euros (or separators) to another."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest):
         request.shop_locale = locale_from_accept_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
-        return self.get_response(request)
+        response = self.get_response(request)
+        patch_vary_headers(response, ("Accept-Language",))
+        return response
 
 
 def _currency_options(locale: str) -> list[tuple[str, str]]:

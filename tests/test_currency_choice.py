@@ -246,3 +246,60 @@ def test_rendered_prices_follow_currency_and_locale(db, known_rates, make_varian
     assertContains(listing, shown)
     if currency != "USD":
         assertNotContains(detail, f"${price_usd}")
+
+
+# --- Accept-Language: refusals and tags Babel does not know --------------------------------
+
+@pytest.mark.parametrize(
+    "header, currency",
+    [
+        ("de;q=0", "USD"),  # "not German": no euro
+        ("pt-BR, de;q=0", "USD"),  # BRL is not sold in and German is refused
+        ("de;q=0, en-GB;q=0.5", "GBP"),
+        ("en-KW", "KWD"),  # Babel has no en_KW: the region decides
+        ("en-kw,en;q=0.8", "KWD"),
+        ("fr-KW", "KWD"),
+        ("xx-JP", "JPY"),  # an unknown language still names its country
+        ("en-KW;q=0, en-CH;q=0.9", "CHF"),
+    ],
+)
+def test_accept_language_ignores_refused_entries_and_maps_unknown_tags_by_region(known_rates, header, currency):
+    assert currency_from_accept_language(header) == (None if currency == "USD" else currency)
+    assert shopper_currency(request_with(accept_language=header)) == currency
+
+
+@pytest.mark.parametrize(
+    "header, locale",
+    [("de;q=0", "en_US"), ("zz, de;q=0", "en_US"), ("de;q=0, fr-FR;q=0.4", "fr_FR"), ("en-KW", "en"), ("fr-KW,de;q=0.5", "fr")],
+)
+def test_locale_ignores_refused_entries_and_falls_back_to_the_language(header, locale):
+    assert locale_from_accept_language(header) == locale
+
+
+def test_prices_for_an_en_kw_shopper_are_in_dinars(db, known_rates, make_variant):
+    product = Product.objects.create(slug="lamp", name="Lamp")
+    make_variant("LAMP", price="17.07", on_hand=5, product=product)
+
+    page = Client(HTTP_ACCEPT_LANGUAGE="en-KW,en;q=0.9").get("/products/lamp/")
+
+    assertContains(page, "KWD\xa05.250")
+
+
+# --- caches must key pages on Accept-Language -------------------------------------------------
+
+@pytest.mark.parametrize("url", ["/", "/products/linen-shirt/", "/cart/", "/api/v1/products/"])
+def test_responses_vary_on_accept_language(db, known_rates, shirt, url):
+    response = Client(HTTP_ACCEPT_LANGUAGE="de-DE").get(url)
+
+    assert response.status_code == 200
+    vary = [part.strip().lower() for part in response.get("Vary", "").split(",")]
+    assert "accept-language" in vary
+
+
+def test_the_same_url_differs_by_accept_language(db, known_rates, shirt):
+    german = Client(HTTP_ACCEPT_LANGUAGE="de-DE").get("/products/linen-shirt/")
+    japanese = Client(HTTP_ACCEPT_LANGUAGE="ja-JP").get("/products/linen-shirt/")
+
+    assertContains(german, "1.234,52\xa0€")
+    assertContains(japanese, "￥202,789")  # 1339.69 x 151.37 = 202788.8...
+    assert "Accept-Language" in german["Vary"] and "Accept-Language" in japanese["Vary"]
