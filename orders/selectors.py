@@ -30,6 +30,8 @@ def order_for_viewer(*, number: str, user_id: int | None, token: str | None) -> 
         return None
     if user_id is not None and order.user_id == user_id:
         return order
-    if token and secrets.compare_digest(str(token), order.access_token):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters, and a
+    # token from a URL can hold anything.
+    if isinstance(token, str) and token and secrets.compare_digest(token.encode(), order.access_token.encode()):
         return order
     return None

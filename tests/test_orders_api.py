@@ -74,6 +74,16 @@ def test_order_without_the_right_token_is_404(api, stripe_emulator, ready_cart, 
     assert_error(api.get(f"/api/v1/orders/{order.number}/{query}"), 404, "not_found")
 
 
+@pytest.mark.parametrize("token", ["%C3%A9", "%E2%82%AC" * 10, "%F0%9F%94%91"], ids=["e-acute", "euros", "emoji"])
+def test_a_non_ascii_token_is_404_on_the_api_and_the_order_page(api, stripe_emulator, ready_cart, chair, token):
+    order = buy(api, stripe_emulator, ready_cart, chair)
+
+    assert_error(api.get(f"/api/v1/orders/{order.number}/?token={token}"), 404, "not_found")
+    page = api.get(f"/orders/{order.number}/?token={token}")
+    assert page.status_code == 404
+    assert api.get(f"/orders/{order.number}/?token={order.access_token}").status_code == 200
+
+
 def test_unknown_order_number_is_404(api, db):
     assert_error(api.get("/api/v1/orders/ORD-2026-99999/?token=x"), 404, "not_found")
 
