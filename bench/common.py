@@ -56,6 +56,12 @@ def drop_database(name: str) -> None:
 
         connections.close_all()
     with psycopg.connect(libpq_url(with_database(server_url(), "postgres")), autocommit=True) as conn:
+        # Refuse new connections first: a worker still looping would otherwise reconnect
+        # between FORCE's termination of sessions and the drop itself.
+        try:
+            conn.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        except psycopg.Error:
+            pass  # missing database or not allowed: the drop below still applies
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -85,6 +91,16 @@ def find_pgbench() -> str | None:
     except ImportError:
         pass
     return shutil.which("pgbench")
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """SIGTERM (e.g. `timeout`) unwinds like Ctrl-C, so `finally` blocks stop servers and drop databases."""
+    import signal
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def machine_load() -> str:

@@ -49,6 +49,8 @@ TARGET_CLIENTS = 8
 # Bare-SQL carts get predictable ids so a pgbench script can name them from :client_id.
 BARE_CART_BASE = 1
 POOL_CART_BASE = 10_000_000
+# Set when the run is interrupted: worker threads stop at their next cycle.
+STOP = threading.Event()
 
 RESERVE_SQL = """\
 WITH reserved AS (
@@ -194,7 +196,7 @@ def _worker(cart_id: UUID, variant_id: int, path: str, seconds: float, barrier) 
     start = time.monotonic()
     deadline = start + seconds
     cycles = errors = 0
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not STOP.is_set():
         try:
             cycle(cart_id)
             cycles += 1
@@ -244,11 +246,19 @@ def run_processes(cart_ids: list[UUID], variant_id: int, path: str, seconds: flo
     queue = ctx.Queue()
     procs = [ctx.Process(target=_process_main, args=(c, variant_id, path, seconds, barrier, queue)) for c in cart_ids]
     cpu = _cpu_seconds(resource.RUSAGE_CHILDREN)
-    for p in procs:
-        p.start()
-    results = [queue.get(timeout=seconds + 120) for _ in procs]
-    for p in procs:
-        p.join(timeout=30)
+    try:
+        for p in procs:
+            p.start()
+        results = [queue.get(timeout=seconds + 120) for _ in procs]
+    except BaseException:  # interrupted: the run is over for the workers too
+        for p in procs:
+            if p.pid is not None and p.is_alive():
+                p.terminate()
+        raise
+    finally:
+        for p in procs:
+            if p.pid is not None:
+                p.join(timeout=30)
     run = _combine(results)
     run.client_cpu = _cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
     return run
@@ -391,6 +401,7 @@ def main() -> int:
     parser.add_argument("--no-reserve-only", action="store_true", help="skip the bare reserve-only pgbench run")
     parser.add_argument("--keep-db", action="store_true", help=f"keep database {DB_NAME} afterwards")
     args = parser.parse_args()
+    common.exit_cleanly_on_sigterm()
     clients = [int(c) for c in args.clients.split(",") if c.strip()]
 
     pgbench = common.find_pgbench()
@@ -461,6 +472,7 @@ def main() -> int:
         common.print_table(headers, rows)
         return 0
     finally:
+        STOP.set()
         if not args.keep_db:
             common.drop_database(DB_NAME)
 

@@ -294,6 +294,7 @@ def main() -> int:
     parser.add_argument("--client", choices=["wrk", "aiohttp"], default=None, help="load generator (default: wrk if installed)")
     parser.add_argument("--keep-db", action="store_true", help=f"keep database {DB_NAME} afterwards")
     args = parser.parse_args()
+    common.exit_cleanly_on_sigterm()
 
     wrk = shutil.which("wrk")
     generator = args.client or ("wrk" if wrk else "aiohttp")
