@@ -6,7 +6,6 @@ import logging
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -46,19 +45,26 @@ class PaymentView(ShopAPIView):
         )
 
 
+def _error(code: str, message: str, status: int, details: dict | None = None) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "details": details or {}}}, status=status)
+
+
 @csrf_exempt  # Stripe signs its requests; there is no browser session to protect
-@require_POST
 def stripe_webhook(request: HttpRequest) -> JsonResponse:
-    """Stripe's signed events: 200 when handled or ignored, 400 on a bad signature
-    (nothing stored), 500 when handling failed (stored with its error; Stripe retries)."""
+    """Stripe's signed events: 200 when handled or ignored, 400 `invalid` on a bad
+    signature (nothing stored), 500 when handling failed (stored with its error; Stripe
+    retries). Any method but POST is 405 in the API's error shape."""
+    if request.method != "POST":
+        response = _error("method_not_allowed", f'Method "{request.method}" not allowed.', 405)
+        response["Allow"] = "POST"
+        return response
     try:
         event = webhooks.receive(payload=request.body, signature=request.headers.get("Stripe-Signature"))
     except InvalidWebhook as exc:
         log.warning("webhook refused: %s", exc)
-        return JsonResponse({"error": {"code": "invalid_signature", "message": str(exc), "details": {}}}, status=400)
+        return _error("invalid", f"The webhook was refused: {exc}", 400, {"signature": [str(exc)]})
     if event.outcome == WebhookEvent.Outcome.FAILED:
-        return JsonResponse(
-            {"error": {"code": "webhook_failed", "message": "Handling the event failed; it is stored and will be retried.", "details": {"event": event.stripe_event_id}}},
-            status=500,
+        return _error(
+            "webhook_failed", "Handling the event failed; it is stored and will be retried.", 500, {"event": event.stripe_event_id}
         )
     return JsonResponse({"received": True, "event": event.stripe_event_id, "outcome": event.outcome})

@@ -16,6 +16,7 @@ from orders import services as order_services
 from orders.models import Order
 from payments import webhooks
 from payments.models import Payment, WebhookEvent
+from tests.api_helpers import assert_error
 from tests.stripe_fixtures import CARD_DECLINED
 
 URL = "/api/v1/webhooks/stripe/"
@@ -93,11 +94,20 @@ def test_bad_signature_is_400_and_changes_nothing(client, stripe_emulator, paid_
 
     response = client.post(URL, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature) if signature else client.post(URL, body, content_type="application/json")
 
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_signature"
+    error = assert_error(response, 400, "invalid")
+    assert list(error["details"]) == ["signature"] and error["details"]["signature"][0]
     assert not WebhookEvent.objects.exists()
     assert not Order.objects.exists()
     assert Cart.objects.get(pk=cart.pk).status == Cart.Status.CHECKOUT
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete", "options"])
+def test_other_methods_than_post_are_405_in_the_error_shape(client, stripe_emulator, method):
+    response = getattr(client, method)(URL)
+
+    assert_error(response, 405, "method_not_allowed")
+    assert response["Allow"] == "POST"
+    assert not WebhookEvent.objects.exists()
 
 
 def test_a_signed_body_changed_in_transit_is_400(client, stripe_emulator, paid_elsewhere):
@@ -119,17 +129,20 @@ def test_an_old_signature_is_400(client, stripe_emulator, paid_elsewhere):
     assert response.status_code == 400 and not WebhookEvent.objects.exists()
 
 
-def test_failing_handler_is_500_with_the_error_stored_and_a_retry_succeeds(client, stripe_emulator, paid_elsewhere, monkeypatch):
+def test_failing_handler_is_500_with_the_error_stored_and_a_retry_succeeds(
+    client, stripe_emulator, paid_elsewhere, monkeypatch, django_capture_on_commit_callbacks, mailoutbox
+):
     cart, _, event = paid_elsewhere
     body = json.dumps(event).encode()
     real = order_services.complete_checkout
 
     def broken(**kwargs):
-        real(**kwargs)  # its writes must be rolled back with the failure
+        real(**kwargs)  # its writes, and the email it queued, must go with the failure
         raise RuntimeError("database hiccup")
 
     monkeypatch.setattr(order_services, "complete_checkout", broken)
-    failed = deliver(client, stripe_emulator, body)
+    with django_capture_on_commit_callbacks(execute=True) as failed_callbacks:
+        failed = deliver(client, stripe_emulator, body)
 
     assert failed.status_code == 500
     stored = WebhookEvent.objects.get()
@@ -137,14 +150,17 @@ def test_failing_handler_is_500_with_the_error_stored_and_a_retry_succeeds(clien
     assert "RuntimeError: database hiccup" in stored.error
     assert not Order.objects.exists() and Cart.objects.get(pk=cart.pk).status == Cart.Status.CHECKOUT
     assert not StockMovement.objects.filter(reason="sale").exists()
+    assert failed_callbacks == [] and mailoutbox == []  # no confirmation of an order that was rolled back
 
     monkeypatch.setattr(order_services, "complete_checkout", real)
-    retried = deliver(client, stripe_emulator, body)
+    with django_capture_on_commit_callbacks(execute=True):
+        retried = deliver(client, stripe_emulator, body)
 
     assert retried.status_code == 200
     stored.refresh_from_db()
     assert (stored.outcome, stored.attempts, stored.error) == ("processed", 2, "")
-    assert Order.objects.filter(cart=cart).count() == 1
+    order = Order.objects.get(cart=cart)
+    assert [m.to for m in mailoutbox] == [["ada@example.com"]] and order.number in mailoutbox[0].subject
 
 
 def test_admin_retry_processes_a_failed_event(client, stripe_emulator, paid_elsewhere, monkeypatch):
