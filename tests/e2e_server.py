@@ -194,3 +194,57 @@ class HttpClient(requests.Session):
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.setdefault("timeout", self.timeout)
         return super().request(method, self.base_url + url if url.startswith("/") else url, *args, **kwargs)
+
+
+# --- a real Celery worker (with beat) beside the server ------------------------------------
+
+def worker_environment(env: dict[str, str], *, broker_dir: Path) -> dict[str, str]:
+    """`env` for processes that queue tasks to a real worker instead of running them
+    eagerly: Redis when REDIS_URL is set in the environment, else the embedded
+    file-system broker in `broker_dir` (the web processes and the worker must share it)."""
+    env = {**env, "CELERY_TASK_ALWAYS_EAGER": "0", "CELERY_FILESYSTEM_BROKER_DIR": str(broker_dir)}
+    if os.environ.get("REDIS_URL"):
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+    return env
+
+
+class CeleryWorker:
+    """`celery -A shop worker --beat` as a separate process group, logging every task it
+    receives and finishes."""
+
+    READY_SIGN = " ready."
+
+    def __init__(self, *, env: dict[str, str], log_dir: Path, concurrency: int = 1) -> None:
+        self.log_path = log_dir / "celery.log"
+        self._log = open(self.log_path, "w")
+        executable = Path(sys.executable).parent / "celery"
+        self.process = subprocess.Popen(
+            [str(executable), "-A", "shop", "worker", "--beat", "--loglevel=INFO",
+             f"--concurrency={concurrency}", f"--hostname=e2e-{secrets.token_hex(4)}@%h",
+             f"--schedule={log_dir / 'celerybeat-schedule'}", "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env={**env, "LOG_LEVEL": "INFO"}, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the Celery worker exited with {self.process.returncode}:\n{self.log_text()[-4000:]}")
+            if self.READY_SIGN in self.log_text():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"the Celery worker was not ready within {timeout:.0f} s:\n{self.log_text()[-4000:]}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # warm shutdown: running tasks finish
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._log.close()
