@@ -19,8 +19,8 @@ from django.http import HttpRequest
 from cart import services
 from cart.models import Cart, CartLine
 from cart.selectors import cart_with_lines, parse_cart_id
-from shop.currency_choice import shopper_currency
-from shop.errors import NotFound
+from shop.currency_choice import forget_resolved_currency, shopper_currency
+from shop.errors import CartNotActive, NotFound
 
 SESSION_KEY = "cart_id"
 OPEN_STATUSES = (Cart.Status.ACTIVE, Cart.Status.CHECKOUT)
@@ -62,6 +62,21 @@ def remember_cart(request: HttpRequest, cart_id: UUID | None) -> None:
     request._shop_cart_summary = _NOT_RESOLVED  # type: ignore[attr-defined]
 
 
+def _follow_shopper_currency(request: HttpRequest, *, cart_id: UUID, status: str, currency: str) -> None:
+    """A cart the shopper takes up again (merged at login, or their latest cart found on
+    a new session) is shown in the currency their selector shows, as choose_currency
+    makes the open cart follow it; a cart in checkout keeps its fixed quote."""
+    if status != Cart.Status.ACTIVE:
+        return
+    wanted = shopper_currency(request)
+    if currency == wanted:
+        return
+    try:
+        services.set_currency(cart_id=cart_id, currency=wanted)
+    except CartNotActive:
+        pass  # it went into checkout meanwhile (another tab): its quote stands
+
+
 def _summary(request: HttpRequest) -> tuple[UUID | None, int]:
     """(cart id, number of items) of the shopper's open cart, in one query."""
     cached = getattr(request, "_shop_cart_summary", _NOT_RESOLVED)
@@ -74,7 +89,9 @@ def _summary(request: HttpRequest) -> tuple[UUID | None, int]:
         ordering = ["-last_activity_at"]
         if session_id:
             ordering.insert(0, Case(When(pk=session_id, then=Value(0)), default=Value(1)))
-        row = counted.order_by(*ordering).values_list("pk", "item_count").first()
+        row = counted.order_by(*ordering).values_list("pk", "item_count", "status", "currency").first()
+        if row and row[0] != session_id:  # the user's latest cart, taken up by this session
+            _follow_shopper_currency(request, cart_id=row[0], status=row[2], currency=row[3])
     elif session_id:
         row = counted.filter(pk=session_id).values_list("pk", "item_count").first()
     else:
@@ -143,15 +160,21 @@ def merge_session_cart_on_login(request: HttpRequest | None, user: Any) -> None:
     """On login: the anonymous session's cart joins the user's active cart."""
     if request is None or not hasattr(request, "session"):
         return
+    forget_resolved_currency(request)  # the saved choice of the user now counts
     source_id = _session_cart_id(request)
     if source_id is None:
-        return
+        return  # the user's latest cart, if any, is taken up (and follows the currency) on use
     try:
         merged = services.merge_carts(source_id=source_id, user_id=user.pk)
     except NotFound:
         remember_cart(request, None)
         return
-    remember_cart(request, merged.pk if merged.status in OPEN_STATUSES and merged.user_id == user.pk else None)
+    if merged.status in OPEN_STATUSES and merged.user_id == user.pk:
+        # merge_carts keeps the user's cart's currency; the shopper sees the selector's.
+        _follow_shopper_currency(request, cart_id=merged.pk, status=merged.status, currency=merged.currency)
+        remember_cart(request, merged.pk)
+    else:
+        remember_cart(request, None)
 
 
 def cart_context(request: HttpRequest) -> dict[str, Any]:

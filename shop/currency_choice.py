@@ -134,6 +134,11 @@ def shopper_currency(request: HttpRequest) -> str:
     return code
 
 
+def forget_resolved_currency(request: HttpRequest) -> None:
+    """Resolve the currency again on next use (the user behind the request changed)."""
+    request.__dict__.pop("_shop_currency", None)
+
+
 def shopper_locale(request: HttpRequest) -> str:
     locale = getattr(request, "shop_locale", None)
     return locale or locale_from_accept_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))

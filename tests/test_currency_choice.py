@@ -303,3 +303,75 @@ def test_the_same_url_differs_by_accept_language(db, known_rates, shirt):
     assertContains(german, "1.234,52\xa0€")
     assertContains(japanese, "￥202,789")  # 1339.69 x 151.37 = 202788.8...
     assert "Accept-Language" in german["Vary"] and "Accept-Language" in japanese["Vary"]
+
+
+# --- after login the cart shows what the selector shows -------------------------------------
+
+def log_in(client: Client, user) -> None:
+    response = client.post("/accounts/login/", {"username": user.username, "password": "pw-shopper-1"})
+    assert response.status_code == 302, response.content
+
+
+def users_cart(user, shirt, *, currency: str, status: str = "active") -> Cart:
+    cart = cart_services.create_cart(currency=currency, user_id=user.pk)
+    cart_services.add_line(cart_id=cart.pk, sku=shirt.sku, quantity=1)
+    if status == "checkout":
+        cart_services.start_checkout(cart_id=cart.pk)
+    return Cart.objects.get(pk=cart.pk)
+
+
+def test_login_merges_into_the_users_cart_in_the_selectors_currency(db, known_rates, shirt, shopper):
+    saved = users_cart(shopper, shirt, currency="GBP")
+    client = Client()
+    client.post("/currency/", {"currency": "EUR", "next": "/"})
+    client.post("/products/linen-shirt/", {"variant": "SHIRT-S", "quantity": 2})
+
+    log_in(client, shopper)
+
+    saved.refresh_from_db()
+    assert (saved.currency, saved.lines.get().quantity) == ("EUR", 3)
+    assert client.session[CART_SESSION_KEY] == str(saved.pk)
+    page = client.get("/cart/")
+    assertContains(page, '<option value="EUR" selected>EUR – Euro</option>', html=True)
+    assertContains(page, "€3,703.56")  # 3 x 1234.52 (1339.69 x 0.9215 = 1234.524...)
+    assertNotContains(page, "£")
+
+
+def test_login_without_a_session_cart_takes_up_the_users_cart_in_the_selectors_currency(db, known_rates, shirt, shopper):
+    saved = users_cart(shopper, shirt, currency="GBP")
+    client = Client()
+    client.post("/currency/", {"currency": "JPY", "next": "/"})
+
+    log_in(client, shopper)
+    page = client.get("/cart/")
+
+    saved.refresh_from_db()
+    assert saved.currency == "JPY"
+    assert client.session[CART_SESSION_KEY] == str(saved.pk)
+    assertContains(page, "¥202,789")  # 1339.69 x 151.37 = 202788.87...
+    assertNotContains(page, "£")
+
+
+def test_login_leaves_a_cart_in_checkout_in_its_fixed_currency(db, known_rates, shirt, shopper):
+    in_checkout = users_cart(shopper, shirt, currency="GBP", status="checkout")
+    client = Client()
+    client.post("/currency/", {"currency": "EUR", "next": "/"})
+
+    log_in(client, shopper)
+    client.get("/cart/")
+
+    in_checkout.refresh_from_db()
+    assert (in_checkout.status, in_checkout.currency) == ("checkout", "GBP")
+
+
+def test_login_merge_follows_the_users_saved_choice_when_the_session_has_none(db, known_rates, shirt, shopper):
+    ShopperPreference.objects.create(user=shopper, currency="KWD")
+    saved = users_cart(shopper, shirt, currency="GBP")
+    client = Client(HTTP_ACCEPT_LANGUAGE="de-DE")  # EUR before login, no choice made
+    client.post("/products/linen-shirt/", {"variant": "SHIRT-S", "quantity": 1})
+    assert Cart.objects.get(pk=client.session[CART_SESSION_KEY]).currency == "EUR"
+
+    log_in(client, shopper)
+
+    saved.refresh_from_db()
+    assert (saved.currency, saved.lines.get().quantity) == ("KWD", 2)
