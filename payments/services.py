@@ -27,7 +27,7 @@ from django.utils import timezone
 from moneyed import Money
 
 from cart.models import Cart
-from cart.pricing import price_cart
+from cart.pricing import CartTotals, price_cart
 from cart.selectors import parse_cart_id
 from cart.services import keep_reservation_alive, lock_cart
 from orders import services as order_services
@@ -41,8 +41,10 @@ from shop.errors import (
     CheckoutIncomplete,
     InvalidInput,
     NotFound,
+    PaymentInProgress,
     PaymentProviderUnavailable,
     ReservationExpired,
+    ShopError,
 )
 
 log = logging.getLogger(__name__)
@@ -63,31 +65,62 @@ class PaymentResult:
 
 # --- the advisory lock of a cart's payment requests ------------------------------------
 
+# How long a request waits for another request paying for the same cart (a double click,
+# a second tab) before it answers 429 rate_limited with Retry-After. Short on purpose:
+# the holder's worst case is several Stripe calls, each up to STRIPE_TIMEOUT_SECONDS and
+# its retries, which is longer than a web request may take (gunicorn kills workers after
+# 30 s); a usual confirmation takes a second or two, so a double click still gets the
+# first request's outcome, and the retry after a 429 sees it too.
+PAYMENT_LOCK_WAIT_SECONDS = 8.0
+PAYMENT_BUSY_RETRY_AFTER_SECONDS = 2
+_LOCK_POLL_SECONDS = 0.05
+
 
 def _lock_key(cart_id: UUID) -> int:
     digest = hashlib.blake2b(f"shop-payment:{cart_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
+def _acquire(key: int, *, until_commit: bool, wait_seconds: float) -> None:
+    """Take the advisory lock `key`, polling (never a blocking wait, so a holder that
+    waits for a row lock this caller holds cannot deadlock with it) until
+    `wait_seconds` have passed; then PaymentInProgress."""
+    function = "pg_try_advisory_xact_lock" if until_commit else "pg_try_advisory_lock"
+    deadline = time.monotonic() + wait_seconds
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(f"SELECT {function}(%s)", [key])
+            if cursor.fetchone()[0]:
+                return
+            if time.monotonic() >= deadline:
+                raise PaymentInProgress(retry_after=PAYMENT_BUSY_RETRY_AFTER_SECONDS)
+            time.sleep(_LOCK_POLL_SECONDS)
+
+
 @contextmanager
 def _payment_lock(cart_id: UUID) -> Iterator[None]:
     """Serialize the Stripe requests of one cart across processes and hosts: a double
-    click or two tabs wait for each other instead of making two intents or two charges."""
+    click or two tabs wait for each other instead of making two intents or two charges.
+    PaymentInProgress (429) when the other one takes longer than PAYMENT_LOCK_WAIT_SECONDS."""
     key = _lock_key(cart_id)
-    deadline = time.monotonic() + 2 * settings.STRIPE_TIMEOUT_SECONDS + 5
-    with connection.cursor() as cursor:
-        while True:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-            if cursor.fetchone()[0]:
-                break
-            if time.monotonic() > deadline:
-                raise PaymentProviderUnavailable("A payment for this cart is still being processed. Try again in a moment.")
-            time.sleep(0.05)
+    _acquire(key, until_commit=False, wait_seconds=PAYMENT_LOCK_WAIT_SECONDS)
     try:
         yield
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def hold_payment_lock_until_commit(*, cart_id: UUID | str) -> None:
+    """For code about to take a cart out of checkout (cart.services.cancel_checkout and
+    abandon_idle_carts, through cart.signals.checkout_ending), inside its transaction and
+    before it locks the cart row: wait for a payment request of this cart to finish, then
+    hold its lock to the end of the caller's transaction, so no card is charged while the
+    checkout ends. PaymentInProgress (429) if the payment is still running after
+    PAYMENT_LOCK_WAIT_SECONDS; the caller then changes nothing."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("hold_payment_lock_until_commit needs the caller's transaction")
+    _acquire(_lock_key(parse_cart_id(cart_id)), until_commit=True, wait_seconds=PAYMENT_LOCK_WAIT_SECONDS)
 
 
 # --- checks ---------------------------------------------------------------------------
@@ -100,11 +133,18 @@ def _load_cart(cart_id: UUID) -> Cart:
     return cart
 
 
-def _require_payable(cart: Cart, now: datetime) -> None:
+def _payable_error(cart: Cart, now: datetime) -> ShopError | None:
     if cart.status != Cart.Status.CHECKOUT:
-        raise CartNotInCheckout("This cart is not in checkout. Start checkout before paying.")
+        return CartNotInCheckout("This cart is not in checkout. Start checkout before paying.")
     if cart.reservation_expires_at is None or cart.reservation_expires_at <= now:
-        raise ReservationExpired()
+        return ReservationExpired()
+    return None
+
+
+def _require_payable(cart: Cart, now: datetime) -> None:
+    error = _payable_error(cart, now)
+    if error is not None:
+        raise error
 
 
 def _require_details(cart: Cart) -> None:
@@ -131,6 +171,15 @@ def _clean_payment_method(value: Any) -> str | None:
     return value.strip()
 
 
+def _is_finished(payment: Payment) -> bool:
+    """A paid intent that will never pay for this cart: complete_checkout refused it (its
+    amount or currency was not the quote's, or the cart changed after its checkout ended)
+    and refunded and flagged it, without an order. The next attempt needs a new intent."""
+    if payment.order_id is not None:
+        return False
+    return payment.needs_attention or payment.amount_refunded > 0 or payment.refunds.exists()
+
+
 # --- the payment request --------------------------------------------------------------
 
 
@@ -143,7 +192,9 @@ def request_payment(*, cart_id: UUID | str, payment_method: Any = None) -> Payme
     shipping address are there (400 checkout_incomplete). A cart that is already
     completed answers with its paid intent (a repeated request after success).
     Raises PaymentFailed (402) for a declined card, PaymentProviderUnavailable (502)
-    when Stripe cannot be reached (then nothing in the shop has changed).
+    when Stripe cannot be reached (then nothing in the shop has changed), and
+    PaymentInProgress (429 rate_limited, Retry-After) while another request of the same
+    cart is still talking to Stripe.
     """
     cart_uuid = parse_cart_id(cart_id)
     cart = _load_cart(cart_uuid)
@@ -165,8 +216,9 @@ def request_payment(*, cart_id: UUID | str, payment_method: Any = None) -> Payme
 
 
 def _paid_current_intent(cart: Cart) -> PaymentIntentInfo | None:
+    """The cart's current intent if it is paid and may still pay for this cart."""
     current = Payment.objects.filter(cart=cart).order_by("-attempt").first()
-    if current is None or current.status in records.FINAL_STATUSES:
+    if current is None or current.status == "canceled" or _is_finished(current):
         return None
     try:
         intent = stripe_client.retrieve_payment_intent(current.stripe_payment_intent_id)
@@ -182,42 +234,38 @@ def _complete_now(cart_id: UUID, intent: PaymentIntentInfo) -> PaymentResult:
     return PaymentResult(intent.id, intent.client_secret, intent.status, from_stripe(intent.amount, intent.currency), cart_id)
 
 
+# How often one request follows a quote that changes while Stripe is asked (a shipping
+# method chosen in another tab) before it gives up.
+_QUOTE_ROUNDS = 3
+
+
 def _pay(cart_id: UUID, card: str | None) -> PaymentResult:
-    now = timezone.now()
+    """Under the cart's payment lock: the intent for the current quote, recorded, then
+    confirmed with `card`. No row lock is held during a Stripe call."""
     cart = _load_cart(cart_id)  # read again: another request may have paid meanwhile
     if cart.status == Cart.Status.COMPLETED:
         return _completed_result(cart)
-    _require_payable(cart, now)
+    _require_payable(cart, timezone.now())
     _require_details(cart)
-    totals = price_cart(cart)
-    amount = to_stripe(totals.total)
-    current = Payment.objects.filter(cart_id=cart_id).order_by("-attempt").first()
+    for _ in range(_QUOTE_ROUNDS):
+        totals = price_cart(cart)
+        amount = to_stripe(totals.total)
+        current = Payment.objects.filter(cart_id=cart_id).order_by("-attempt").first()
 
-    intent = _intent_for(cart, current, amount=amount, currency=totals.currency, new_card=card is not None)
+        intent = _intent_for(cart, current, amount=amount, currency=totals.currency, new_card=card is not None)
 
-    if intent.is_paid:  # paid already (3-D Secure finished in the browser)
-        return _complete_now(cart_id, intent)
+        if intent.is_paid:  # paid already (3-D Secure finished in the browser)
+            return _complete_now(cart_id, intent)
 
-    with transaction.atomic():
-        locked = lock_cart(cart_id)
-        records.record_new_intent(cart=locked, intent=intent)
-        still_payable = locked.status == Cart.Status.CHECKOUT
-        if still_payable:
-            _require_payable(locked, now)
-            if price_cart(locked).total != totals.total:
-                # The quote changed while Stripe was asked (a shipping method chosen in
-                # another tab): the intent has a stale amount; the next request updates it.
-                raise CartNotInCheckout("Your order changed while paying. Check the total and pay again.")
-            keep_reservation_alive(
-                locked, now=now, ttl=settings.RESERVATION_PAYMENT_TTL, extend_below=settings.RESERVATION_PAYMENT_TTL
-            )
-            locked.last_activity_at = now
-            locked.save(update_fields=["reservation_expires_at", "last_activity_at", "updated_at"])
-    if not still_payable:
-        # Completed by a webhook, or cancelled, while Stripe was asked: never confirm now.
-        if locked.status == Cart.Status.COMPLETED:
-            return _completed_result(locked)
-        raise CartNotInCheckout("This cart is no longer in checkout.")
+        cart, problem, quote_held = _record_intent(cart_id, intent, totals)
+        if problem is not None:
+            raise problem
+        if cart.status == Cart.Status.COMPLETED:  # completed by a webhook meanwhile
+            return _completed_result(cart)
+        if quote_held:
+            break
+    else:
+        raise PaymentInProgress("Your order kept changing while paying. Check the total and pay again.")
 
     if card is not None:
         intent = _confirm(intent, card)
@@ -230,26 +278,64 @@ def _pay(cart_id: UUID, card: str | None) -> PaymentResult:
     return PaymentResult(intent.id, intent.client_secret, intent.status, totals.total, cart_id)
 
 
+def _record_intent(cart_id: UUID, intent: PaymentIntentInfo, totals: CartTotals) -> tuple[Cart, ShopError | None, bool]:
+    """Record the intent (committed whatever follows, so that an intent Stripe made is
+    always on record for the next request or the sweeper to reuse or cancel), then, with
+    the time read after the Stripe calls, check the cart can still pay and its quote is
+    still the intent's: then the reservation is extended for the payment.
+
+    Returns (cart, error to raise or None, whether the quote held)."""
+    with transaction.atomic():
+        locked = lock_cart(cart_id)
+        records.record_new_intent(cart=locked, intent=intent)
+        now = timezone.now()
+        if locked.status == Cart.Status.COMPLETED:
+            return locked, None, True
+        problem = _payable_error(locked, now)
+        if problem is not None:
+            return locked, problem, False
+        current = price_cart(locked)
+        if current.total != totals.total:
+            # The quote changed while Stripe was asked: the intent has a stale amount.
+            return locked, None, False
+        keep_reservation_alive(
+            locked, now=now, ttl=settings.RESERVATION_PAYMENT_TTL, extend_below=settings.RESERVATION_PAYMENT_TTL
+        )
+        locked.last_activity_at = now
+        locked.save(update_fields=["reservation_expires_at", "last_activity_at", "updated_at"])
+    return locked, None, True
+
+
 def _idempotency_key(cart: Cart, attempt: int, amount: int, currency: str) -> str:
     return f"shop-pi-{cart.pk}-{attempt}-{amount}-{currency.lower()}-{settings.STRIPE_CAPTURE_METHOD}"
 
 
 def _intent_for(cart: Cart, current: Payment | None, *, amount: int, currency: str, new_card: bool) -> PaymentIntentInfo:
-    """The checkout's intent for `amount`: the current one, updated if the total changed,
-    or a new one when there is none, it ended, or a new card follows a failed attempt
-    or an unfinished 3-D Secure (an intent is confirmed with one card at a time)."""
+    """The checkout's intent for `amount` in `currency`.
+
+    The current intent is kept when it can still charge exactly the quote: open, in the
+    quote's currency and not yet attempted (its amount updated if the total changed), or
+    attempted and failed when no new card comes (its failure is reported). A paid or
+    processing one is returned for complete_checkout to judge, unless it is finished
+    (refused and refunded without an order). Otherwise a new intent is made: none yet,
+    the current one ended or is finished, its currency is not the quote's (it is
+    cancelled first: Stripe keeps an intent's currency), or a new card follows a failed
+    attempt or an unfinished 3-D Secure (an intent is confirmed with one card at a time).
+    """
     attempt = 1
     if current is not None:
         intent = stripe_client.retrieve_payment_intent(current.stripe_payment_intent_id)
         if intent.is_paid or intent.status == "processing":
-            return intent
-        if intent.is_open:
+            if not _is_finished(current):
+                return intent
+        elif intent.is_open:
+            same_currency = intent.currency == currency.upper()
             spent = intent.has_been_attempted or intent.status == "requires_action"
-            if not spent:
+            if same_currency and not spent:
                 if intent.amount != amount:
                     intent = stripe_client.update_payment_intent_amount(intent.id, amount=amount)
                 return intent
-            if not new_card and intent.amount == amount:
+            if same_currency and not new_card and intent.amount == amount:
                 return intent  # its failure is reported; the next card replaces it
             intent = stripe_client.cancel_payment_intent(intent.id)
             records.record_intent_state(intent)
@@ -325,30 +411,39 @@ def cancel_payment_for_cart(cart_id: UUID | str) -> int:
     """Cancel the open intents of a cart whose checkout was cancelled or abandoned.
 
     Call it after the transaction that ended the checkout commits (it talks to Stripe).
-    An intent found paid instead (the payment won the race) completes the checkout, as
-    its webhook would. Stripe being away leaves the intent open; it can only be paid
-    through the shop's confirmation, which finds the cart no longer in checkout.
+    An intent found paid instead (3-D Secure finished in the browser just before) goes
+    to complete_checkout, as its webhook would, which applies its rule for carts no
+    longer in checkout. Stripe being away leaves the intent open for the sweeper, as
+    does a payment request of the cart running now (the shopper came back to checkout).
     Returns how many intents were cancelled.
     """
     cart_uuid = parse_cart_id(cart_id)
+    try:
+        with _payment_lock(cart_uuid):
+            return _cancel_open_intents(cart_uuid)
+    except PaymentInProgress:
+        log.info("a payment of cart %s is in progress: its intents are left to the sweeper", cart_uuid)
+        return 0
+
+
+def _cancel_open_intents(cart_uuid: UUID) -> int:
+    if Cart.objects.filter(pk=cart_uuid, status=Cart.Status.CHECKOUT).exists():
+        return 0  # the shopper came back to checkout: the intent is theirs to use
     cancelled = 0
-    with _payment_lock(cart_uuid):
-        if Cart.objects.filter(pk=cart_uuid, status=Cart.Status.CHECKOUT).exists():
-            return 0  # the shopper came back to checkout: the intent is theirs to use
-        open_payments = list(
-            Payment.objects.filter(cart_id=cart_uuid, status__in=sorted(stripe_client.OPEN_STATUSES | {"processing"}))
-        )
-        for payment in open_payments:
-            try:
-                intent = stripe_client.cancel_payment_intent(payment.stripe_payment_intent_id)
-            except (PaymentProviderUnavailable, StripeRefused):
-                log.warning("could not cancel %s of cart %s", payment.stripe_payment_intent_id, cart_uuid)
-                continue
-            records.record_intent_state(intent)
-            if intent.status == "canceled":
-                cancelled += 1
-            elif intent.is_paid:
-                order_services.complete_checkout(cart_id=cart_uuid, payment_intent=intent)
+    open_payments = list(
+        Payment.objects.filter(cart_id=cart_uuid, status__in=sorted(stripe_client.OPEN_STATUSES | {"processing"}))
+    )
+    for payment in open_payments:
+        try:
+            intent = stripe_client.cancel_payment_intent(payment.stripe_payment_intent_id)
+        except (PaymentProviderUnavailable, StripeRefused):
+            log.warning("could not cancel %s of cart %s", payment.stripe_payment_intent_id, cart_uuid)
+            continue
+        records.record_intent_state(intent)
+        if intent.status == "canceled":
+            cancelled += 1
+        elif intent.is_paid:
+            order_services.complete_checkout(cart_id=cart_uuid, payment_intent=intent)
     return cancelled
 
 

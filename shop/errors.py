@@ -98,6 +98,20 @@ class PaymentProviderUnavailable(ShopError):
     default_message = "The payment service is not reachable right now. Nothing was charged; please try again in a minute."
 
 
+class PaymentInProgress(ShopError):
+    """Another request is paying for this cart right now (its Stripe calls are running).
+    API.md has no "busy" code; 429 `rate_limited` with Retry-After tells a client to come
+    back, and the retry sees how that payment ended."""
+
+    code = "rate_limited"
+    status = 429
+    default_message = "A payment for this cart is being processed. Try again in a moment."
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 2):
+        self.retry_after = retry_after
+        super().__init__(message, details={"retry_after": retry_after})
+
+
 class AmountNotChargeable(InvalidInput):
     """An amount Stripe would refuse: below the currency's minimum charge, more than eight
     digits, or not a whole number of Stripe's unit/step. `reason` is one of "minimum",

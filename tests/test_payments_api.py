@@ -2,6 +2,7 @@
 server's total, server-side confirmation, declines, 3-D Secure, Stripe unreachable."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
@@ -15,8 +16,8 @@ from inventory.models import Reservation, Stock, StockMovement
 from orders.models import Order
 from payments import services as payment_services
 from payments.models import Payment
-from tests.api_helpers import assert_error, db_state
-from tests.stripe_fixtures import CARD_3DS, CARD_DECLINED, CARD_OK, free_port
+from tests.api_helpers import assert_error, db_state, fixed_rates  # noqa: F401
+from tests.stripe_fixtures import CARD_3DS, CARD_DECLINED, CARD_OK, free_port, start_paying
 
 
 def pay(api, cart, payment_method=None):
@@ -361,3 +362,225 @@ def test_a_confirmation_refused_as_a_repeat_of_one_that_went_through_still_compl
 
     assert response.status_code == 200 and response.json()["cart"]["status"] == "completed"
     assert Order.objects.filter(cart=cart).count() == 1
+
+
+# --- a paid intent refused for its amount never blocks the checkout ----------------------
+
+
+@pytest.fixture
+def refused_for_its_amount(api, stripe_emulator, ready_cart, shirt, django_capture_on_commit_callbacks):
+    """A cart whose intent the browser paid for $25.00 (3-D Secure finished at Stripe)
+    after another tab chose express shipping: the shop refuses it as amount_mismatch."""
+    ShippingMethod.objects.create(code="express", name="Express", price=Decimal("7.50"))
+    cart = ready_cart({shirt: 1})
+    first = pay(api, cart).json()["payment_intent_id"]
+    stripe_emulator.confirm_directly(first)
+    api.patch(f"/api/v1/carts/{cart.pk}/checkout/", {"shipping_method": "express"})
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = pay(api, cart)
+    assert assert_error(refused, 402, "payment_failed")["details"] == {"decline_code": "amount_mismatch"}
+    return cart, first
+
+
+def _charged_and_refunded(intent_id: str) -> tuple[int, int]:
+    intent = stripe.PaymentIntent.retrieve(intent_id)
+    refunded = sum(int(r.amount) for r in stripe.Refund.list(charge=intent.latest_charge.id).data)
+    return int(intent.amount), refunded
+
+
+def _one_sale(cart, shirt) -> Order:
+    order = Order.objects.get(cart=cart)
+    assert list(StockMovement.objects.filter(reason="sale").values_list("delta", "order_id")) == [(-1, order.pk)]
+    assert Stock.objects.get(variant=shirt).on_hand == 9
+    return order
+
+
+def test_after_an_amount_mismatch_a_new_card_pays_with_a_new_intent(api, stripe_emulator, refused_for_its_amount, shirt):
+    cart, refused_intent = refused_for_its_amount
+
+    response = pay(api, cart, stripe_emulator.payment_method(CARD_OK))
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["cart"]["status"] == "completed" and body["payment_intent_id"] != refused_intent
+    assert body["amount"] == {"amount": "32.50", "currency": "USD"}
+    order = _one_sale(cart, shirt)
+    assert order.total.amount == Decimal("32.50") and order.payments.get().stripe_payment_intent_id == body["payment_intent_id"]
+    assert _charged_and_refunded(refused_intent) == (2500, 2500)
+    assert _charged_and_refunded(body["payment_intent_id"]) == (3250, 0)
+
+
+def test_after_an_amount_mismatch_asking_without_a_card_gives_a_fresh_intent(api, stripe_emulator, refused_for_its_amount, shirt):
+    cart, refused_intent = refused_for_its_amount
+
+    fresh = pay(api, cart)
+    again = pay(api, cart)
+
+    assert fresh.status_code == 200, fresh.content
+    assert fresh.json()["status"] == "requires_payment_method" and fresh.json()["payment_intent_id"] != refused_intent
+    assert again.json()["payment_intent_id"] == fresh.json()["payment_intent_id"]
+    assert [p.attempt for p in Payment.objects.filter(cart=cart).order_by("attempt")] == [1, 2]
+
+
+def test_after_an_amount_mismatch_cancel_and_restart_then_pay(api, stripe_emulator, refused_for_its_amount, shirt):
+    cart, refused_intent = refused_for_its_amount
+    assert api.delete(f"/api/v1/carts/{cart.pk}/checkout/").status_code == 200
+    assert api.post(f"/api/v1/carts/{cart.pk}/checkout/").status_code == 200
+
+    response = pay(api, cart, stripe_emulator.payment_method(CARD_OK))
+
+    assert response.status_code == 200, response.content
+    assert response.json()["cart"]["status"] == "completed"
+    _one_sale(cart, shirt)
+
+
+def test_after_an_amount_mismatch_and_expiry_restart_then_pay(api, stripe_emulator, refused_for_its_amount, shirt):
+    cart, refused_intent = refused_for_its_amount
+    Cart.objects.filter(pk=cart.pk).update(reservation_expires_at=timezone.now() - timedelta(seconds=1))
+
+    expired = pay(api, cart, stripe_emulator.payment_method(CARD_OK))
+    assert_error(expired, 409, "reservation_expired")
+    assert api.post(f"/api/v1/carts/{cart.pk}/checkout/").status_code == 200
+    response = pay(api, cart, stripe_emulator.payment_method(CARD_OK))
+
+    assert response.status_code == 200, response.content
+    assert response.json()["cart"]["status"] == "completed"
+    _one_sale(cart, shirt)
+    assert Order.objects.count() == 1
+
+
+# --- an intent is reused only in the quote's currency ----------------------------------
+
+
+def test_an_open_intent_in_another_currency_is_cancelled_and_replaced(api, stripe_emulator, make_cart, shirt, fixed_rates, settings):
+    settings.CURRENCIES = tuple(fixed_rates)
+    cart = make_cart({shirt: 2}, currency="EUR")
+    start_paying(api, cart.pk)
+    in_euros = pay(api, cart).json()
+    assert in_euros["amount"] == {"amount": "45.00", "currency": "EUR"}
+    # The shopper goes back to the cart and switches to dollars; the intent in euros is
+    # still open (its cancellation after the cancel has not run yet).
+    api.delete(f"/api/v1/carts/{cart.pk}/checkout/")
+    api.patch(f"/api/v1/carts/{cart.pk}/", {"currency": "USD"})
+    api.post(f"/api/v1/carts/{cart.pk}/checkout/")
+
+    in_dollars = pay(api, cart, stripe_emulator.payment_method(CARD_OK))
+
+    assert in_dollars.status_code == 200, in_dollars.content
+    body = in_dollars.json()
+    assert body["payment_intent_id"] != in_euros["payment_intent_id"]
+    assert body["amount"] == {"amount": "50.00", "currency": "USD"} and body["cart"]["status"] == "completed"
+    charged = stripe.PaymentIntent.retrieve(body["payment_intent_id"])
+    assert (int(charged.amount), charged.currency, charged.status) == (5000, "usd", "succeeded")
+    euros = stripe.PaymentIntent.retrieve(in_euros["payment_intent_id"])
+    assert (int(euros.amount), euros.currency, euros.status) == (4500, "eur", "canceled")
+    order = Order.objects.get(cart=cart)
+    assert (order.currency, order.total.amount) == ("USD", Decimal("50.00"))
+
+
+# --- the intent is on record even when the cart cannot pay any more -----------------------
+
+
+def _during_intent_creation(monkeypatch, change):
+    from payments import stripe_client
+
+    real = stripe_client.create_payment_intent
+
+    def create_then_change(**kwargs):
+        intent = real(**kwargs)
+        change()  # what another request commits while Stripe is being asked
+        return intent
+
+    monkeypatch.setattr(stripe_client, "create_payment_intent", create_then_change)
+
+
+def test_reservation_running_out_during_the_stripe_calls_is_409_reservation_expired_with_the_intent_recorded(
+    api, stripe_emulator, ready_cart, shirt, monkeypatch
+):
+    cart = ready_cart({shirt: 1})
+    # The reservation ends while Stripe creates the intent, after the request began.
+    _during_intent_creation(monkeypatch, lambda: Cart.objects.filter(pk=cart.pk).update(reservation_expires_at=timezone.now()))
+
+    response = pay(api, cart, stripe_emulator.payment_method(CARD_OK))
+
+    assert_error(response, 409, "reservation_expired")
+    payment = Payment.objects.get(cart=cart)
+    intent = stripe.PaymentIntent.retrieve(payment.stripe_payment_intent_id)
+    assert intent.status == "requires_payment_method"  # recorded, never confirmed
+    assert not Order.objects.exists()
+
+
+def test_checkout_ended_during_the_stripe_calls_is_409_and_the_sweeper_cancels_the_recorded_intent(
+    api, stripe_emulator, ready_cart, shirt, monkeypatch
+):
+    cart = ready_cart({shirt: 1})
+    _during_intent_creation(monkeypatch, lambda: Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.ACTIVE))
+
+    response = pay(api, cart, stripe_emulator.payment_method(CARD_OK))
+
+    assert_error(response, 409, "cart_not_in_checkout")
+    payment = Payment.objects.get(cart=cart)
+    assert payment_services.cancel_intents_of_ended_checkouts(now=timezone.now() + timedelta(minutes=5)) == 1
+    assert stripe.PaymentIntent.retrieve(payment.stripe_payment_intent_id).status == "canceled"
+    assert not Order.objects.exists()
+
+
+# --- two requests paying for one cart -------------------------------------------------
+
+
+@contextmanager
+def payment_lock_held_elsewhere(cart_id):
+    """Another process's payment request of this cart, holding its lock until released."""
+    import threading
+
+    from django.db import connection
+
+    from tests.race import Background
+
+    release = threading.Event()
+    taken = threading.Event()
+
+    def hold():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [payment_services._lock_key(cart_id)])
+            taken.set()
+            release.wait(30)
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [payment_services._lock_key(cart_id)])
+
+    holder = Background(hold, name="other-request")
+    assert taken.wait(10)
+    try:
+        yield release
+    finally:
+        release.set()
+        holder.result()
+
+
+def test_a_payment_request_waiting_too_long_for_another_is_429_with_retry_after(api, stripe_emulator, ready_cart, shirt, monkeypatch):
+    monkeypatch.setattr(payment_services, "PAYMENT_LOCK_WAIT_SECONDS", 0.3)
+    cart = ready_cart({shirt: 1})
+    before = db_state()
+
+    with payment_lock_held_elsewhere(cart.pk):
+        busy = pay(api, cart, stripe_emulator.payment_method(CARD_OK))
+
+    error = assert_error(busy, 429, "rate_limited")
+    assert busy["Retry-After"] == "2" and error["details"] == {"retry_after": 2}
+    assert "being processed" in error["message"]
+    assert db_state() == before and not Payment.objects.exists()
+    assert stripe.PaymentIntent.list().data == []
+    retried = pay(api, cart, stripe_emulator.payment_method(CARD_OK))
+    assert retried.status_code == 200 and retried.json()["cart"]["status"] == "completed"
+
+
+def test_a_payment_request_waits_for_a_short_one_of_the_same_cart(api, stripe_emulator, ready_cart, shirt):
+    import threading
+
+    cart = ready_cart({shirt: 1})
+
+    with payment_lock_held_elsewhere(cart.pk) as release:
+        threading.Timer(0.5, release.set).start()
+        response = pay(api, cart, stripe_emulator.payment_method(CARD_OK))
+
+    assert response.status_code == 200, response.content
+    assert response.json()["cart"]["status"] == "completed"
