@@ -24,7 +24,7 @@ from payments import refunds, services, webhooks
 from payments.amounts import from_stripe
 from payments.models import Payment, Refund, WebhookEvent
 from shop.errors import ShopError
-from shop.money import format_money, minor_units
+from shop.money import format_money, price_step, quantum
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -244,13 +244,21 @@ class OrderPaymentActions:
 
 
 def _order_money(amount: Decimal, currency: str) -> Money:
-    """The amount typed by staff, refused if it has more decimals than the currency."""
+    """The amount typed by staff, refused unless it is a whole number of the currency's
+    price step: its minor unit, or the coarser step prices and Stripe use (KWD 0.010)."""
+    step = price_step(currency)
     try:
-        exact = amount.quantize(Decimal(1).scaleb(-minor_units(currency)))
-    except InvalidOperation:
-        exact = None
-    if exact is None or exact != amount:
+        steps = amount / step
+        exact = steps == steps.to_integral_value()
+        written = amount.quantize(quantum(currency))
+    except InvalidOperation:  # more digits than Decimal's context: nothing to refund that large
+        raise refunds.RefundRefused("That amount is too large to refund.", details={"amount": ["Too large."]}) from None
+    if not exact:
+        shown_step = format_money(Money(step, currency))
+        below = format_money(Money((amount // step) * step, currency)) if amount.is_finite() else None
+        between = f": {amount} lies between {below} and {format_money(Money((amount // step + 1) * step, currency))}" if below else ""
         raise refunds.RefundRefused(
-            f"{currency} amounts have {minor_units(currency)} decimals.", details={"amount": ["Too many decimals."]}
+            f"Refunds in {currency} go in steps of {shown_step}, as its prices do{between}.",
+            details={"amount": [f"Give a multiple of {shown_step}."]},
         )
-    return Money(amount, currency)
+    return Money(written, currency)
