@@ -32,8 +32,18 @@ def order_url(order: Order) -> str:
     return f"{base}{path}?token={order.access_token}"
 
 
+# Emails use one fixed locale, on purpose. The shopper's locale (their browser's
+# Accept-Language) is stored on neither the cart nor the order, and the confirmation is often
+# sent from a Stripe webhook with no shopper request at all, so it cannot follow the page's
+# formatting without a model change. Guessing a locale from the currency (EUR -> de_DE) would
+# be wrong for French or Irish shoppers. en_US with CLDR's symbols is unambiguous for every
+# currency sold ($, €, £, ¥, CA$, A$, CHF, SEK, KWD), and format_money always writes the
+# currency's ISO minor units (¥6,303, KWD 12.810), the same amount the page and Stripe use.
+EMAIL_MONEY_LOCALE = "en_US"
+
+
 def _money(value: Money) -> str:
-    return format_money(value)
+    return format_money(value, EMAIL_MONEY_LOCALE)
 
 
 def _address_lines(address: dict[str, Any] | None) -> list[str]:
