@@ -30,6 +30,7 @@ from shop.errors import (
     InsufficientStock,
     InvalidInput,
     NotFound,
+    PaymentInProgress,
     ReservationExpired,
     ShopError,
 )
@@ -204,6 +205,9 @@ def cancel(request: HttpRequest) -> HttpResponse:
             services.cancel_checkout(cart_id=cart.pk)
         except CartNotInCheckout:
             pass
+        except PaymentInProgress as error:  # a payment of this cart is being confirmed right now
+            messages.error(request, error.message)
+            return redirect("checkout:payment")
     return redirect("cart:detail")
 
 

@@ -20,7 +20,7 @@ from moneyed import Money
 
 from cart.models import Cart, CartLine, ShippingMethod
 from cart.selectors import parse_cart_id
-from cart.signals import checkout_ended
+from cart.signals import checkout_ended, checkout_ending
 from cart.validation import MAX_LINE_QUANTITY, clean_address, clean_email, has_control_characters, parse_quantity
 from catalog.models import Variant
 from inventory import services as inventory
@@ -32,6 +32,7 @@ from shop.errors import (
     InsufficientStock,
     InvalidInput,
     NotFound,
+    PaymentInProgress,
     ReservationExpired,
 )
 
@@ -330,9 +331,11 @@ def _clean_shipping_method(code: Any) -> ShippingMethod:
 
 
 def cancel_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
-    """Back to `active`: reservations released, the rate unfixed."""
+    """Back to `active`: reservations released, the rate unfixed. Waits for a payment of
+    the cart being confirmed right now (PaymentInProgress, 429, if it takes too long)."""
     now = now or timezone.now()
     with transaction.atomic():
+        checkout_ending.send(sender=Cart, cart_id=parse_cart_id(cart_id))
         cart = lock_cart(cart_id)
         if cart.status != Cart.Status.CHECKOUT:
             raise CartNotInCheckout()
@@ -356,9 +359,11 @@ def abandon_idle_carts(*, now: datetime | None = None, batch_size: int = 200) ->
     now = now or timezone.now()
     cutoff = now - settings.CART_ABANDON_AFTER
     abandoned = 0
+    paying: set[UUID] = set()  # a payment is being confirmed: left for the next sweep
     while True:
         ids = list(
             Cart.objects.filter(status__in=[Cart.Status.ACTIVE, Cart.Status.CHECKOUT], last_activity_at__lt=cutoff)
+            .exclude(pk__in=paying)
             .order_by("last_activity_at")
             .values_list("pk", flat=True)[:batch_size]
         )
@@ -366,6 +371,11 @@ def abandon_idle_carts(*, now: datetime | None = None, batch_size: int = 200) ->
             return abandoned
         for cart_id in ids:
             with transaction.atomic():
+                try:
+                    checkout_ending.send(sender=Cart, cart_id=cart_id)
+                except PaymentInProgress:
+                    paying.add(cart_id)
+                    continue
                 cart = lock_cart(cart_id)
                 # Re-checked under the lock: the shopper may have come back meanwhile.
                 if cart.status not in (Cart.Status.ACTIVE, Cart.Status.CHECKOUT) or cart.last_activity_at >= cutoff:

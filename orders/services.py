@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from functools import partial
 from uuid import UUID
 
@@ -17,14 +18,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 from moneyed import Money
 
-from cart.models import Cart
+from cart.models import Cart, CartLine
 from cart.pricing import CartTotals, price_cart
 from cart.services import lock_cart
 from inventory import services as inventory
 from inventory.models import Reservation, StockMovement
 from orders import emails
 from orders.models import Order, OrderLine
-from payments import records, refunds
+from payments import notices, records, refunds
 from payments.amounts import from_stripe
 from payments.models import Payment, Refund
 from payments.stripe_client import PaymentIntentInfo
@@ -42,6 +43,7 @@ class Problem:
     AMOUNT_MISMATCH = "amount_mismatch"  # charged amount/currency differs from the quote: refunded, no order
     OUT_OF_STOCK = "out_of_stock"  # paid after the reservation lapsed and stock ran out: flagged order, refunded
     DUPLICATE_PAYMENT = "duplicate_payment"  # a second intent paid for a completed cart: refunded
+    CART_CHANGED = "cart_changed"  # paid for a quote whose lines the cart no longer holds: refunded, no order
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,26 @@ def complete_checkout(*, cart_id: UUID | str, payment_intent: PaymentIntentInfo,
     capture) into its order: exactly one order, one stock commit and one email whatever
     the order, duplication or concurrency of callers.
 
-    Under the cart's row lock: a completed cart returns its order. Otherwise the charged
-    amount and currency must equal the quote, else the payment is refunded and flagged and
-    no order is made (the cart stays as it was, so the shopper can pay again). The
-    reservations are committed as sales (re-reserving what lapsed, if stock allows); if
-    stock ran out the order is still made, flagged for staff, refunded in full and the
-    shopper told (DESIGN.md invariant 12).
+    Under the cart's row lock, in this order:
+    1. A completed cart returns its order (a second intent paying for it is refunded).
+    2. The intent must pay for what the cart holds. Each intent carries the quote it was
+       last asked to charge for (Payment.quote: currency, lines, USD prices, rate,
+       shipping). If the cart's currency or lines (variant and quantity) differ from it
+       -- the checkout ended (cancelled, abandoned) while the card was being charged or
+       3-D Secure finished, and the shopper changed the cart since, whether or not a
+       new checkout started -- no order is made: the payment is refunded in full,
+       flagged for staff, the shopper told by email, and the cart left as it is
+       (Problem.CART_CHANGED). An intent without a recorded quote can only pay a cart
+       still in checkout.
+    3. A cart no longer in checkout whose lines are unchanged gets the intent's quote
+       back (rate, unit prices, shipping) and completes like any other: what was paid is
+       what was quoted, whatever the catalog or rates did meanwhile.
+    4. The charged amount and currency must equal the quote, else the payment is
+       refunded and flagged and no order is made (the cart stays as it was, so the
+       shopper can pay again; Problem.AMOUNT_MISMATCH).
+    5. The reservations are committed as sales, re-reserving what lapsed or was released
+       if stock allows; if stock ran out the order is still made, flagged for staff,
+       refunded in full and the shopper told (DESIGN.md invariant 12).
     """
     intent = payment_intent
     if not intent.is_paid:
@@ -73,6 +89,12 @@ def complete_checkout(*, cart_id: UUID | str, payment_intent: PaymentIntentInfo,
         existing = Order.objects.filter(cart_id=cart.pk).first()
         if existing is not None:
             return _repeat(existing, payment, intent)
+
+        if _cart_changed_since_quote(cart, payment):
+            _refuse_changed_cart(cart, payment, intent)
+            return CheckoutOutcome(None, False, Problem.CART_CHANGED)
+        if cart.status != Cart.Status.CHECKOUT:
+            _restore_quote(cart, payment.quote)
 
         totals = price_cart(cart)
         if not totals.lines or intent.currency != totals.currency or intent.amount != stripe_amount(totals.total):
@@ -99,7 +121,11 @@ def complete_checkout(*, cart_id: UUID | str, payment_intent: PaymentIntentInfo,
         cart.completed_at = now
         cart.reservation_expires_at = None
         cart.checkout_step = Cart.Step.CONFIRMATION
-        cart.save(update_fields=["status", "completed_at", "reservation_expires_at", "checkout_step", "updated_at"])
+        cart.save(
+            update_fields=[
+                "status", "completed_at", "reservation_expires_at", "checkout_step", "exchange_rate", "quoted_shipping_usd", "updated_at",
+            ]
+        )
 
         if shortage is None:
             transaction.on_commit(partial(emails.send_order_confirmation, order.pk))
@@ -147,6 +173,55 @@ def _repeat(order: Order, payment: Payment, intent: PaymentIntentInfo) -> Checko
             )
         )
     return CheckoutOutcome(order, False, Problem.DUPLICATE_PAYMENT)
+
+
+def _cart_changed_since_quote(cart: Cart, payment: Payment) -> bool:
+    """Whether the cart no longer holds what the payment's quote was for (step 2 of
+    complete_checkout)."""
+    quote = payment.quote
+    if not quote:
+        return cart.status != Cart.Status.CHECKOUT
+    quoted_lines = {int(line["variant_id"]): int(line["quantity"]) for line in quote["lines"]}
+    lines = dict(CartLine.objects.filter(cart=cart).values_list("variant_id", "quantity"))
+    if lines != quoted_lines or quote["currency"] != cart.currency:
+        return True
+    # In checkout the cart's own quote decides the shipping price (a method chosen after
+    # the intent was made is an amount mismatch); an ended checkout cannot change it.
+    return cart.status != Cart.Status.CHECKOUT and quote["shipping_method"] != cart.shipping_method
+
+
+def _restore_quote(cart: Cart, quote: dict) -> None:
+    """Put the intent's quote back on a cart whose checkout ended (cancelling it cleared
+    the fixed prices and rate), so the order is priced as the payment was."""
+    prices = {int(line["variant_id"]): Decimal(line["unit_price_usd"]) for line in quote["lines"]}
+    lines = list(CartLine.objects.filter(cart=cart))
+    for line in lines:
+        line.quoted_unit_price_usd = prices[line.variant_id]
+    CartLine.objects.bulk_update(lines, ["quoted_unit_price_usd"])
+    cart.exchange_rate = Decimal(quote["rate"])
+    cart.quoted_shipping_usd = None if quote["shipping_usd"] is None else Decimal(quote["shipping_usd"])
+
+
+def _refuse_changed_cart(cart: Cart, payment: Payment, intent: PaymentIntentInfo) -> None:
+    """Paid for a quote the cart no longer holds: no order; refund in full, flag for
+    staff and tell the shopper, once however often it is reported."""
+    records.save_intent_state(payment, intent)
+    if payment.needs_attention:
+        return
+    charged = format_money(from_stripe(intent.amount, intent.currency))
+    reason = (
+        f"Paid {charged} for a checkout of this cart that had ended (cart now {cart.status}) and whose items changed "
+        "since; no order made, refunded automatically, shopper told."
+    )
+    payment.needs_attention = True
+    payment.attention_reason = reason
+    payment.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
+    refunds.schedule_refund(payment=payment, amount=intent.amount, reason=Refund.Reason.CART_CHANGED, note=reason)
+    transaction.on_commit(partial(notices.send_refunded_without_order, payment.pk))
+    transaction.on_commit(
+        partial(emails.alert_staff, f"Payment {intent.id} came after its checkout ended: refunded", f"Cart {cart.pk}: {reason}")
+    )
+    log.warning("payment %s for cart %s whose checkout ended and changed: refused and refunded", intent.id, cart.pk)
 
 
 def _refuse_mismatch(payment: Payment, intent: PaymentIntentInfo, totals: CartTotals) -> None:

@@ -43,6 +43,10 @@ _MESSAGES: dict[str, str] = {
     "amount_mismatch": (
         "The amount charged did not match your order, so we are refunding it in full. Please try the payment again."
     ),
+    "cart_changed": (
+        "Your cart changed after this payment's checkout ended, so we are refunding it in full. "
+        "Check your cart and pay again."
+    ),
 }
 
 

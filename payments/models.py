@@ -34,6 +34,10 @@ class Payment(models.Model):
     amount_refunded = models.BigIntegerField(default=0)
     needs_attention = models.BooleanField(default=False)
     attention_reason = models.TextField(blank=True)
+    # The quote this intent was last asked to charge for (payments.records.quote_of):
+    # currency, rate, lines with their USD unit prices, shipping. A payment that arrives
+    # after its checkout ended is judged against it (orders.services.complete_checkout).
+    quote = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -68,6 +72,7 @@ class Refund(models.Model):
         OUT_OF_STOCK = "out_of_stock", "Goods could not be supplied"
         AMOUNT_MISMATCH = "amount_mismatch", "Charged amount did not match the order"
         DUPLICATE = "duplicate", "Duplicate payment"
+        CART_CHANGED = "cart_changed", "Paid after the checkout ended, for a cart that changed since"
         OTHER = "other", "Other"
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")

@@ -2,9 +2,12 @@
 says. Database only: no Stripe calls here."""
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Max, Q
 
 from cart.models import Cart
+from cart.pricing import CartTotals
 from payments.models import Payment
 from payments.stripe_client import PaymentIntentInfo
 
@@ -67,3 +70,26 @@ def save_intent_state(payment: Payment, intent: PaymentIntentInfo) -> None:
     for name, value in _state_fields(intent).items():
         setattr(payment, name, value)
     payment.save()
+
+
+def quote_of(cart: Cart, totals: CartTotals) -> dict[str, Any]:
+    """What an intent is asked to charge for: the cart's quote (DESIGN.md invariant 7),
+    enough to tell later whether the cart still holds the same things and to price it
+    again exactly as it was paid."""
+    return {
+        "currency": totals.currency,
+        "rate": str(totals.rate),
+        "lines": [
+            {"variant_id": priced.line.variant_id, "quantity": priced.line.quantity, "unit_price_usd": str(priced.unit_price_usd.amount)}
+            for priced in totals.lines
+        ],
+        "shipping_method": cart.shipping_method,
+        "shipping_usd": None if cart.quoted_shipping_usd is None else str(cart.quoted_shipping_usd),
+        "total": str(totals.total.amount),
+    }
+
+
+def save_quote(payment: Payment, quote: dict[str, Any]) -> None:
+    """The quote the payment's intent now charges for (its amount was set from it)."""
+    Payment.objects.filter(pk=payment.pk).update(quote=quote)
+    payment.quote = quote

@@ -282,12 +282,13 @@ def _record_intent(cart_id: UUID, intent: PaymentIntentInfo, totals: CartTotals)
     """Record the intent (committed whatever follows, so that an intent Stripe made is
     always on record for the next request or the sweeper to reuse or cancel), then, with
     the time read after the Stripe calls, check the cart can still pay and its quote is
-    still the intent's: then the reservation is extended for the payment.
+    still the intent's: then that quote is stored with the intent (what a late payment is
+    judged against) and the reservation is extended for the payment.
 
     Returns (cart, error to raise or None, whether the quote held)."""
     with transaction.atomic():
         locked = lock_cart(cart_id)
-        records.record_new_intent(cart=locked, intent=intent)
+        payment = records.record_new_intent(cart=locked, intent=intent)
         now = timezone.now()
         if locked.status == Cart.Status.COMPLETED:
             return locked, None, True
@@ -298,6 +299,7 @@ def _record_intent(cart_id: UUID, intent: PaymentIntentInfo, totals: CartTotals)
         if current.total != totals.total:
             # The quote changed while Stripe was asked: the intent has a stale amount.
             return locked, None, False
+        records.save_quote(payment, records.quote_of(locked, current))
         keep_reservation_alive(
             locked, now=now, ttl=settings.RESERVATION_PAYMENT_TTL, extend_below=settings.RESERVATION_PAYMENT_TTL
         )

@@ -237,6 +237,151 @@ def test_paid_after_expiry_without_stock_flags_the_order_refunds_and_tells_the_s
     assert order.number in staff.subject
 
 
+# --- paid after the checkout ended (cancelled or abandoned) ------------------------------
+
+
+def end_checkout(cart: Cart, how: str) -> None:
+    if how == "cancelled":
+        cart_services.cancel_checkout(cart_id=cart.pk)
+    else:
+        idle_since = timezone.now() - settings_cart_abandon_after() - timedelta(minutes=1)
+        Cart.objects.filter(pk=cart.pk).update(last_activity_at=idle_since)
+        assert cart_services.abandon_idle_carts() == 1
+
+
+def settings_cart_abandon_after() -> timedelta:
+    from django.conf import settings as django_settings
+
+    return django_settings.CART_ABANDON_AFTER
+
+
+def intent_paid_after_checkout_ended(api, emulator, cart, *, how: str, change=lambda: None) -> stripe_client.PaymentIntentInfo:
+    """The payment step made the intent; the checkout ends (its intent's cancellation,
+    queued after commit, has not run), `change` happens, then 3-D Secure finishes in the
+    browser: Stripe holds the money for the old quote."""
+    response = api.post(f"/api/v1/carts/{cart.pk}/payment/", {})
+    assert response.status_code == 200, response.content
+    end_checkout(cart, how)
+    change()
+    emulator.confirm_directly(response.json()["payment_intent_id"])
+    return stripe_client.retrieve_payment_intent(response.json()["payment_intent_id"])
+
+
+@pytest.mark.parametrize("how", ["cancelled", "abandoned"])
+def test_paid_after_the_checkout_ended_with_the_same_lines_orders_at_the_quoted_prices(
+    api, stripe_emulator, ready_cart, lamp, how, django_capture_on_commit_callbacks
+):
+    cart = ready_cart({lamp: 2})
+    intent = intent_paid_after_checkout_ended(api, stripe_emulator, cart, how=how)
+    lamp.price = Money(Decimal("99.00"), "USD")  # the catalog moved since the quote
+    lamp.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+
+    assert outcome.created and outcome.problem == Problem.NONE
+    order = outcome.order
+    assert order.total == Money(Decimal("80.00"), "USD") and order.lines.get().unit_price_usd == Money(Decimal("40.00"), "USD")
+    assert Cart.objects.get(pk=cart.pk).status == Cart.Status.COMPLETED
+    assert list(StockMovement.objects.filter(reason="sale").values_list("delta", "order_id")) == [(-2, order.pk)]
+    stock = Stock.objects.get(variant=lamp)
+    assert (stock.on_hand, stock.reserved) == (0, 0)
+    assert charge_refunded(intent.id) == 0
+    assert [m.to for m in mail.outbox] == [["ada@example.com"]] and order.number in mail.outbox[0].subject
+
+
+@pytest.mark.parametrize("change", ["lines_edited", "merged_at_login"])
+def test_paid_after_the_checkout_ended_and_the_lines_changed_is_refunded_without_an_order(
+    api, stripe_emulator, ready_cart, lamp, make_variant, change, django_capture_on_commit_callbacks, settings
+):
+    from django.contrib.auth import get_user_model
+
+    settings.STAFF_ALERT_EMAILS = ["staff@example.com"]
+    bulb = make_variant("BULB-1", price="3.00", on_hand=5)
+    cart = ready_cart({lamp: 2})
+    user = get_user_model().objects.create_user("ada", password="pw-12345678")
+    users_cart = cart_services.create_cart(user_id=user.pk)
+
+    def shopper_changes_the_cart():
+        if change == "lines_edited":
+            cart_services.set_line_quantity(cart_id=cart.pk, line_id=CartLine.objects.get(cart=cart).pk, quantity=1)
+            cart_services.add_line(cart_id=cart.pk, sku="BULB-1", quantity=3)
+        else:  # signing in moves the lines into the user's cart and abandons this one
+            cart_services.merge_carts(source_id=cart.pk, user_id=user.pk)
+
+    intent = intent_paid_after_checkout_ended(api, stripe_emulator, cart, how="cancelled", change=shopper_changes_the_cart)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+        again = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+
+    assert (outcome.order, outcome.problem) == (None, Problem.CART_CHANGED) and again.problem == Problem.CART_CHANGED
+    assert not Order.objects.exists()
+    cart.refresh_from_db()
+    if change == "lines_edited":
+        assert cart.status == Cart.Status.ACTIVE
+        assert dict(CartLine.objects.filter(cart=cart).values_list("variant__sku", "quantity")) == {"LAMP-1": 1, "BULB-1": 3}
+    else:
+        assert cart.status == Cart.Status.ABANDONED and not CartLine.objects.filter(cart=cart).exists()
+        assert dict(CartLine.objects.filter(cart=users_cart).values_list("variant__sku", "quantity")) == {"LAMP-1": 2}
+    payment = Payment.objects.get(cart=cart)
+    assert payment.needs_attention and "changed" in payment.attention_reason
+    refund = Refund.objects.get(payment=payment)
+    assert (refund.status, refund.amount, refund.reason) == ("succeeded", 8000, "cart_changed")
+    assert charge_refunded(intent.id) == 8000
+    for variant, on_hand in ((lamp, 2), (bulb, 5)):
+        stock = Stock.objects.get(variant=variant)
+        assert (stock.on_hand, stock.reserved) == (on_hand, 0)
+    assert not StockMovement.objects.filter(reason="sale").exists()
+    assert sorted(m.to[0] for m in mail.outbox) == ["ada@example.com", "staff@example.com"]
+    shopper = next(m for m in mail.outbox if m.to == ["ada@example.com"])
+    assert "$80.00" in shopper.subject and "refunding the full $80.00" in shopper.body and "No order" in shopper.body
+
+
+def test_an_old_intent_paid_for_a_restarted_checkout_with_other_lines_of_the_same_total_makes_no_order(
+    api, stripe_emulator, ready_cart, lamp, make_variant, django_capture_on_commit_callbacks
+):
+    make_variant("SHADE-1", price="40.00", on_hand=3)
+    cart = ready_cart({lamp: 1})
+
+    def swap_the_lamp_for_a_shade_and_check_out_again():
+        CartLine.objects.filter(cart=cart).delete()
+        cart_services.add_line(cart_id=cart.pk, sku="SHADE-1", quantity=1)
+        cart_services.start_checkout(cart_id=cart.pk)
+
+    intent = intent_paid_after_checkout_ended(api, stripe_emulator, cart, how="cancelled", change=swap_the_lamp_for_a_shade_and_check_out_again)
+    assert intent.amount == 4000  # the new quote's total too
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+
+    assert (outcome.order, outcome.problem) == (None, Problem.CART_CHANGED)
+    assert not Order.objects.exists() and charge_refunded(intent.id) == 4000
+    cart.refresh_from_db()
+    assert cart.status == Cart.Status.CHECKOUT  # the new checkout goes on, its reservation kept
+    assert Reservation.objects.get(cart=cart, status="active").variant.sku == "SHADE-1"
+
+
+def test_paid_after_the_checkout_ended_with_the_stock_gone_is_a_flagged_refunded_order(
+    api, stripe_emulator, ready_cart, make_cart, lamp, django_capture_on_commit_callbacks
+):
+    cart = ready_cart({lamp: 2})
+    # Once the cancel released them, another shopper reserves both lamps.
+    intent = intent_paid_after_checkout_ended(
+        api, stripe_emulator, cart, how="cancelled", change=lambda: cart_services.start_checkout(cart_id=make_cart({lamp: 2}).pk)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+
+    assert outcome.problem == Problem.OUT_OF_STOCK
+    order = Order.objects.get(pk=outcome.order.pk)
+    assert (order.status, order.payment_status, order.total) == ("needs_attention", "refunded", Money(Decimal("80.00"), "USD"))
+    assert charge_refunded(intent.id) == 8000
+    stock = Stock.objects.get(variant=lamp)
+    assert (stock.on_hand, stock.reserved) == (2, 2)  # the rival keeps its reservation
+
+
 # --- staff refunds --------------------------------------------------------------------
 
 

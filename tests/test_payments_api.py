@@ -584,3 +584,85 @@ def test_a_payment_request_waits_for_a_short_one_of_the_same_cart(api, stripe_em
 
     assert response.status_code == 200, response.content
     assert response.json()["cart"]["status"] == "completed"
+
+
+# --- a checkout does not end while its card is being charged -----------------------------
+
+
+def test_cancelling_checkout_while_a_payment_runs_too_long_is_429_and_changes_nothing(api, stripe_emulator, ready_cart, shirt, monkeypatch):
+    monkeypatch.setattr(payment_services, "PAYMENT_LOCK_WAIT_SECONDS", 0.3)
+    cart = ready_cart({shirt: 2})
+    before = db_state()
+
+    with payment_lock_held_elsewhere(cart.pk):
+        response = api.delete(f"/api/v1/carts/{cart.pk}/checkout/")
+
+    error = assert_error(response, 429, "rate_limited")
+    assert response["Retry-After"] == "2" and "being processed" in error["message"]
+    assert db_state() == before
+    assert Cart.objects.get(pk=cart.pk).status == Cart.Status.CHECKOUT
+    assert Stock.objects.get(variant=shirt).reserved == 2
+
+
+def test_the_checkout_page_cancel_while_a_payment_runs_goes_back_to_the_payment_step(stripe_emulator, ready_cart, shirt, monkeypatch):
+    from django.test import Client
+
+    from cart.session import SESSION_KEY
+
+    monkeypatch.setattr(payment_services, "PAYMENT_LOCK_WAIT_SECONDS", 0.3)
+    cart = ready_cart({shirt: 1})
+    browser = Client()
+    session = browser.session
+    session[SESSION_KEY] = str(cart.pk)
+    session.save()
+
+    with payment_lock_held_elsewhere(cart.pk):
+        response = browser.post("/checkout/cancel/")
+
+    assert response.status_code == 302 and response["Location"] == "/checkout/payment/"
+    assert Cart.objects.get(pk=cart.pk).status == Cart.Status.CHECKOUT
+    page = browser.get("/checkout/payment/", follow=True)  # no shipping method yet: the shipping step shows it
+    assert page.status_code == 200 and "being processed" in page.content.decode()
+
+
+def test_abandoning_skips_a_cart_whose_payment_runs_and_takes_it_next_time(api, stripe_emulator, ready_cart, shirt, make_variant, monkeypatch):
+    monkeypatch.setattr(payment_services, "PAYMENT_LOCK_WAIT_SECONDS", 0.2)
+    paying, idle = ready_cart({shirt: 1}), ready_cart({make_variant("SOCKS", price="5.00"): 1})
+    Cart.objects.update(last_activity_at=timezone.now() - timedelta(days=30))
+
+    with payment_lock_held_elsewhere(paying.pk):
+        assert cart_services.abandon_idle_carts() == 1
+
+    assert Cart.objects.get(pk=paying.pk).status == Cart.Status.CHECKOUT
+    assert Cart.objects.get(pk=idle.pk).status == Cart.Status.ABANDONED
+    assert cart_services.abandon_idle_carts() == 1
+    assert Cart.objects.get(pk=paying.pk).status == Cart.Status.ABANDONED
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_a_cancel_arriving_while_the_card_is_charged_waits_and_finds_the_order(api, stripe_emulator, ready_cart, shirt, mailoutbox):
+    from shop.errors import CartNotInCheckout
+    from tests.race import Background, pause_after
+
+    cart = ready_cart({shirt: 2})
+    card = stripe_emulator.payment_method(CARD_OK)
+
+    with pause_after("payments.stripe_client.confirm_payment_intent", thread_name="pay") as pause:
+        paying = Background(lambda: payment_services.request_payment(cart_id=cart.pk, payment_method=card), name="pay")
+        pause.wait_reached()  # Stripe has charged the card; the shop has not completed yet
+        cancel = Background(lambda: cart_services.cancel_checkout(cart_id=cart.pk), name="cancel")
+        with pytest.raises(TimeoutError):
+            cancel.outcome(timeout=0.5)  # the cancel waits for the payment
+        assert Cart.objects.get(pk=cart.pk).status == Cart.Status.CHECKOUT
+        pause.resume()
+        paid = paying.result()
+        cancelled = cancel.outcome()
+
+    assert paid.status == "succeeded"
+    assert isinstance(cancelled.error, CartNotInCheckout)
+    order = Order.objects.get(cart=cart)
+    assert Cart.objects.get(pk=cart.pk).status == Cart.Status.COMPLETED
+    assert list(StockMovement.objects.filter(reason="sale").values_list("delta", "order_id")) == [(-2, order.pk)]
+    stock = Stock.objects.get(variant=shirt)
+    assert (stock.on_hand, stock.reserved) == (8, 0)
