@@ -341,8 +341,10 @@ def payment(request: HttpRequest) -> HttpResponse:
 def setup_intent(request: HttpRequest) -> JsonResponse:
     """A fresh SetupIntent for the payment step: Stripe.js collects the card into it and
     the page sends the resulting PaymentMethod to the payment API."""
-    from payments.setup_intents import create_setup_intent
+    from payments.setup_intents import create_setup_intent, rate_limited_response
 
+    if (limited := rate_limited_response(request)) is not None:
+        return limited
     cart = current_cart(request)
     if cart is None or cart.status != Cart.Status.CHECKOUT:
         error: ShopError = CartNotInCheckout()

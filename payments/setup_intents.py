@@ -8,14 +8,44 @@ amount, so nothing the browser does here can change what is charged.
 """
 from __future__ import annotations
 
+import math
 from uuid import UUID
 
+from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
 from cart.models import Cart
 from cart.selectors import parse_cart_id
 from payments import stripe_client
+from shop.api_base import ScopedThrottle
 from shop.errors import CartNotInCheckout, NotFound, PaymentProviderUnavailable, ReservationExpired
+
+# The payment endpoint's throttle scope (payments.api.PaymentView): one budget per client
+# for every request that makes Stripe objects, so the card form cannot be used to create
+# SetupIntents without limit.
+THROTTLE_SCOPE = "checkout"
+
+
+class _ScopedView:
+    """What DRF's ScopedRateThrottle reads from a view."""
+
+    throttle_scope = THROTTLE_SCOPE
+
+
+def rate_limited_response(request: HttpRequest) -> JsonResponse | None:
+    """For the (plain Django) setup-intent view: None while the client is within the
+    "checkout" rate, else the API's 429 `rate_limited` with Retry-After. Counted in the
+    same cache bucket as the payment endpoint (same scope, same client identity)."""
+    throttle = ScopedThrottle()
+    if throttle.allow_request(request, _ScopedView()):
+        return None
+    wait = math.ceil(throttle.wait() or 1)
+    response = JsonResponse(
+        {"error": {"code": "rate_limited", "message": "Too many requests. Try again shortly.", "details": {"retry_after": wait}}},
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def create_setup_intent(*, cart_id: UUID | str) -> str:
