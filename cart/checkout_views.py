@@ -6,6 +6,7 @@ orders; which page may open when is cart.checkout_flow.
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from babel import Locale
@@ -18,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cart import checkout_flow as flow
+from cart import confirmation
 from cart import services
 from cart.models import Cart
 from cart.pricing import price_cart
@@ -38,6 +40,8 @@ from shop.errors import (
 # The cart whose checkout this browser went through, kept after the cart is completed
 # (cart.session forgets completed carts) so the confirmation page can find its order.
 CHECKOUT_SESSION_KEY = "checkout_cart_id"
+# Since when the confirmation page has waited for the same payment state of the cart.
+PAYMENT_WAIT_SESSION_KEY = "checkout_payment_wait"
 
 STEP_URL_NAMES = {
     flow.ADDRESS: "checkout:address",
@@ -367,18 +371,41 @@ def complete(request: HttpRequest) -> HttpResponse:
     if cart.status == Cart.Status.COMPLETED:
         order = getattr(cart, "order", None)
         if order is not None:
-            return _page(
-                request,
-                "checkout/complete.html",
-                cart,
-                flow.CONFIRMATION,
-                {"order": order, "order_lines": list(order.lines.all()), "order_url": _order_page_url(order)},
-            )
+            context = {
+                "order": order,
+                "order_lines": list(order.lines.all()),
+                "order_url": _order_page_url(order),
+                # Paid after the reservation lapsed with no stock left: refunded, not placed.
+                "unsupplied": confirmation.unsupplied_order_refund(order),
+            }
+            return _page(request, "checkout/complete.html", cart, flow.CONFIRMATION, context)
     if cart.status == Cart.Status.CHECKOUT:
-        # Paid but not yet confirmed (3-D Secure finished, the webhook still on its way):
-        # the page refreshes itself until the order exists.
-        return _page(request, "checkout/processing.html", cart, flow.CONFIRMATION)
+        # Paid but not yet confirmed (3-D Secure finished, the webhook on its way): the
+        # page refreshes itself until the order exists, for a while; a payment that never
+        # came is said to be missing instead of waited for.
+        progress = confirmation.payment_progress(cart_id=cart.pk)
+        waited = _waited_for(request, cart, progress.key)
+        keep_waiting = progress.worth_waiting_for and waited < confirmation.PAYMENT_WAIT_LIMIT
+        context = {
+            "payment": progress,
+            "refresh_seconds": confirmation.PAYMENT_WAIT_REFRESH_SECONDS if keep_waiting else None,
+        }
+        return _page(request, "checkout/processing.html", cart, flow.CONFIRMATION, context)
     return redirect("checkout:start")
+
+
+def _waited_for(request: HttpRequest, cart: Cart, payment_key: str) -> timedelta:
+    """How long this browser has been shown the same payment state of this cart; a new
+    attempt or a new status starts the wait again."""
+    now = timezone.now()
+    seen = request.session.get(PAYMENT_WAIT_SESSION_KEY)
+    try:
+        if seen["cart"] == str(cart.pk) and seen["payment"] == payment_key:
+            return max(now - datetime.fromisoformat(seen["since"]), timedelta(0))
+    except (KeyError, TypeError, ValueError):
+        pass  # nothing (or something unreadable) stored: the wait starts now
+    request.session[PAYMENT_WAIT_SESSION_KEY] = {"cart": str(cart.pk), "payment": payment_key, "since": now.isoformat()}
+    return timedelta(0)
 
 
 def _order_page_url(order) -> str:

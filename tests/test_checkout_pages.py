@@ -17,7 +17,9 @@ from cart import services as cart_services
 from cart.models import Cart, ShippingMethod
 from cart.session import SESSION_KEY as CART_SESSION_KEY
 from inventory.models import Reservation, Stock
+from cart.checkout_views import PAYMENT_WAIT_SESSION_KEY
 from orders.models import Order, OrderLine
+from payments.models import Payment, Refund
 from tests.api_helpers import fixed_rates  # noqa: F401  (fixture)
 
 ADDRESS = {
@@ -487,6 +489,7 @@ def test_confirmation_page_shows_the_order_once_paid(shopper):
 def test_confirmation_page_waits_for_a_payment_still_being_confirmed(shopper):
     client, cart, _ = shopper
     through_shipping(client, cart)
+    a_payment(cart, status="requires_action")  # 3-D Secure finished in the browser, webhook on its way
 
     response = client.get("/checkout/complete/")
 
@@ -533,3 +536,186 @@ def test_order_pages_for_a_signed_in_customer_show_only_their_orders(shopper, ma
 def test_order_list_asks_a_guest_to_sign_in(db):
     response = Client().get("/orders/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+# --- confirmation of a paid order that could not be supplied (invariant 12) -------------------
+
+REFRESH = '<meta http-equiv="refresh"'
+
+
+def a_payment(cart: Cart, *, status: str, attempt: int = 1, order: Order | None = None, amount: int = 4497) -> Payment:
+    return Payment.objects.create(
+        cart=cart, attempt=attempt, order=order, stripe_payment_intent_id=f"pi_page_{cart.pk.hex[:12]}_{attempt}",
+        amount=amount, currency="USD", status=status,
+    )
+
+
+def unsupplied_order(cart: Cart, *, refund_status: str, refunded: str) -> Order:
+    """An order as complete_checkout leaves one paid after its reservation lapsed with no
+    stock left: flagged for staff, its payment refunded (or being refunded) in full."""
+    order = paid_order(cart)
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.NEEDS_ATTENTION, refunded=Money(Decimal(refunded), "USD"))
+    payment = a_payment(cart, status="succeeded", order=order)
+    Refund.objects.create(payment=payment, order=order, amount=4497, currency="USD", reason=Refund.Reason.OUT_OF_STOCK, status=refund_status)
+    return order
+
+
+def test_order_that_could_not_be_supplied_says_it_is_refunded_not_placed(shopper):
+    client, cart, _ = shopper
+    through_shipping(client, cart)
+    order = unsupplied_order(cart, refund_status=Refund.Status.SUCCEEDED, refunded="44.97")
+
+    response = client.get("/checkout/complete/")
+
+    assert response.status_code == 200
+    html = " ".join(response.content.decode().split())
+    assert "We could not complete your order" in html
+    assert "no longer in stock, so we could not reserve them for you and cannot send them" in html
+    assert "Your payment of <strong>$44.97</strong> has been refunded in full." in html
+    assert "Our staff have been told." in html and "ada@example.com" in html
+    assert '<a class="button button-primary" href="/">Back to the shop</a>' in html
+    assert f"/orders/{order.number}/?token={order.access_token}" in html
+    for wrong in ("Thank you", "your order is placed", "We have sent a confirmation"):
+        assert wrong not in html
+
+
+def test_order_that_could_not_be_supplied_while_its_refund_is_on_its_way(shopper):
+    client, cart, _ = shopper
+    through_shipping(client, cart)
+    unsupplied_order(cart, refund_status=Refund.Status.PENDING, refunded="0")
+
+    html = " ".join(client.get("/checkout/complete/").content.decode().split())
+
+    assert "We are refunding your payment of <strong>$44.97</strong> in full." in html
+    assert "has been refunded" not in html and "Thank you" not in html
+
+
+def test_order_that_could_not_be_supplied_whose_refund_stripe_refused(shopper):
+    client, cart, _ = shopper
+    through_shipping(client, cart)
+    unsupplied_order(cart, refund_status=Refund.Status.FAILED, refunded="0")
+
+    html = " ".join(client.get("/checkout/complete/").content.decode().split())
+
+    assert "Your payment of <strong>$44.97</strong> could not be refunded automatically. Our staff will refund you in full." in html
+    assert "has been refunded" not in html and "Thank you" not in html
+
+
+def test_order_flagged_for_staff_for_another_reason_is_still_placed(shopper):
+    client, cart, _ = shopper
+    through_shipping(client, cart)
+    order = paid_order(cart)
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.NEEDS_ATTENTION)
+
+    html = client.get("/checkout/complete/").content.decode()
+
+    assert "Thank you, your order is placed" in html and "Our staff are looking at this order" in html
+    assert "refund" not in html.lower()
+
+
+# --- waiting for a payment, for a while ------------------------------------------------------
+
+
+def waited_a_minute(client: Client) -> None:
+    """As if the page had been waiting for the same payment state for over a minute."""
+    session = client.session
+    wait = session[PAYMENT_WAIT_SESSION_KEY]
+    wait["since"] = (timezone.now() - timedelta(seconds=61)).isoformat()
+    session[PAYMENT_WAIT_SESSION_KEY] = wait
+    session.save()
+
+
+def test_confirmation_page_of_a_cart_that_never_asked_to_pay_does_not_wait(shopper):
+    client, cart, _ = shopper
+    through_shipping(client, cart)
+
+    response = client.get("/checkout/complete/")
+
+    assert response.status_code == 200
+    html = " ".join(response.content.decode().split())
+    assert REFRESH not in html
+    assert "We have not received your payment yet" in html
+    assert "Your items are still reserved for you" in html
+    assert '<a class="button button-primary" href="/checkout/payment/">Go back to the payment step</a>' in html
+
+
+@pytest.mark.parametrize("status", ["requires_payment_method", "canceled"])
+def test_confirmation_page_of_a_declined_or_cancelled_payment_does_not_wait(shopper, status):
+    client, cart, _ = shopper
+    through_shipping(client, cart)
+    a_payment(cart, status=status)
+
+    html = client.get("/checkout/complete/").content.decode()
+
+    assert REFRESH not in html and "We have not received your payment yet" in html
+
+
+@pytest.mark.parametrize("status", ["requires_action", "processing"])
+def test_confirmation_page_stops_waiting_for_the_bank_after_a_minute(shopper, status):
+    client, cart, _ = shopper
+    through_shipping(client, cart)
+    a_payment(cart, status=status)
+    assert REFRESH in client.get("/checkout/complete/").content.decode()
+    assert REFRESH in client.get("/checkout/complete/").content.decode()  # still within the minute
+
+    waited_a_minute(client)
+    response = client.get("/checkout/complete/")
+
+    html = " ".join(response.content.decode().split())
+    assert response.status_code == 200 and REFRESH not in html
+    assert "We have not received your payment yet" in html and "Your bank has not confirmed the payment." in html
+    assert 'href="/checkout/payment/">Go back to the payment step</a>' in html
+    assert Cart.objects.get(pk=cart.pk).status == Cart.Status.CHECKOUT  # the page changes nothing
+
+
+def test_paid_payment_whose_order_is_late_stops_waiting_and_says_it_arrived(shopper):
+    client, cart, _ = shopper
+    through_shipping(client, cart)
+    a_payment(cart, status="succeeded")
+    assert REFRESH in client.get("/checkout/complete/").content.decode()
+
+    waited_a_minute(client)
+    html = " ".join(client.get("/checkout/complete/").content.decode().split())
+
+    assert REFRESH not in html
+    assert "Your payment has been received" in html and "You do not need to pay again" in html
+    assert "We have not received your payment" not in html
+
+
+def test_a_new_payment_attempt_starts_the_wait_again(shopper):
+    client, cart, _ = shopper
+    through_shipping(client, cart)
+    a_payment(cart, status="requires_action")
+    client.get("/checkout/complete/")
+    waited_a_minute(client)
+    assert REFRESH not in client.get("/checkout/complete/").content.decode()
+
+    Payment.objects.filter(cart=cart).update(status="canceled")
+    a_payment(cart, status="requires_action", attempt=2)
+
+    assert REFRESH in client.get("/checkout/complete/").content.decode()
+
+
+def test_payment_refused_for_its_amount_is_said_to_be_refunded(shopper):
+    client, cart, _ = shopper
+    through_shipping(client, cart)
+    payment = a_payment(cart, status="succeeded", amount=3998)
+    Refund.objects.create(payment=payment, amount=3998, currency="USD", reason=Refund.Reason.AMOUNT_MISMATCH)
+
+    html = " ".join(client.get("/checkout/complete/").content.decode().split())
+
+    assert REFRESH not in html
+    assert "The amount charged, $39.98, did not match your order" in html and "we are refunding it in full" in html
+    assert 'href="/checkout/payment/">Check your order and pay again</a>' in html
+
+
+def test_once_the_order_exists_the_waiting_page_shows_it(shopper):
+    client, cart, _ = shopper
+    through_shipping(client, cart)
+    a_payment(cart, status="requires_action")
+    assert REFRESH in client.get("/checkout/complete/").content.decode()
+
+    paid_order(cart)
+    html = client.get("/checkout/complete/").content.decode()
+
+    assert REFRESH not in html and "Thank you, your order is placed" in html
