@@ -36,5 +36,5 @@ bench: deps
 	$(PY) bench/checkout_flow.py
 
 clean-db:
-	-$(PY) -c "from shop.devdb import stop_private_server; stop_private_server()"
+	$(PY) -c "from shop.devdb import stop_private_server; stop_private_server()"
 	rm -rf .pgdata .run

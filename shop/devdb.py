@@ -28,7 +28,8 @@ def private_database_url(data_dir: Path | None = None) -> str:
 
 
 def stop_private_server(data_dir: Path | None = None) -> None:
-    """Stop the private PostgreSQL (`make clean-db`), if one runs in data_dir."""
+    """Stop the private PostgreSQL (`make clean-db`), if one runs in data_dir. Raises if
+    it cannot, so the caller never deletes the folder under a live server."""
     import subprocess
 
     import pgserver
@@ -37,4 +38,7 @@ def stop_private_server(data_dir: Path | None = None) -> None:
     if not (data_dir / "postmaster.pid").exists():
         return
     pg_ctl = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_ctl"
-    subprocess.run([str(pg_ctl), "-D", str(data_dir), "stop", "-m", "fast"], check=False)
+    # As root, pgserver runs the server as its own system user, and pg_ctl must too.
+    owner = data_dir.stat().st_uid
+    user = owner if os.geteuid() == 0 and owner != 0 else None
+    subprocess.run([str(pg_ctl), "-D", str(data_dir), "-w", "stop", "-m", "fast"], check=True, user=user)
