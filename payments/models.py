@@ -3,8 +3,9 @@
 Amounts are stored as Stripe sends them: integers in the currency's minor units by
 Stripe's rules (shop.money.stripe_amount), with the upper-case ISO currency code.
 
-Lock order, followed by every writer: webhook event row -> cart row -> payment rows ->
-stock rows (inventory) -> order number sequence -> order row.
+Lock order, followed by every writer: (the cart's payment advisory lock, see
+payments.services) -> webhook event row -> cart row -> payment rows -> stock rows
+(inventory) -> order number sequence -> order row.
 """
 from __future__ import annotations
 

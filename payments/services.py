@@ -4,9 +4,12 @@ browser, cancellation when the checkout ends without payment, capture of authori
 payments (STRIPE_CAPTURE_METHOD=manual).
 
 No Stripe call runs while a row lock is held: the Stripe requests of one cart are
-serialized by a PostgreSQL advisory lock on the cart's id instead (it blocks only other
-payment requests of the same cart, never stock or cart writers), and the database work
-before and after them takes the cart lock in short transactions of its own.
+serialized by a PostgreSQL advisory lock on the cart's id instead, and the database work
+before and after them takes the cart lock in short transactions of its own. The lock
+holds off other payment requests of the cart and the writers that end its checkout
+(cancel, abandon: hold_payment_lock_until_commit), never stock or other cart writers.
+Lock order: this advisory lock -> cart row (as in models.py); it is only ever polled
+for, never waited on, so a holder waiting for a row lock cannot deadlock with it.
 """
 from __future__ import annotations
 
