@@ -63,9 +63,9 @@ def reservation_is_live(cart: Cart, now: datetime | None = None) -> bool:
 def resume_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
     """A checkout page was opened. The reservation must still be live; it is extended to
     RESERVATION_TTL when less than RESERVATION_EXTEND_BELOW is left (DESIGN.md invariant 10)."""
-    now = now or timezone.now()
     with transaction.atomic():
         cart = lock_cart(cart_id)
+        now = now or timezone.now()  # read after the lock wait, which may cross the expiry
         if cart.status != Cart.Status.CHECKOUT:
             raise CartNotInCheckout()
         if not reservation_is_live(cart, now):

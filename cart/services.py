@@ -191,15 +191,16 @@ def _refuse_discontinued(cart: Cart) -> None:
 
 
 def start_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
-    """Reserve every line for RESERVATION_TTL, all or none, and fix the cart's rate.
+    """Reserve every line for RESERVATION_TTL, all or none, and fix the cart's quote
+    (rate and USD prices).
 
-    Called again while in checkout it extends a live reservation, or re-reserves one
-    that expired.
+    Called again while in checkout it extends a live reservation, or reserves again,
+    all or none, when any of it ran out.
     """
-    now = now or timezone.now()
-    expires_at = now + settings.RESERVATION_TTL
     with transaction.atomic():
         cart = lock_cart(cart_id)
+        now = now or timezone.now()  # read after the lock wait, which may cross an expiry
+        expires_at = now + settings.RESERVATION_TTL
         if cart.status not in (Cart.Status.ACTIVE, Cart.Status.CHECKOUT):
             raise CartNotActive()
         items = _line_items(cart)
@@ -207,17 +208,25 @@ def start_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
             raise InvalidInput("Your cart is empty.", details={"lines": ["Add an item before checking out."]})
         _refuse_discontinued(cart)
         if cart.status == Cart.Status.CHECKOUT and cart.reservation_expires_at and cart.reservation_expires_at > now:
-            inventory.extend(cart_id=cart.pk, expires_at=max(expires_at, cart.reservation_expires_at), now=now)
-            cart.reservation_expires_at = max(expires_at, cart.reservation_expires_at)
-        else:
-            inventory.reserve(cart_id=cart.pk, items=items, expires_at=expires_at, now=now)
-            cart.reservation_expires_at = expires_at
+            target = max(expires_at, cart.reservation_expires_at)
+            try:
+                inventory.extend(cart_id=cart.pk, expires_at=target, now=now)
+            except ReservationExpired:
+                pass  # part of it ran out and may be someone else's: reserve again below
+            else:
+                cart.reservation_expires_at = target
+                _touch(cart, now, ["reservation_expires_at"])
+                return cart
         if cart.status == Cart.Status.ACTIVE:
             cart.status = Cart.Status.CHECKOUT
             cart.exchange_rate = rates.current_rate(cart.currency)
             cart.checkout_step = Cart.Step.ADDRESS
             _fix_quote(cart)
+        cart.reservation_expires_at = expires_at
+        # The cart is written before the stock rows are locked: those locks are held to
+        # the commit, so nothing else should run after them.
         _touch(cart, now, ["status", "exchange_rate", "checkout_step", "reservation_expires_at", "quoted_shipping_usd"])
+        inventory.reserve(cart_id=cart.pk, items=items, expires_at=expires_at, now=now)
     return cart
 
 
@@ -270,9 +279,9 @@ def update_checkout(
     every field is checked before anything is written, so a bad one changes nothing
     (400 naming each bad field). Activity extends a reservation that is running out.
     """
-    now = now or timezone.now()
     with transaction.atomic():
         cart = lock_cart(cart_id)
+        now = now or timezone.now()  # read after the lock wait, which may cross the expiry
         _require_live_checkout(cart, now)
         changes = _clean_checkout_fields(
             email=email, shipping_address=shipping_address, billing_address=billing_address, shipping_method=shipping_method
@@ -333,13 +342,12 @@ def _clean_shipping_method(code: Any) -> ShippingMethod:
 def cancel_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
     """Back to `active`: reservations released, the rate unfixed. Waits for a payment of
     the cart being confirmed right now (PaymentInProgress, 429, if it takes too long)."""
-    now = now or timezone.now()
     with transaction.atomic():
         checkout_ending.send(sender=Cart, cart_id=parse_cart_id(cart_id))
         cart = lock_cart(cart_id)
+        now = now or timezone.now()
         if cart.status != Cart.Status.CHECKOUT:
             raise CartNotInCheckout()
-        inventory.release(cart_id=cart.pk, now=now)
         cart.status = Cart.Status.ACTIVE
         cart.exchange_rate = None
         cart.reservation_expires_at = None
@@ -347,6 +355,7 @@ def cancel_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart
         _clear_quote(cart)
         _touch(cart, now, ["status", "exchange_rate", "reservation_expires_at", "checkout_step", "quoted_shipping_usd"])
         _announce_checkout_ended(cart.pk)
+        inventory.release(cart_id=cart.pk, now=now)  # last: stock locks are held to the commit
     return cart
 
 

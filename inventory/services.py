@@ -139,30 +139,29 @@ def release(*, cart_id: UUID, now: datetime | None = None) -> int:
 
 
 def extend(*, cart_id: UUID, expires_at: datetime, now: datetime | None = None) -> int:
-    """Move the expiry of the cart's unexpired reservations to `expires_at` (never earlier).
+    """Move the expiry of the cart's reservations to `expires_at` (never earlier), all
+    or none.
 
-    A reservation already past its time is never revived: it no longer blocks others,
-    so reviving it could oversell. Raises ReservationExpired when the cart has no live
-    reservation left.
+    If any of them has run out (its units may be someone else's by now) none is
+    extended and ReservationExpired says to reserve again: a reservation past its time
+    is never revived, as it no longer blocks others.
 
     Takes the stock locks of the cart's reserved rows first, like every writer of
     reservations (lock order: cart -> stock -> reservations). Updating the reservation
     rows without them deadlocked against a release or sweep of the same rows, which
     holds the stock locks and closes reservations one row at a time in its own order.
     """
-    now = now or timezone.now()
     with transaction.atomic():
-        reserved_variants = Reservation.objects.filter(cart_id=cart_id, status=Reservation.Status.ACTIVE).values_list(
-            "variant_id", flat=True
+        reserved_variants = list(
+            Reservation.objects.filter(cart_id=cart_id, status=Reservation.Status.ACTIVE).values_list("variant_id", flat=True)
         )
-        locked = lock_stocks(list(reserved_variants))
-        live = Reservation.objects.filter(
-            cart_id=cart_id, status=Reservation.Status.ACTIVE, expires_at__gt=now, variant_id__in=list(locked)
-        )
-        extended = live.filter(expires_at__lt=expires_at).update(expires_at=expires_at)
-        if extended == 0 and not live.exists():
+        lock_stocks(reserved_variants)
+        now = now or timezone.now()  # read after the lock wait, which may cross the expiry
+        held = Reservation.objects.filter(cart_id=cart_id, status=Reservation.Status.ACTIVE)
+        # A cart's reservations share one expiry, so one that ran out means all did.
+        if not reserved_variants or held.filter(expires_at__lte=now).exists():
             raise ReservationExpired()
-    return extended
+        return held.filter(expires_at__lt=expires_at).update(expires_at=expires_at)
 
 
 def commit(*, cart_id: UUID, items: Mapping[int, int], order_id: int | None, now: datetime | None = None) -> list[StockMovement]:

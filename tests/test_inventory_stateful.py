@@ -214,12 +214,14 @@ class InventoryMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.ready and self._shoppers_in("checkout"))
     @rule(k=st.integers(0, 3), minutes=st.sampled_from([1, 4, 5, 6, 15]), when=WHEN)
     def extend(self, k: int, minutes: int, when: str) -> None:
-        """Activity in checkout. A reservation that ran out must not come back."""
+        """Activity in checkout. A reservation that ran out must not come back, and a
+        cart whose reservations ran out in part is extended not at all."""
         self._tick(when)
         c, _cart = self._pick(k, "checkout")
         target = self.now + timedelta(minutes=minutes)
-        live = [r for r in self.reservations if r.cart == c and r.live(self.now)]
-        if not live:
+        held = [r for r in self.reservations if r.cart == c and r.status == ACTIVE]
+        live = [r for r in held if r.live(self.now)]
+        if not live or len(live) < len(held):
             try:
                 inventory.extend(cart_id=self.cart_ids[c], expires_at=target, now=self.now)
                 raise AssertionError("extend revived an expired reservation")

@@ -87,3 +87,35 @@ def test_commit_of_expired_but_unswept_reservation_succeeds(make_variant, make_c
     assert (stock.on_hand, stock.reserved) == (0, 0)
     assert Reservation.objects.get(cart=cart).status == Reservation.Status.COMMITTED
     assert ledger_balance(shirt.pk) == 0
+
+
+def test_extend_refuses_when_any_reservation_of_the_cart_ran_out(make_variant, make_cart):
+    from shop.errors import ReservationExpired
+
+    shirt, socks = make_variant(on_hand=1), make_variant(on_hand=1)
+    ours, theirs = make_cart({shirt: 1, socks: 1}), make_cart({shirt: 1})
+    started = timezone.now() - timedelta(minutes=6)
+    cart_services.start_checkout(cart_id=ours.pk, now=started)
+    cart_services.start_checkout(cart_id=theirs.pk)  # takes the shirt that ran out
+
+    with pytest.raises(ReservationExpired):
+        inventory.extend(cart_id=ours.pk, expires_at=timezone.now() + timedelta(minutes=5))
+
+    assert dict(Reservation.objects.filter(cart=ours).values_list("variant_id", "status")) == {
+        shirt.pk: "expired",
+        socks.pk: "active",
+    }
+    assert Reservation.objects.get(cart=ours, variant=socks).expires_at == started + timedelta(minutes=5)
+
+
+def test_checkout_again_after_part_of_the_reservation_ran_out_reserves_all_or_none(make_variant, make_cart):
+    shirt, socks = make_variant(on_hand=1), make_variant(on_hand=1)
+    ours, theirs = make_cart({shirt: 1, socks: 1}), make_cart({shirt: 1})
+    cart_services.start_checkout(cart_id=ours.pk, now=timezone.now() - timedelta(minutes=6))
+    cart_services.start_checkout(cart_id=theirs.pk)
+
+    with pytest.raises(InsufficientStock):
+        cart_services.start_checkout(cart_id=ours.pk)
+
+    assert Stock.objects.get(variant=shirt).reserved == 1
+    assert not Reservation.objects.filter(cart=ours, status=Reservation.Status.ACTIVE, variant=shirt).exists()
