@@ -11,6 +11,7 @@ from moneyed import Money
 
 from catalog.models import Category, Product, Variant
 from inventory import services as inventory
+from inventory.locks import lock_stocks
 from inventory.models import StockMovement
 from shop.errors import InvalidInput, StockAdjustmentRefused
 
@@ -128,67 +129,78 @@ def _validate(data: Any) -> list[dict[str, Any]]:
     return data["products"]
 
 
-def import_catalog(data: Any, *, actor_id: int | None = None, keep_existing_stock: bool = False) -> ImportResult:
+def import_catalog(data: Any, *, actor_id: int | None = None, only_new: bool = False) -> ImportResult:
     """Upsert products and variants by slug and SKU; set stock to the file's figure
     through ledger movements (one per variant whose figure changes). All or nothing:
     any bad entry raises InvalidInput naming it and nothing is written.
 
-    keep_existing_stock: set stock only for variants this import creates, leaving a
-    running shop's counts alone (the demo seed, run on every start).
+    only_new: add what the shop does not have yet and leave existing products, variants
+    and their stock exactly as staff left them (the demo seed, run on every start).
+
+    Locking: catalog rows are written first with plain UPDATEs (which do not block a
+    checkout's foreign-key checks on the variant), then every stock row the file sets is
+    locked at once in variant-id order, the global order checkouts follow, so an import
+    never deadlocks with shoppers.
     """
     products = _validate(data)
     result = ImportResult()
     with transaction.atomic():
+        stock_to_set: list[tuple[int, dict[str, Any], str]] = []
         for i, entry in enumerate(products):
-            category = None
-            if entry.get("category"):
-                category, _ = Category.objects.get_or_create(
-                    slug=slugify(entry["category"]), defaults={"name": entry["category"]}
-                )
-            product, created = Product.objects.update_or_create(
-                slug=entry["slug"],
-                defaults={"name": entry["name"].strip(), "description": entry.get("description") or "", "category": category},
-            )
-            if created:
-                result.products_created += 1
+            product = Product.objects.filter(slug=entry["slug"]).first()
+            if product is not None and only_new:
+                pass
             else:
-                result.products_updated += 1
+                category = None
+                if entry.get("category"):
+                    category, _ = Category.objects.get_or_create(
+                        slug=slugify(entry["category"]), defaults={"name": entry["category"]}
+                    )
+                fields = {"name": entry["name"].strip(), "description": entry.get("description") or "", "category": category}
+                if product is None:
+                    product = Product.objects.create(slug=entry["slug"], **fields)
+                    result.products_created += 1
+                else:
+                    Product.objects.filter(pk=product.pk).update(**fields)
+                    result.products_updated += 1
             for position, v in enumerate(entry["variants"]):
                 existing = Variant.objects.filter(sku=v["sku"]).first()
                 vwhere = f"products[{i}] ({product.slug}).variants[{position}] ({v['sku']})"
                 if existing is not None and existing.product_id != product.pk:
                     # A SKU moving to another product would corrupt old carts' snapshots.
                     _fail(f"{vwhere}.sku", f"already belongs to product {existing.product.slug!r}")
-                variant, vcreated = Variant.objects.update_or_create(
-                    sku=v["sku"],
-                    defaults={
-                        "product": product,
-                        "name": v.get("name") or "",
-                        "attributes": v.get("attributes") or {},
-                        "price": Money(Decimal(str(v["price_usd"])), "USD"),
-                        "position": position,
-                        "is_active": True,
-                    },
-                )
-                if vcreated:
+                result.skus.append(v["sku"])
+                if existing is not None and only_new:
+                    continue
+                fields = {
+                    "name": v.get("name") or "",
+                    "attributes": v.get("attributes") or {},
+                    "price": Money(Decimal(str(v["price_usd"])), "USD"),
+                    "position": position,
+                    "is_active": True,
+                }
+                if existing is None:
+                    variant_id = Variant.objects.create(product=product, sku=v["sku"], **fields).pk
                     result.variants_created += 1
                 else:
+                    Variant.objects.filter(pk=existing.pk).update(**fields)
+                    variant_id = existing.pk
                     result.variants_updated += 1
-                result.skus.append(variant.sku)
-                if keep_existing_stock and not vcreated:
-                    continue
-                if v.get("low_stock_threshold") is not None:
-                    inventory.set_low_stock_threshold(variant_id=variant.pk, threshold=v["low_stock_threshold"])
-                try:
-                    movement = inventory.set_on_hand(
-                        variant_id=variant.pk,
-                        on_hand=v["stock"],
-                        reason=StockMovement.Reason.IMPORT,
-                        actor_id=actor_id,
-                        note="catalog import",
-                    )
-                except StockAdjustmentRefused as exc:  # e.g. more units reserved by carts in checkout
-                    _fail(f"{vwhere}.stock", exc.message)
-                if movement is not None:
-                    result.stock_movements += 1
+                stock_to_set.append((variant_id, v, vwhere))
+        lock_stocks(variant_id for variant_id, _v, _where in stock_to_set)
+        for variant_id, v, vwhere in stock_to_set:
+            if v.get("low_stock_threshold") is not None:
+                inventory.set_low_stock_threshold(variant_id=variant_id, threshold=v["low_stock_threshold"])
+            try:
+                movement = inventory.set_on_hand(
+                    variant_id=variant_id,
+                    on_hand=v["stock"],
+                    reason=StockMovement.Reason.IMPORT,
+                    actor_id=actor_id,
+                    note="catalog import",
+                )
+            except StockAdjustmentRefused as exc:  # e.g. more units reserved by carts in checkout
+                _fail(f"{vwhere}.stock", exc.message)
+            if movement is not None:
+                result.stock_movements += 1
     return result

@@ -100,3 +100,23 @@ def test_seeding_again_keeps_the_stock_of_a_running_shop(db, run_dir, make_cart)
 
     assert Stock.objects.get(variant=variant).on_hand == DEMO_STOCK[sku] - 2
     assert StockMovement.objects.count() == movements
+
+
+@pytest.mark.django_db
+def test_seeding_again_keeps_staff_edits_to_demo_products():
+    from decimal import Decimal
+
+    from moneyed import Money
+
+    from catalog.models import Variant
+
+    call_command("seed_demo", stdout=StringIO())
+    variant = Variant.objects.get(sku="LINEN-SHIRT-S")
+    variant.price = Money(Decimal("61.00"), "USD")
+    variant.is_active = False
+    variant.save()
+
+    call_command("seed_demo", stdout=StringIO())
+
+    variant.refresh_from_db()
+    assert (variant.price.amount, variant.is_active) == (Decimal("61.00"), False)

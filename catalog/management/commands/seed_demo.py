@@ -27,7 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         # Stock is set only for demo variants created now: `make run` seeds on every start
         # and must not undo the sales and adjustments of the previous run.
-        result = import_catalog(json.loads(DEMO_FILE.read_text(encoding="utf-8")), keep_existing_stock=True)
+        result = import_catalog(json.loads(DEMO_FILE.read_text(encoding="utf-8")), only_new=True)
         for position, (code, name, price) in enumerate(SHIPPING_METHODS):
             upsert_shipping_method(code=code, name=name, price_usd=Decimal(price), position=position)
         password_file = Path(settings.RUN_DIR) / "admin-password"
