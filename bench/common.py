@@ -65,8 +65,23 @@ def drop_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def private_task_queue() -> dict[str, str]:
+    """Environment that sends the Celery tasks a benchmark triggers (e.g. cancel_checkout's
+    PaymentIntent clean-up) to a throw-away folder broker, never to the shared .run/ folder
+    or a REDIS_URL queue, where a worker would later run thousands of them. Enqueuing
+    still costs what it costs in production (one message written per task)."""
+    import atexit
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="bench-celery-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return {"REDIS_URL": "", "CELERY_FILESYSTEM_BROKER_DIR": folder}
+
+
 def setup_django(database_url: str, settings_module: str = "shop.settings") -> None:
-    """Point Django at `database_url` (through DATABASE_URL, as production does) and set it up."""
+    """Point Django at `database_url` (through DATABASE_URL, as production does) and set it
+    up, with a private task queue."""
+    os.environ.update(private_task_queue())
     os.environ["DATABASE_URL"] = database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     import django

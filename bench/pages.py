@@ -323,6 +323,7 @@ def main() -> int:
         }
         os.environ.update({k: env[k] for k in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")})
         common.setup_django(url, settings_module="bench_settings")
+        env.update({k: os.environ[k] for k in ("REDIS_URL", "CELERY_FILESYSTEM_BROKER_DIR")})
         started = time.monotonic()
         common.migrate()
         session_key = seed()
