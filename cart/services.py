@@ -173,21 +173,21 @@ def set_currency(*, cart_id: UUID | str, currency: Any) -> Cart:
     return cart
 
 
-def _line_items(cart: Cart) -> dict[int, int]:
-    return dict(CartLine.objects.filter(cart=cart).values_list("variant_id", "quantity"))
-
-
-def _refuse_discontinued(cart: Cart) -> None:
-    """A variant or product taken off sale since it was added cannot be bought."""
-    gone = list(
-        CartLine.objects.filter(cart=cart)
-        .filter(Q(variant__is_active=False) | Q(variant__product__is_active=False))
-        .select_related("variant__product")
-    )
-    if gone:
-        raise InsufficientStock(
-            [{"sku": line.variant.sku, "name": str(line.variant), "requested": line.quantity, "available": 0} for line in gone]
+def _items_to_reserve(cart: Cart) -> dict[int, int]:
+    """variant id -> quantity of the cart's lines, in one query. A variant or product
+    taken off sale since it was added cannot be bought: InsufficientStock, available 0."""
+    rows = list(
+        CartLine.objects.filter(cart=cart).values_list(
+            "variant_id", "quantity", "variant__is_active", "variant__product__is_active"
         )
+    )
+    gone = [variant_id for variant_id, _q, variant_on_sale, product_on_sale in rows if not (variant_on_sale and product_on_sale)]
+    if gone:
+        lines = CartLine.objects.filter(cart=cart, variant_id__in=gone).select_related("variant__product")
+        raise InsufficientStock(
+            [{"sku": line.variant.sku, "name": str(line.variant), "requested": line.quantity, "available": 0} for line in lines]
+        )
+    return {variant_id: quantity for variant_id, quantity, _v, _p in rows}
 
 
 def start_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
@@ -203,10 +203,9 @@ def start_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
         expires_at = now + settings.RESERVATION_TTL
         if cart.status not in (Cart.Status.ACTIVE, Cart.Status.CHECKOUT):
             raise CartNotActive()
-        items = _line_items(cart)
+        items = _items_to_reserve(cart)
         if not items:
             raise InvalidInput("Your cart is empty.", details={"lines": ["Add an item before checking out."]})
-        _refuse_discontinued(cart)
         if cart.status == Cart.Status.CHECKOUT and cart.reservation_expires_at and cart.reservation_expires_at > now:
             target = max(expires_at, cart.reservation_expires_at)
             try:

@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.models import Variant
-from inventory.locks import lock_stocks
+from inventory.locks import lock_reserved_stocks, lock_stocks
 from inventory.models import Reservation, Stock, StockMovement
 from shop.errors import InsufficientStock, ReservationExpired, StockAdjustmentRefused
 
@@ -41,6 +41,21 @@ UPDATE inventory_stock AS s
   FROM (SELECT variant_id, SUM(quantity) AS quantity FROM closed GROUP BY variant_id) AS c
  WHERE s.variant_id = c.variant_id
 RETURNING s.variant_id, s.reserved
+"""
+
+# Adds the units to the locked stock rows and writes the reservations in one round trip:
+# it runs while the rows are locked.
+_RESERVE_SQL = """
+WITH added AS (
+    UPDATE inventory_stock AS s
+       SET reserved = s.reserved + d.quantity, updated_at = %(now)s
+      FROM unnest(%(variant_ids)s::bigint[], %(quantities)s::integer[]) AS d(variant_id, quantity)
+     WHERE s.variant_id = d.variant_id
+ RETURNING s.variant_id, d.quantity
+)
+INSERT INTO inventory_reservation (cart_id, variant_id, quantity, status, expires_at, created_at)
+SELECT %(cart_id)s, variant_id, quantity, 'active', %(expires_at)s, %(now)s FROM added ORDER BY variant_id
+RETURNING id, variant_id, quantity
 """
 
 _ADD_RESERVED_SQL = """
@@ -113,28 +128,32 @@ def reserve(*, cart_id: UUID, items: Mapping[int, int], expires_at: datetime, no
     items = {int(vid): int(q) for vid, q in items.items() if q > 0}
     if not items:
         return []
-    with transaction.atomic():
+    # No savepoint of its own: it would cost a round trip while the rows are locked. A
+    # caller that carries on after InsufficientStock wraps the call in atomic() itself.
+    with transaction.atomic(savepoint=False):
         stocks = lock_stocks(items)
         _release_locked(stocks, now=now, cart_id=cart_id)
         shortages = _shortages(stocks, items)
         if shortages:
             raise insufficient_stock_error(shortages)
-        _add_reserved(items, now=now)
-        return Reservation.objects.bulk_create(
-            [Reservation(cart_id=cart_id, variant_id=vid, quantity=q, expires_at=expires_at) for vid, q in items.items()]
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _RESERVE_SQL,
+                {"now": now, "cart_id": cart_id, "expires_at": expires_at,
+                 "variant_ids": list(items), "quantities": list(items.values())},
+            )
+            rows = cursor.fetchall()
+        return [
+            Reservation(id=pk, cart_id=cart_id, variant_id=vid, quantity=q, expires_at=expires_at, created_at=now)
+            for pk, vid, q in rows
+        ]
 
 
 def release(*, cart_id: UUID, now: datetime | None = None) -> int:
     """Release the cart's live reservations. Returns the units released."""
     now = now or timezone.now()
-    with transaction.atomic():
-        variant_ids = list(
-            Reservation.objects.filter(cart_id=cart_id, status=Reservation.Status.ACTIVE).values_list("variant_id", flat=True)
-        )
-        if not variant_ids:
-            return 0
-        stocks = lock_stocks(variant_ids)
+    with transaction.atomic(savepoint=False):
+        stocks = lock_reserved_stocks(cart_id)
         return _release_locked(stocks, now=now, cart_id=cart_id)
 
 
@@ -158,8 +177,9 @@ def extend(*, cart_id: UUID, expires_at: datetime, now: datetime | None = None) 
         lock_stocks(reserved_variants)
         now = now or timezone.now()  # read after the lock wait, which may cross the expiry
         held = Reservation.objects.filter(cart_id=cart_id, status=Reservation.Status.ACTIVE)
-        # A cart's reservations share one expiry, so one that ran out means all did.
-        if not reserved_variants or held.filter(expires_at__lte=now).exists():
+        expiries = list(held.values_list("expires_at", flat=True))
+        # Released while we waited for the locks, or run out: either way not all are live.
+        if not expiries or len(expiries) < len(reserved_variants) or min(expiries) <= now:
             raise ReservationExpired()
         return held.filter(expires_at__lt=expires_at).update(expires_at=expires_at)
 

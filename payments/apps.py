@@ -19,6 +19,8 @@ def _hold_off_payments(sender, *, cart_id, **kwargs) -> None:
 
 
 def _cancel_open_intent(sender, *, cart_id, **kwargs) -> None:
+    from payments.selectors import has_cancellable_intent
     from payments.tasks import cancel_payment_for_cart
 
-    cancel_payment_for_cart.delay(str(cart_id))
+    if has_cancellable_intent(cart_id):  # most ended checkouts never asked for payment
+        cancel_payment_for_cart.delay(str(cart_id))

@@ -38,6 +38,7 @@ from orders.models import Order
 from payments import declines, records, stripe_client
 from payments.amounts import from_stripe, to_stripe
 from payments.models import Payment
+from payments.selectors import CANCELLABLE_STATUSES
 from payments.stripe_client import CardDeclined, PaymentIntentInfo, StripeRefused
 from shop.errors import (
     CartNotInCheckout,
@@ -436,7 +437,7 @@ def _cancel_open_intents(cart_uuid: UUID) -> int:
         return 0  # the shopper came back to checkout: the intent is theirs to use
     cancelled = 0
     open_payments = list(
-        Payment.objects.filter(cart_id=cart_uuid, status__in=sorted(stripe_client.OPEN_STATUSES | {"processing"}))
+        Payment.objects.filter(cart_id=cart_uuid, status__in=CANCELLABLE_STATUSES)
     )
     for payment in open_payments:
         try:
@@ -458,7 +459,7 @@ def cancel_intents_of_ended_checkouts(*, now: datetime | None = None, older_than
     now = now or timezone.now()
     cart_ids = (
         Payment.objects.filter(
-            status__in=sorted(stripe_client.OPEN_STATUSES | {"processing"}),
+            status__in=CANCELLABLE_STATUSES,
             updated_at__lt=now - older_than,
             cart__status__in=[Cart.Status.ACTIVE, Cart.Status.ABANDONED],
         )
