@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from django.conf import settings
-from django.core.mail import mail_admins, send_mail
 from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.models import Variant
 from inventory.locks import lock_reserved_stocks, lock_stocks
 from inventory.models import Reservation, Stock, StockMovement
+from shop.alerts import alert_staff
 from shop.errors import InsufficientStock, ReservationExpired, StockAdjustmentRefused
 
 log = logging.getLogger(__name__)
@@ -360,11 +359,4 @@ def _send_low_stock_alert(variant_ids: list[int], levels: dict[int, int]) -> Non
     lines = [f"{variants[vid].sku} ({variants[vid]}): {levels[vid]} on hand" for vid in variant_ids if vid in variants]
     subject = f"Low stock: {len(lines)} variant(s)"
     body = "These variants reached their low-stock threshold:\n\n" + "\n".join(lines)
-    log.warning("low stock: %s", "; ".join(lines))
-    try:
-        if settings.STAFF_ALERT_EMAILS:
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, settings.STAFF_ALERT_EMAILS)
-        else:
-            mail_admins(subject, body)
-    except Exception:  # an alert must never break a sale
-        log.exception("could not send the low-stock alert")
+    alert_staff(subject, body)

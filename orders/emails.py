@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mail_admins, send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from moneyed import Money
@@ -104,14 +104,3 @@ def send_order_not_fulfilled(order_id: int) -> bool:
     """Paid, but the goods were gone: the shopper learns the order is refunded."""
     return _send_to_shopper(order_id, "order_not_fulfilled")
 
-
-def alert_staff(subject: str, body: str) -> None:
-    """A short alert for staff (STAFF_ALERT_EMAILS, else the ADMINS)."""
-    log.warning("staff alert: %s", subject)
-    try:
-        if settings.STAFF_ALERT_EMAILS:
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, settings.STAFF_ALERT_EMAILS)
-        else:
-            mail_admins(subject, body)
-    except Exception:
-        log.exception("could not send the staff alert %r", subject)

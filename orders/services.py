@@ -29,6 +29,7 @@ from payments import notices, records, refunds
 from payments.amounts import from_stripe
 from payments.models import Payment, Refund
 from payments.stripe_client import PaymentIntentInfo
+from shop.alerts import alert_staff
 from shop.errors import InsufficientStock
 from shop.money import format_money, stripe_amount, zero
 
@@ -138,7 +139,7 @@ def complete_checkout(*, cart_id: UUID | str, payment_intent: PaymentIntentInfo,
         transaction.on_commit(partial(emails.send_order_not_fulfilled, order.pk))
         transaction.on_commit(
             partial(
-                emails.alert_staff,
+                alert_staff,
                 f"Order {order.number} paid but out of stock: refunded",
                 f"Order {order.number} was paid ({intent.id}) after its reservation lapsed, and stock ran out: "
                 f"{shortage.message} The payment is being refunded in full and the shopper has been told.",
@@ -166,7 +167,7 @@ def _repeat(order: Order, payment: Payment, intent: PaymentIntentInfo) -> Checko
         )
         transaction.on_commit(
             partial(
-                emails.alert_staff,
+                alert_staff,
                 f"Duplicate payment for order {order.number}: refunded",
                 f"Payment {intent.id} arrived for order {order.number}, which another payment had already paid. "
                 "It is being refunded in full.",
@@ -219,7 +220,7 @@ def _refuse_changed_cart(cart: Cart, payment: Payment, intent: PaymentIntentInfo
     refunds.schedule_refund(payment=payment, amount=intent.amount, reason=Refund.Reason.CART_CHANGED, note=reason)
     transaction.on_commit(partial(notices.send_refunded_without_order, payment.pk))
     transaction.on_commit(
-        partial(emails.alert_staff, f"Payment {intent.id} came after its checkout ended: refunded", f"Cart {cart.pk}: {reason}")
+        partial(alert_staff, f"Payment {intent.id} came after its checkout ended: refunded", f"Cart {cart.pk}: {reason}")
     )
     log.warning("payment %s for cart %s whose checkout ended and changed: refused and refunded", intent.id, cart.pk)
 
@@ -237,7 +238,7 @@ def _refuse_mismatch(payment: Payment, intent: PaymentIntentInfo, totals: CartTo
     payment.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
     refunds.schedule_refund(payment=payment, amount=intent.amount, reason=Refund.Reason.AMOUNT_MISMATCH, note=reason)
     transaction.on_commit(
-        partial(emails.alert_staff, f"Payment {intent.id} did not match its cart: refunded", f"Cart {payment.cart_id}: {reason}")
+        partial(alert_staff, f"Payment {intent.id} did not match its cart: refunded", f"Cart {payment.cart_id}: {reason}")
     )
     log.warning("payment %s amount mismatch for cart %s: refused and refunded", intent.id, payment.cart_id)
 
@@ -341,5 +342,5 @@ def flag_order(*, order_id: int, reason: str, now: datetime | None = None) -> Or
             order.staff_note = f"{order.staff_note}\n{line}".strip()
         order.status = Order.Status.NEEDS_ATTENTION
         order.save(update_fields=["status", "staff_note"])
-    transaction.on_commit(partial(emails.alert_staff, f"Order {order.number} needs attention", reason))
+    transaction.on_commit(partial(alert_staff, f"Order {order.number} needs attention", reason))
     return order

@@ -21,6 +21,7 @@ from payments import stripe_client
 from payments.amounts import from_stripe
 from payments.models import Payment, Refund
 from payments.records import record_intent_state
+from shop.alerts import alert_staff
 from shop.errors import InvalidInput, PaymentProviderUnavailable
 from shop.money import format_money, stripe_amount
 
@@ -146,8 +147,6 @@ def send_refund(refund_id: int) -> Refund:
         return Refund.objects.get(pk=refund.pk)
     except stripe_client.StripeRefused as exc:
         Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(status=Refund.Status.FAILED, error=str(exc)[:2000])
-        from orders.emails import alert_staff  # orders imports payments: import here
-
         alert_staff(
             f"Refund {refund.pk} was refused by Stripe",
             f"Stripe refused the refund of {format_money(from_stripe(refund.amount, refund.currency))} for payment "

@@ -13,12 +13,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import mail_admins, send_mail
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from shop import rates
+from shop.alerts import alert_staff
 from shop.errors import InvalidInput, UnsupportedCurrency
 from shop.models import CurrencyRate, ExchangeRate, ExchangeRateSet, RateOverrideLog
 from shop.rate_providers import RateFeedError, RateProvider, RateQuote, get_provider, quantize_rate
@@ -283,10 +283,4 @@ def _send_stale_alert(stale: list[rates.RateInfo], missing: list[str], unquoted:
         "them. Check the rate provider, or set a manual rate in the admin (Shop > Exchange rates).\n\n"
         + "\n".join(lines)
     )
-    try:
-        if settings.STAFF_ALERT_EMAILS:
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, settings.STAFF_ALERT_EMAILS)
-        else:
-            mail_admins(subject, body)
-    except Exception:  # an alert must never break a refresh
-        log.exception("could not send the stale-rates alert")
+    alert_staff(subject, body)
