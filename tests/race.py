@@ -6,6 +6,8 @@
   it took its row locks), let the test start a rival, and resume it on cue: a
   deterministic race instead of one that passes by luck (Saleor's RunAfter).
 - `wait_until_blocked`: wait until a backend is waiting for a lock held by another.
+- `assert_stock_exact`: a stock row's figures, checked against its reservations and ledger.
+- `subprocess_database_url`: the test database as DATABASE_URL for other processes.
 """
 from __future__ import annotations
 
@@ -17,7 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from unittest import mock
+from urllib.parse import quote, urlencode
 
+import environ
 from django.db import connection
 
 ROUND_TIMEOUT = 60.0
@@ -194,3 +198,24 @@ def assert_stock_exact(variant_id: int, *, on_hand: int, reserved: int) -> None:
     assert (stock.on_hand, stock.reserved) == (on_hand, reserved)
     assert active == reserved, f"reserved {stock.reserved} but active reservations add up to {active}"
     assert ledger_balance(variant_id) == on_hand
+
+
+def subprocess_database_url() -> str:
+    """This test's database (pytest-django's test database) as a DATABASE_URL, for a
+    subprocess (a Celery worker, manage.py). A socket directory (pgserver's) travels as
+    the `host` query parameter."""
+    db = connection.settings_dict
+    options = {key: str(value) for key, value in (db.get("OPTIONS") or {}).items()}
+    host = db["HOST"] or ""
+    if host.startswith("/"):
+        options["host"], host = host, ""
+    user, password = quote(db["USER"] or "", safe=""), quote(db["PASSWORD"] or "", safe="")
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    port = f":{db['PORT']}" if host and db["PORT"] else ""
+    url = f"postgres://{credentials}{host}{port}/{quote(db['NAME'], safe='')}"
+    if options:
+        url += "?" + urlencode(options)
+    parsed = environ.Env.db_url_config(url)
+    assert parsed["NAME"] == db["NAME"]
+    assert (parsed["HOST"] or parsed.get("OPTIONS", {}).get("host")) == (db["HOST"] or options.get("host")), url
+    return url

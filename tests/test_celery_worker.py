@@ -17,17 +17,14 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote, urlencode
 
-import environ
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from cart import services as cart_services
 from inventory.models import Reservation, StockMovement
-from tests.race import assert_stock_exact
+from tests.race import assert_stock_exact, subprocess_database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -50,26 +47,6 @@ def _broker_url() -> str | None:
         if forced == "redis" or os.environ.get("REDIS_URL"):
             raise
         return None
-    return url
-
-
-def _database_url() -> str:
-    """This test's database (pytest-django's test database) as a DATABASE_URL. A socket
-    directory (pgserver's) travels as the `host` query parameter."""
-    db = connection.settings_dict
-    options = {key: str(value) for key, value in (db.get("OPTIONS") or {}).items()}
-    host = db["HOST"] or ""
-    if host.startswith("/"):
-        options["host"], host = host, ""
-    user, password = quote(db["USER"] or "", safe=""), quote(db["PASSWORD"] or "", safe="")
-    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    port = f":{db['PORT']}" if host and db["PORT"] else ""
-    url = f"postgres://{credentials}{host}{port}/{quote(db['NAME'], safe='')}"
-    if options:
-        url += "?" + urlencode(options)
-    parsed = environ.Env.db_url_config(url)
-    assert parsed["NAME"] == db["NAME"]
-    assert (parsed["HOST"] or parsed.get("OPTIONS", {}).get("host")) == (db["HOST"] or options.get("host")), url
     return url
 
 
@@ -99,7 +76,7 @@ def _start_worker(folder: Path, broker_url: str | None, log_path: Path) -> subpr
         **os.environ,
         "DJANGO_SETTINGS_MODULE": _worker_settings(folder, broker_url),
         "PYTHONPATH": os.pathsep.join([str(folder), str(REPO)]),
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": subprocess_database_url(),
         "RESERVATION_SWEEP_SECONDS": "1",
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "LOG_LEVEL": "INFO",

@@ -4,12 +4,16 @@ once; extending never revives an expired reservation, even racing an expiry."""
 from __future__ import annotations
 
 import io
+import os
 import random
 import re
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timedelta
 from functools import partial
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -25,12 +29,12 @@ from inventory.locks import lock_stocks
 from inventory.models import Reservation, StockMovement
 from inventory.selectors import annotate_availability, available_quantities
 from shop.errors import InsufficientStock, ReservationExpired
-from tests.race import Background, Crew, assert_stock_exact, pause_after, wait_until_blocked
+from tests.race import Background, Crew, assert_stock_exact, pause_after, subprocess_database_url, wait_until_blocked
 
 TTL = settings.RESERVATION_TTL
 
 
-def _checkout_expired_at(cart: Cart, expires_at: datetime) -> None:
+def _start_checkout_expiring_at(cart: Cart, expires_at: datetime) -> None:
     """Start the cart's checkout so that its reservation runs out at `expires_at`."""
     cart_services.start_checkout(cart_id=cart.pk, now=expires_at - TTL)
 
@@ -40,6 +44,7 @@ def _reservations(cart: Cart) -> list[tuple[int, int, str]]:
 
 
 def _units_released(command_output: str) -> int:
+    """The figure from the expire_reservations command's one line of output."""
     match = re.fullmatch(r"Released (\d+) reserved unit\(s\)\.\n", command_output)
     assert match, command_output
     return int(match.group(1))
@@ -51,7 +56,7 @@ def _units_released(command_output: str) -> int:
 def test_expired_reservation_does_not_block_checkout_with_sweeper_never_run(make_variant, make_cart):
     shirt = make_variant(on_hand=2)
     late, next_shopper = make_cart({shirt: 2}), make_cart({shirt: 2})
-    _checkout_expired_at(late, timezone.now() - timedelta(seconds=1))
+    _start_checkout_expiring_at(late, timezone.now() - timedelta(seconds=1))
 
     assert available_quantities([shirt.pk]) == {shirt.pk: 2}
     assert annotate_availability(Variant.objects.filter(pk=shirt.pk)).get().available == 2
@@ -68,7 +73,7 @@ def test_reservation_expires_at_its_exact_expiry_time(make_variant, make_cart):
     shirt = make_variant(on_hand=1)
     late, next_shopper = make_cart({shirt: 1}), make_cart({shirt: 1})
     expiry = timezone.now() + timedelta(minutes=1)
-    _checkout_expired_at(late, expiry)
+    _start_checkout_expiring_at(late, expiry)
 
     with pytest.raises(InsufficientStock):
         cart_services.start_checkout(cart_id=next_shopper.pk, now=expiry - timedelta(microseconds=1))
@@ -82,7 +87,7 @@ def test_reservation_expires_at_its_exact_expiry_time(make_variant, make_cart):
 def test_expired_reservation_does_not_block_a_sale_or_a_removal(make_variant, make_cart):
     shirt, socks = make_variant(on_hand=3), make_variant(on_hand=2)
     late, buyer = make_cart({shirt: 3, socks: 2}), make_cart({shirt: 3})
-    _checkout_expired_at(late, timezone.now() - timedelta(minutes=1))
+    _start_checkout_expiring_at(late, timezone.now() - timedelta(minutes=1))
 
     inventory.commit(cart_id=buyer.pk, items={shirt.pk: 3}, order_id=None)
     inventory.adjust(variant_id=socks.pk, delta=-2, reason=StockMovement.Reason.DAMAGED)
@@ -95,7 +100,7 @@ def test_expired_reservation_does_not_block_a_sale_or_a_removal(make_variant, ma
 def test_checkout_whose_reservation_expired_and_was_taken_cannot_restart(make_variant, make_cart):
     shirt = make_variant(on_hand=1)
     late, quick = make_cart({shirt: 1}), make_cart({shirt: 1})
-    _checkout_expired_at(late, timezone.now() - timedelta(minutes=1))
+    _start_checkout_expiring_at(late, timezone.now() - timedelta(minutes=1))
     cart_services.start_checkout(cart_id=quick.pk)
 
     with pytest.raises(InsufficientStock):
@@ -108,7 +113,7 @@ def test_checkout_whose_reservation_expired_and_was_taken_cannot_restart(make_va
 def test_checkout_whose_reservation_expired_reserves_again_when_stock_allows(make_variant, make_cart):
     shirt = make_variant(on_hand=1)
     late = make_cart({shirt: 1})
-    _checkout_expired_at(late, timezone.now() - timedelta(minutes=1))
+    _start_checkout_expiring_at(late, timezone.now() - timedelta(minutes=1))
 
     cart_services.start_checkout(cart_id=late.pk)
 
@@ -125,8 +130,8 @@ def test_sweep_releases_each_expired_reservation_once(make_variant, make_cart):
     first, second = make_cart({shirt: 2, socks: 1}), make_cart({socks: 3})
     live = make_cart({shirt: 1, hat: 2})
     cart_services.start_checkout(cart_id=live.pk, now=now)  # first: a later touch would tidy
-    _checkout_expired_at(first, now - timedelta(seconds=30))
-    _checkout_expired_at(second, now)  # expires_at == now counts as expired
+    _start_checkout_expiring_at(first, now - timedelta(seconds=30))
+    _start_checkout_expiring_at(second, now)  # expires_at == now counts as expired
 
     assert inventory.expire_reservations(now=now) == 6
 
@@ -147,7 +152,7 @@ def test_sweep_works_through_many_rows_in_batches(make_variant, make_cart):
     variants = [make_variant(on_hand=3) for _ in range(7)]
     now = timezone.now()
     for variant in variants:
-        _checkout_expired_at(make_cart({variant: 2}), now - timedelta(seconds=1))
+        _start_checkout_expiring_at(make_cart({variant: 2}), now - timedelta(seconds=1))
 
     assert inventory.expire_reservations(now=now, batch_size=2) == 14
 
@@ -158,7 +163,7 @@ def test_sweep_works_through_many_rows_in_batches(make_variant, make_cart):
 def test_expire_reservations_command_releases_once_and_reports_units(make_variant, make_cart):
     shirt, socks = make_variant(on_hand=4), make_variant(on_hand=4)
     cart_services.start_checkout(cart_id=make_cart({shirt: 1}).pk)
-    _checkout_expired_at(make_cart({shirt: 3, socks: 1}), timezone.now() - timedelta(seconds=5))
+    _start_checkout_expiring_at(make_cart({shirt: 3, socks: 1}), timezone.now() - timedelta(seconds=5))
 
     first, second = io.StringIO(), io.StringIO()
     call_command("expire_reservations", stdout=first)
@@ -183,8 +188,8 @@ def test_concurrent_sweeps_release_each_reservation_exactly_once(make_variant, m
             cart_services.start_checkout(cart_id=live.pk, now=now)
             expected_units = 0
             for index, variant in enumerate(variants):
-                _checkout_expired_at(make_cart({variant: 2}), now - timedelta(seconds=1))
-                _checkout_expired_at(make_cart({variant: 1, variants[index - 1]: 1}), now)
+                _start_checkout_expiring_at(make_cart({variant: 2}), now - timedelta(seconds=1))
+                _start_checkout_expiring_at(make_cart({variant: 1, variants[index - 1]: 1}), now)
                 expected_units += 2 + 2
             outputs = [io.StringIO(), io.StringIO()]
 
@@ -209,12 +214,36 @@ def test_concurrent_sweeps_release_each_reservation_exactly_once(make_variant, m
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_two_manage_py_sweeps_started_together_release_each_reservation_once(make_variant, make_cart):
+    """The operator's command as real processes (as cron or two hosts would run it), both
+    at once, against this test's database."""
+    now = timezone.now()
+    variants = [make_variant(on_hand=5) for _ in range(30)]
+    live = make_cart({variants[3]: 1})
+    cart_services.start_checkout(cart_id=live.pk, now=now)
+    for variant in variants:
+        _start_checkout_expiring_at(make_cart({variant: 2}), now - timedelta(seconds=1))
+    env = {**os.environ, "DATABASE_URL": subprocess_database_url(), "DJANGO_SETTINGS_MODULE": "shop.settings"}
+    command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "expire_reservations"]
+
+    sweeps = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [sweep.communicate(timeout=60) for sweep in sweeps]
+
+    assert [sweep.returncode for sweep in sweeps] == [0, 0], outputs
+    assert sum(_units_released(out) for out, _err in outputs) == 60
+    for variant in variants:
+        assert_stock_exact(variant.pk, on_hand=5, reserved=1 if variant == variants[3] else 0)
+    assert Reservation.objects.filter(status=Reservation.Status.EXPIRED).count() == 30
+
+
+@pytest.mark.django_db(transaction=True)
 def test_second_sweep_waits_for_the_first_and_finds_nothing_left(make_variant, make_cart):
     """Deterministic: the first sweep is stopped holding the stock locks; the second
     queues behind it and, once it gets the rows, has nothing left to release."""
     shirt, socks = make_variant(on_hand=4), make_variant(on_hand=4)
     now = timezone.now()
-    _checkout_expired_at(make_cart({shirt: 3, socks: 2}), now - timedelta(seconds=1))
+    _start_checkout_expiring_at(make_cart({shirt: 3, socks: 2}), now - timedelta(seconds=1))
 
     with pause_after("inventory.services.lock_stocks", thread_name="first") as pause:
         first = Background(partial(inventory.expire_reservations, now=now), name="first")
@@ -237,7 +266,7 @@ def test_extend_does_not_revive_an_expired_reservation(make_variant, make_cart):
     shirt = make_variant(on_hand=1)
     late, next_shopper = make_cart({shirt: 1}), make_cart({shirt: 1})
     expiry = timezone.now() - timedelta(seconds=1)
-    _checkout_expired_at(late, expiry)
+    _start_checkout_expiring_at(late, expiry)
 
     with pytest.raises(ReservationExpired):
         inventory.extend(cart_id=late.pk, expires_at=timezone.now() + TTL)
@@ -251,7 +280,7 @@ def test_extend_at_the_exact_expiry_time_is_too_late(make_variant, make_cart):
     shirt = make_variant(on_hand=1)
     cart = make_cart({shirt: 1})
     expiry = timezone.now() + timedelta(minutes=1)
-    _checkout_expired_at(cart, expiry)
+    _start_checkout_expiring_at(cart, expiry)
 
     assert inventory.extend(cart_id=cart.pk, expires_at=expiry + TTL, now=expiry - timedelta(microseconds=1)) == 1
     with pytest.raises(ReservationExpired):
@@ -284,7 +313,7 @@ def test_extend_racing_expiry_either_keeps_or_loses_the_whole_reservation(make_v
             holder = make_cart({v: 2 for v in reversed(variants)})
             rival = make_cart({v: 2 for v in variants})
             expiry = timezone.now() + timedelta(minutes=1)
-            _checkout_expired_at(holder, expiry)
+            _start_checkout_expiring_at(holder, expiry)
             before, after = expiry - timedelta(milliseconds=1), expiry + timedelta(milliseconds=1)
 
             extend, sweep, checkout = crew.run(
@@ -335,7 +364,7 @@ def test_extend_holding_the_rows_wins_over_a_sweep_queued_behind_it(make_variant
     variants = [make_variant(on_hand=2) for _ in range(3)]
     cart = make_cart({v: 2 for v in variants})
     expiry = timezone.now() + timedelta(minutes=1)
-    _checkout_expired_at(cart, expiry)
+    _start_checkout_expiring_at(cart, expiry)
 
     with pause_after("inventory.services.lock_stocks", thread_name="extend") as pause:
         extend = Background(
@@ -365,7 +394,7 @@ def test_extend_queues_behind_a_release_instead_of_deadlocking(make_variant, mak
     variants = [make_variant(on_hand=2) for _ in range(3)]
     cart = make_cart({v: 1 for v in variants})
     expiry = timezone.now() + timedelta(minutes=1)
-    _checkout_expired_at(cart, expiry)
+    _start_checkout_expiring_at(cart, expiry)
     last_row = Reservation.objects.filter(cart=cart).latest("pk")
     holding, go = threading.Event(), threading.Event()
 
