@@ -58,14 +58,15 @@ def _worker_settings(folder: Path, broker_url: str | None) -> str:
     if broker_url:
         lines += [f"CELERY_BROKER_URL = {broker_url!r}", "CELERY_BROKER_TRANSPORT_OPTIONS = {}"]
     else:
-        queue_dir, processed_dir = folder / "queue", folder / "processed"
-        queue_dir.mkdir()
-        processed_dir.mkdir()
+        queue_dir, processed_dir, control_dir = folder / "queue", folder / "processed", folder / "control"
+        for made in (queue_dir, processed_dir, control_dir):
+            made.mkdir()
         lines += [
             'CELERY_BROKER_URL = "filesystem://"',
             "CELERY_BROKER_TRANSPORT_OPTIONS = {"
             f"'data_folder_in': {str(queue_dir)!r}, 'data_folder_out': {str(queue_dir)!r}, "
-            f"'processed_folder': {str(processed_dir)!r}, 'store_processed': False}}",
+            f"'processed_folder': {str(processed_dir)!r}, 'control_folder': {str(control_dir)!r}, "
+            "'store_processed': False}",
         ]
     (folder / "inventory_worker_settings.py").write_text("\n".join(lines) + "\n")
     return "inventory_worker_settings"
