@@ -56,7 +56,7 @@ def order_json(order: Order) -> dict[str, Any]:
 
 
 class OrderListView(ShopAPIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The signed-in customer's orders, newest first")
+    @extend_schema(operation_id="orders_list", responses=OpenApiTypes.OBJECT, summary="The signed-in customer's orders, newest first")
     def get(self, request: Request) -> Response:
         if not request.user.is_authenticated:
             return Response([])
