@@ -5,16 +5,27 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cart import services
+from cart.api_schema import (
+    CartCreateRequestSerializer,
+    CartSerializer,
+    CartStockSerializer,
+    CartUpdateRequestSerializer,
+    CheckoutUpdateRequestSerializer,
+    LineAddRequestSerializer,
+    LineQuantityRequestSerializer,
+    ShippingMethodSerializer,
+)
 from cart.models import Cart, ShippingMethod
 from cart.pricing import price_cart, shipping_price
 from cart.selectors import cart_with_lines
 from inventory.selectors import availability_of
 from shop.api_base import ScopedThrottle, ShopAPIView, body_object
+from shop.api_schema import error_responses
 from shop.money import money_json
 
 
@@ -63,7 +74,11 @@ def cart_json(cart_id) -> dict[str, Any]:
 
 
 class CartCreateView(ShopAPIView):
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT}, summary="Create a cart")
+    @extend_schema(
+        request=CartCreateRequestSerializer,
+        responses={201: CartSerializer, **error_responses(400, 429)},
+        summary="Create a cart",
+    )
     def post(self, request: Request) -> Response:
         body = body_object(request)
         user_id = request.user.pk if request.user.is_authenticated else None
@@ -72,11 +87,15 @@ class CartCreateView(ShopAPIView):
 
 
 class CartDetailView(ShopAPIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="A cart with its totals")
+    @extend_schema(responses={200: CartSerializer, **error_responses(404, 429)}, summary="A cart with its totals")
     def get(self, request: Request, cart_id) -> Response:
         return Response(cart_json(cart_id))
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT, summary="Change the cart's currency")
+    @extend_schema(
+        request=CartUpdateRequestSerializer,
+        responses={200: CartSerializer, **error_responses(400, 404, 409, 429)},
+        summary="Change the cart's currency",
+    )
     def patch(self, request: Request, cart_id) -> Response:
         body = body_object(request)
         if "currency" in body:
@@ -87,7 +106,11 @@ class CartDetailView(ShopAPIView):
 
 
 class CartLinesView(ShopAPIView):
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT}, summary="Add a SKU")
+    @extend_schema(
+        request=LineAddRequestSerializer,
+        responses={201: CartSerializer, **error_responses(400, 404, 409, 429)},
+        summary="Add a SKU",
+    )
     def post(self, request: Request, cart_id) -> Response:
         body = body_object(request)
         services.add_line(cart_id=cart_id, sku=body.get("sku"), quantity=body.get("quantity"))
@@ -95,20 +118,24 @@ class CartLinesView(ShopAPIView):
 
 
 class CartLineDetailView(ShopAPIView):
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT, summary="Set a line's quantity")
+    @extend_schema(
+        request=LineQuantityRequestSerializer,
+        responses={200: CartSerializer, **error_responses(400, 404, 409, 429)},
+        summary="Set a line's quantity",
+    )
     def patch(self, request: Request, cart_id, line_id) -> Response:
         body = body_object(request)
         services.set_line_quantity(cart_id=cart_id, line_id=line_id, quantity=body.get("quantity"))
         return Response(cart_json(cart_id))
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Remove a line")
+    @extend_schema(responses={200: CartSerializer, **error_responses(404, 409, 429)}, summary="Remove a line")
     def delete(self, request: Request, cart_id, line_id) -> Response:
         services.remove_line(cart_id=cart_id, line_id=line_id)
         return Response(cart_json(cart_id))
 
 
 class CartStockView(ShopAPIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Availability of each line")
+    @extend_schema(responses={200: CartStockSerializer, **error_responses(404, 429)}, summary="Availability of each line")
     def get(self, request: Request, cart_id) -> Response:
         cart = cart_with_lines(cart_id)
         lines = list(cart.lines.all())
@@ -133,26 +160,40 @@ class CheckoutView(ShopAPIView):
     throttle_classes = [ScopedThrottle]
     throttle_scope = "checkout"
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT, summary="Start checkout: reserve every line")
+    @extend_schema(
+        request=None,
+        responses={200: CartSerializer, **error_responses(400, 404, 409, 429)},
+        summary="Start checkout: reserve every line",
+    )
     def post(self, request: Request, cart_id) -> Response:
         services.start_checkout(cart_id=cart_id)
         return Response(cart_json(cart_id))
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT, summary="Contact, addresses, shipping method")
+    @extend_schema(
+        request=CheckoutUpdateRequestSerializer,
+        responses={200: CartSerializer, **error_responses(400, 404, 409, 429)},
+        summary="Contact, addresses, shipping method",
+    )
     def patch(self, request: Request, cart_id) -> Response:
         body = body_object(request)
         fields = {k: body[k] for k in ("email", "shipping_address", "billing_address", "shipping_method") if k in body}
         services.update_checkout(cart_id=cart_id, **fields)
         return Response(cart_json(cart_id))
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Cancel checkout: release the reservation")
+    @extend_schema(
+        responses={200: CartSerializer, **error_responses(404, 409, 429)}, summary="Cancel checkout: release the reservation"
+    )
     def delete(self, request: Request, cart_id) -> Response:
         services.cancel_checkout(cart_id=cart_id)
         return Response(cart_json(cart_id))
 
 
 class ShippingMethodsView(ShopAPIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Shipping methods priced for a cart")
+    @extend_schema(
+        parameters=[OpenApiParameter("cart", OpenApiTypes.UUID, description="Price the methods for this cart (its currency).")],
+        responses={200: ShippingMethodSerializer(many=True), **error_responses(404, 429)},
+        summary="Shipping methods priced for a cart",
+    )
     def get(self, request: Request) -> Response:
         cart_id = request.query_params.get("cart")
         cart = cart_with_lines(cart_id) if cart_id else Cart(currency=settings.DEFAULT_CURRENCY)

@@ -9,11 +9,13 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from catalog.api_schema import CurrenciesSerializer, ProductPageSerializer, ProductSerializer
 from catalog.models import Product
 from catalog.selectors import product_detail, product_list
 from inventory.selectors import stock_status
 from shop import rates
 from shop.api_base import ShopAPIView, query_currency
+from shop.api_schema import error_responses
 from shop.errors import NotFound
 from shop.money import convert_from_base, money_json
 
@@ -50,7 +52,7 @@ class ProductListView(ShopAPIView):
     @extend_schema(
         operation_id="products_list",
         parameters=[CURRENCY_PARAM, OpenApiParameter("page", OpenApiTypes.INT, description="1-based; 20 products a page.")],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: ProductPageSerializer, **error_responses(400, 404, 429)},
         summary="Products with prices and availability",
     )
     def get(self, request: Request) -> Response:
@@ -62,7 +64,9 @@ class ProductListView(ShopAPIView):
 
 
 class ProductDetailView(ShopAPIView):
-    @extend_schema(parameters=[CURRENCY_PARAM], responses=OpenApiTypes.OBJECT, summary="One product")
+    @extend_schema(
+        parameters=[CURRENCY_PARAM], responses={200: ProductSerializer, **error_responses(400, 404, 429)}, summary="One product"
+    )
     def get(self, request: Request, slug: str) -> Response:
         currency = query_currency(request)
         product = product_detail(slug)
@@ -72,6 +76,6 @@ class ProductDetailView(ShopAPIView):
 
 
 class CurrencyListView(ShopAPIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Supported currencies and their rates against USD")
+    @extend_schema(responses={200: CurrenciesSerializer, **error_responses(429)}, summary="Supported currencies and their rates against USD")
     def get(self, request: Request) -> Response:
         return Response({"base": "USD", "currencies": rates.currency_table()})

@@ -6,13 +6,15 @@ from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from orders import selectors
+from orders.api_schema import OrderSerializer
 from orders.models import Order
 from shop.api_base import ShopAPIView
+from shop.api_schema import error_responses
 from shop.errors import NotFound
 from shop.money import money_json
 
@@ -56,7 +58,11 @@ def order_json(order: Order) -> dict[str, Any]:
 
 
 class OrderListView(ShopAPIView):
-    @extend_schema(operation_id="orders_list", responses=OpenApiTypes.OBJECT, summary="The signed-in customer's orders, newest first")
+    @extend_schema(
+        operation_id="orders_list",
+        responses={200: OrderSerializer(many=True), **error_responses(429)},
+        summary="The signed-in customer's orders, newest first",
+    )
     def get(self, request: Request) -> Response:
         if not request.user.is_authenticated:
             return Response([])
@@ -64,7 +70,11 @@ class OrderListView(ShopAPIView):
 
 
 class OrderDetailView(ShopAPIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="One order, for its customer or with the token of its url")
+    @extend_schema(
+        parameters=[OpenApiParameter("token", OpenApiTypes.STR, description="From the order's `url`: lets a guest read it.")],
+        responses={200: OrderSerializer, **error_responses(404, 429)},
+        summary="One order, for its customer or with the token of its url",
+    )
     def get(self, request: Request, number: str) -> Response:
         user_id = request.user.pk if request.user.is_authenticated else None
         order = selectors.order_for_viewer(number=number, user_id=user_id, token=request.query_params.get("token"))

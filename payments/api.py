@@ -6,16 +6,17 @@ import logging
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cart.api import cart_json
 from payments import services, webhooks
+from payments.api_schema import PaymentRequestSerializer, PaymentSerializer
 from payments.models import WebhookEvent
 from payments.stripe_client import InvalidWebhook
 from shop.api_base import ScopedThrottle, ShopAPIView, body_object
+from shop.api_schema import error_responses
 from shop.money import money_json
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,8 @@ class PaymentView(ShopAPIView):
     throttle_scope = "checkout"
 
     @extend_schema(
-        request=OpenApiTypes.OBJECT,
-        responses=OpenApiTypes.OBJECT,
+        request=PaymentRequestSerializer,
+        responses={200: PaymentSerializer, **error_responses(400, 402, 404, 409, 429, 502)},
         summary="Create or update the checkout's PaymentIntent; confirm it with a payment method",
     )
     def post(self, request: Request, cart_id) -> Response:

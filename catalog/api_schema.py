@@ -1,0 +1,60 @@
+"""OpenAPI documentation of the catalog endpoints' JSON (API.md Catalog): serializers
+used only in `@extend_schema` of catalog/api.py; responses are built by catalog.api."""
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from shop.api_schema import EnumString, MoneySerializer
+
+STOCK_STATUSES = ("in_stock", "low_stock", "out_of_stock")
+
+
+class VariantSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    attributes = serializers.DictField(help_text='Free-form, like {"size": "M"}.')
+    price = MoneySerializer(help_text="In the requested currency, converted from the USD price.")
+    available = serializers.IntegerField(help_text="On hand minus active reservations.")
+    availability = EnumString(STOCK_STATUSES, enum_name="StockStatus")
+
+    class Meta:
+        ref_name = "Variant"
+
+
+class ProductSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    category = serializers.SlugField(allow_null=True, help_text="The category's slug, or null.")
+    variants = VariantSerializer(many=True)
+
+    class Meta:
+        ref_name = "Product"
+
+
+class ProductPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ProductSerializer(many=True)
+
+    class Meta:
+        ref_name = "ProductPage"
+
+
+class CurrencySerializer(serializers.Serializer):
+    code = serializers.CharField(min_length=3, max_length=3)
+    rate = serializers.CharField(help_text="Units of this currency per 1 USD, as a decimal string.")
+    updated_at = serializers.DateTimeField(allow_null=True, help_text="When the rate was set; null before any rate is stored.")
+    stale = serializers.BooleanField(help_text="True when the rate is older than the shop allows.")
+
+    class Meta:
+        ref_name = "Currency"
+
+
+class CurrenciesSerializer(serializers.Serializer):
+    base = serializers.CharField(help_text="Always USD: every price is set in it.")
+    currencies = CurrencySerializer(many=True)
+
+    class Meta:
+        ref_name = "Currencies"

@@ -1,0 +1,44 @@
+"""OpenAPI documentation of the order endpoints' JSON (API.md Orders): serializers used
+only in `@extend_schema` of orders/api.py; responses are built by orders.api.order_json."""
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from orders.models import Order
+from shop.api_schema import AddressSerializer, EnumString, MoneySerializer
+
+
+class OrderLineSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    attributes = serializers.DictField()
+    quantity = serializers.IntegerField(min_value=1)
+    unit_price = MoneySerializer()
+    unit_price_usd = MoneySerializer()
+    line_total = MoneySerializer()
+
+    class Meta:
+        ref_name = "OrderLine"
+
+
+class OrderSerializer(serializers.Serializer):
+    number = serializers.CharField(help_text="Like ORD-2026-00123.")
+    status = EnumString(Order.Status.values, enum_name="OrderStatus")
+    payment_status = EnumString(Order.PaymentStatus.values, enum_name="OrderPaymentStatus")
+    currency = serializers.CharField(min_length=3, max_length=3)
+    exchange_rate = serializers.CharField(help_text="Units of the order's currency per 1 USD, fixed at checkout.")
+    lines = OrderLineSerializer(many=True)
+    subtotal = MoneySerializer()
+    shipping = MoneySerializer()
+    tax = MoneySerializer()
+    discount = MoneySerializer()
+    total = MoneySerializer()
+    refunded = MoneySerializer()
+    email = serializers.EmailField()
+    shipping_address = AddressSerializer()
+    billing_address = AddressSerializer(allow_null=True)
+    shipping_method = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "Order"
