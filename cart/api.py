@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
@@ -24,6 +23,7 @@ from cart.models import Cart, ShippingMethod
 from cart.pricing import price_cart, shipping_price
 from cart.selectors import cart_with_lines
 from inventory.selectors import availability_of
+from orders.selectors import guest_link
 from shop.api_base import ScopedThrottle, ShopAPIView, body_object
 from shop.api_schema import error_responses
 from shop.money import money_json
@@ -33,8 +33,7 @@ def order_summary(cart: Cart) -> dict[str, Any] | None:
     order = getattr(cart, "order", None) if cart.status == Cart.Status.COMPLETED else None
     if order is None:
         return None
-    url = reverse("api:order-detail", args=[order.number]) + f"?token={order.access_token}"
-    return {"number": order.number, "status": order.status, "url": url}
+    return {"number": order.number, "status": order.status, "url": guest_link(order, view="api:order-detail")}
 
 
 def cart_json(cart_id) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from babel import Locale
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -25,7 +24,8 @@ from cart.models import Cart
 from cart.pricing import price_cart
 from cart.selectors import cart_with_lines
 from cart.session import current_cart
-from cart.validation import ADDRESS_FIELDS
+from cart.validation import ADDRESS_FIELDS, COUNTRY_NAMES
+from orders.selectors import guest_link
 from shop.errors import (
     CartNotActive,
     CartNotInCheckout,
@@ -71,12 +71,7 @@ ADDRESS_AUTOCOMPLETE = {
 DEFAULT_COUNTRY = "US"
 
 
-def _countries() -> list[tuple[str, str]]:
-    names = Locale("en").territories
-    return sorted(((code, name) for code, name in names.items() if len(code) == 2 and code.isalpha()), key=lambda item: item[1])
-
-
-COUNTRIES = _countries()
+COUNTRIES = sorted(COUNTRY_NAMES.items(), key=lambda item: item[1])
 
 
 # --- shared pieces -------------------------------------------------------------------
@@ -409,4 +404,4 @@ def _waited_for(request: HttpRequest, cart: Cart, payment_key: str) -> timedelta
 
 
 def _order_page_url(order) -> str:
-    return reverse("orders:detail", args=[order.number]) + f"?token={order.access_token}"
+    return guest_link(order)

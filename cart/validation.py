@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel import Locale
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
@@ -12,6 +13,12 @@ MAX_LINE_QUANTITY = 99
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country")
 REQUIRED_ADDRESS_FIELDS = ("name", "line1", "city", "postal_code", "country")
 ADDRESS_MAX_LENGTH = 200
+
+# ISO 3166 alpha-2 codes and their English names, from CLDR: the countries an address
+# may name, and the list the checkout's address form offers.
+COUNTRY_NAMES: dict[str, str] = {
+    code: name for code, name in Locale("en").territories.items() if len(code) == 2 and code.isalpha()
+}
 EMAIL_MAX_LENGTH = 254  # the column's length; Django's validator alone allows up to 320
 _CONTROL_CHARACTERS = frozenset(map(chr, [*range(0x20), 0x7F]))
 
@@ -68,10 +75,8 @@ def address_errors(value: Any) -> dict[str, list[str]]:
             errors[key] = ["Must be plain text on one line."]
     country = value.get("country")
     if isinstance(country, str) and country.strip() and "country" not in errors:
-        from babel import Locale
-
         code = country.strip().upper()
-        if len(code) != 2 or code not in Locale("en").territories:
+        if code not in COUNTRY_NAMES:
             errors["country"] = ["Use an ISO 3166 two-letter country code, like US or DE."]
     return errors
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 
 from django.db.models import Prefetch, QuerySet
+from django.urls import reverse
 
 from orders.models import Order, OrderLine
 
@@ -35,3 +36,9 @@ def order_for_viewer(*, number: str, user_id: int | None, token: str | None) -> 
     if isinstance(token, str) and token and secrets.compare_digest(token.encode(), order.access_token.encode()):
         return order
     return None
+
+
+def guest_link(order: Order, *, view: str = "orders:detail") -> str:
+    """The path, with the order's token, that lets whoever holds it read the order (the
+    order page by default, "api:order-detail" for the API)."""
+    return f"{reverse(view, args=[order.number])}?token={order.access_token}"
