@@ -486,7 +486,3 @@ def capture_order_payment(*, order_id: int) -> Order:
     if intent.status == "succeeded":
         order_services.mark_captured(order=order)
     return order
-
-
-def amount_paid(payment: Payment) -> Money:
-    return from_stripe(payment.amount, payment.currency)

@@ -15,8 +15,9 @@ from catalog.models import Product, Variant
 from inventory import services as inventory
 from inventory.models import StockMovement
 
-# Fixtures of the Stripe emulator and the browser, registered once here so a test run
-# starts one localstripe for the whole session, whichever modules use it.
+# Fixtures shared by many modules (fixed exchange rates, the Stripe emulator, the
+# browser), registered once here so a run starts one localstripe for the whole session.
+from tests.api_helpers import fixed_rates  # noqa: E402,F401
 from tests.browser_fixtures import browser_stripe, chromium  # noqa: E402,F401
 from tests.stripe_fixtures import localstripe_url, ready_cart, stripe_emulator, stripe_webhooks  # noqa: E402,F401
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from moneyed import Money
 
 from cart import services as cart_services
-from cart.models import Cart, ShippingMethod
+from cart.models import ShippingMethod
 from catalog.models import Category, Product
 from inventory.models import Reservation, Stock, StockMovement
 from orders.models import Order, OrderLine

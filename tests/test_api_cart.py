@@ -10,7 +10,7 @@ from moneyed import Money
 
 from cart import services as cart_services
 from cart.models import Cart, CartLine, ShippingMethod
-from tests.api_helpers import assert_error, db_state, fixed_rates, money  # noqa: F401  (fixture)
+from tests.api_helpers import assert_error, db_state, money
 
 CART_KEYS = {
     "id", "status", "currency", "lines", "subtotal", "shipping", "tax", "discount", "total", "email",

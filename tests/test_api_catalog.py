@@ -12,7 +12,7 @@ from django.utils import timezone
 from cart import services as cart_services
 from cart.models import Cart
 from catalog.models import Product
-from tests.api_helpers import assert_error, fixed_rates  # noqa: F401  (fixture)
+from tests.api_helpers import assert_error
 
 
 def test_product_has_the_documented_shape_and_money_format(api, make_variant):

@@ -18,7 +18,6 @@ from drf_spectacular.validation import validate_schema
 
 from cart.models import Cart, ShippingMethod
 from orders.models import Order
-from tests.api_helpers import fixed_rates  # noqa: F401
 from tests.stripe_fixtures import ADDRESS, CARD_DECLINED, free_port
 
 COMPONENTS_REF = "#/components/schemas/"

@@ -20,7 +20,6 @@ from inventory.models import Reservation, Stock
 from cart.checkout_views import PAYMENT_WAIT_SESSION_KEY
 from orders.models import Order, OrderLine
 from payments.models import Payment, Refund
-from tests.api_helpers import fixed_rates  # noqa: F401  (fixture)
 
 ADDRESS = {
     "email": "ada@example.com",

@@ -20,7 +20,6 @@ from orders.models import Order, OrderNumberSequence
 from orders.services import Problem
 from payments import refunds, stripe_client
 from payments.models import Payment, Refund
-from tests.api_helpers import fixed_rates  # noqa: F401
 from tests.race import Crew
 from tests.stripe_fixtures import ADDRESS, free_port
 

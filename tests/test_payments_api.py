@@ -16,7 +16,7 @@ from inventory.models import Reservation, Stock, StockMovement
 from orders.models import Order
 from payments import services as payment_services
 from payments.models import Payment
-from tests.api_helpers import assert_error, db_state, fixed_rates  # noqa: F401
+from tests.api_helpers import assert_error, db_state
 from tests.stripe_fixtures import CARD_3DS, CARD_DECLINED, CARD_OK, free_port, start_paying
 
 
