@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,13 +16,30 @@ from catalog.models import Product, Variant
 from inventory import services as inventory
 from inventory.models import StockMovement
 
-# Fixtures shared by many modules (fixed exchange rates, the Stripe emulator, the
-# browser), registered once here so a run starts one localstripe for the whole session.
-from tests.api_helpers import fixed_rates  # noqa: E402,F401
-from tests.browser_fixtures import browser_stripe, chromium  # noqa: E402,F401
-from tests.stripe_fixtures import localstripe_url, ready_cart, stripe_emulator, stripe_webhooks  # noqa: E402,F401
+# Fixtures shared by many modules (exchange rates, the Stripe emulator, the browser, the
+# shop's pages), registered once here so a run starts one localstripe for the whole session.
+pytest_plugins = [
+    "tests.support.rates",
+    "tests.support.stripe_fixtures",
+    "tests.support.browser_fixtures",
+    "tests.support.pages",
+]
+
+E2E_DIR = Path(__file__).resolve().parent / "e2e"
 
 _seq = count(1)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Everything under tests/e2e/ starts other processes or servers (gunicorn, a Celery
+    worker, localstripe's webhooks to a live server): marked `e2e`. A test driving
+    Chromium is marked `browser` too. `pytest -m "not e2e"` runs the fast suite."""
+    for item in items:
+        if E2E_DIR in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+        if "chromium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(autouse=True)
