@@ -25,8 +25,10 @@ browser:
 run: deps
 	PORT=$(PORT) bin/run
 
-## make test: the whole suite on PostgreSQL (DATABASE_URL, else a private pgserver).
+## make test: the apps' import layers (.importlinter), then the whole suite on
+## PostgreSQL (DATABASE_URL, else a private pgserver).
 test: deps browser
+	$(VENV)/bin/lint-imports --config .importlinter
 	$(PY) -m pytest
 
 ## make bench: the benchmarks under bench/, each printing its figures.

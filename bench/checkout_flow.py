@@ -4,9 +4,9 @@ one paid intent, timed, with its outcome checked (exactly one order, one stock c
 one email).
 
 A checkout here is what a shopper's visit costs the shop: create the cart, add two lines,
-start checkout (reserve), give email and address, then `payments.services.request_payment`
+start checkout (reserve), give email and address, then `checkout.payment.request_payment`
 with a card, which creates the PaymentIntent, attaches the card, confirms it and runs
-`orders.services.complete_checkout` (stock commit, order, lines, email). The card's
+`checkout.completion.complete_checkout` (stock commit, order, lines, email). The card's
 PaymentMethod is made beforehand, as Stripe.js does in the shopper's browser. Each checkout
 takes its own SKUs' stock so rows are not the bottleneck; the Stripe share is reported
 (localstripe pickles its whole store on every write, so it is slower than Stripe's API is
@@ -132,14 +132,15 @@ def make_catalog(count: int) -> list[tuple[str, str]]:
 
 def one_checkout(skus: tuple[str, str], payment_method: str) -> str:
     from cart import services as cart_services
-    from payments import services as payment_services
+    from checkout import services as checkout_services
+    from checkout import payment as checkout_payment
 
     cart = cart_services.create_cart(currency="USD")
     cart_services.add_line(cart_id=cart.pk, sku=skus[0], quantity=2)
     cart_services.add_line(cart_id=cart.pk, sku=skus[1], quantity=1)
-    cart_services.start_checkout(cart_id=cart.pk)
-    cart_services.update_checkout(cart_id=cart.pk, email="bench@example.com", shipping_address=ADDRESS)
-    result = payment_services.request_payment(cart_id=cart.pk, payment_method=payment_method)
+    checkout_services.start_checkout(cart_id=cart.pk)
+    checkout_services.update_checkout(cart_id=cart.pk, email="bench@example.com", shipping_address=ADDRESS)
+    result = checkout_payment.request_payment(cart_id=cart.pk, payment_method=payment_method)
     if result.status != "succeeded":
         raise RuntimeError(f"checkout ended {result.status}")
     return str(cart.pk)
@@ -203,14 +204,15 @@ def paid_event(localstripe: str, skus: tuple[str, str]) -> tuple[str, bytes]:
     import stripe
 
     from cart import services as cart_services
-    from payments import services as payment_services
+    from checkout import services as checkout_services
+    from checkout import payment as checkout_payment
 
     cart = cart_services.create_cart(currency="USD")
     cart_services.add_line(cart_id=cart.pk, sku=skus[0], quantity=2)
     cart_services.add_line(cart_id=cart.pk, sku=skus[1], quantity=1)
-    cart_services.start_checkout(cart_id=cart.pk)
-    cart_services.update_checkout(cart_id=cart.pk, email="storm@example.com", shipping_address=ADDRESS)
-    intent_id = payment_services.request_payment(cart_id=cart.pk).payment_intent_id
+    checkout_services.start_checkout(cart_id=cart.pk)
+    checkout_services.update_checkout(cart_id=cart.pk, email="storm@example.com", shipping_address=ADDRESS)
+    intent_id = checkout_payment.request_payment(cart_id=cart.pk).payment_intent_id
     pm = stripe.PaymentMethod.create(type="card", card={"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"})
     stripe.PaymentIntent.modify(intent_id, payment_method=pm.id)
     stripe.PaymentIntent.confirm(intent_id)

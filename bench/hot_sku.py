@@ -2,7 +2,7 @@
 sustains on ONE contended stock row, against the bare SQL floor on the same database.
 
 Service path (default `--path checkout`): each worker owns a cart with one line of the
-hot SKU and loops `cart.services.start_checkout` then `cart.services.cancel_checkout`.
+hot SKU and loops `checkout.services.start_checkout` then `checkout.services.cancel_checkout`.
 That is what a shopper's checkout really runs (cart lock, line read, reservation, rate,
 cart save), so its figure is the one that matters. `--path inventory` narrows it to
 `inventory.services.reserve` / `release` inside `transaction.atomic` with the cart locked,
@@ -154,23 +154,24 @@ def _cycle_steps(path: str, variant_id: int):
     from django.utils import timezone
 
     from cart import services as cart_services
+    from checkout import services as checkout_services
     from inventory import services as inventory
 
     if path == "checkout":
         return [
-            lambda cart_id: cart_services.start_checkout(cart_id=cart_id),
-            lambda cart_id: cart_services.cancel_checkout(cart_id=cart_id),
+            lambda cart_id: checkout_services.start_checkout(cart_id=cart_id),
+            lambda cart_id: checkout_services.cancel_checkout(cart_id=cart_id),
         ]
 
     def reserve(cart_id: UUID) -> None:
         with transaction.atomic():
             cart_services.lock_cart(cart_id)
-            inventory.reserve(cart_id=cart_id, items={variant_id: 1}, expires_at=timezone.now() + settings.RESERVATION_TTL)
+            inventory.reserve(holder_id=cart_id, items={variant_id: 1}, expires_at=timezone.now() + settings.RESERVATION_TTL)
 
     def release(cart_id: UUID) -> None:
         with transaction.atomic():
             cart_services.lock_cart(cart_id)
-            inventory.release(cart_id=cart_id)
+            inventory.release(holder_id=cart_id)
 
     return [reserve, release]
 
@@ -297,7 +298,7 @@ def seed(workers: int) -> tuple[int, list[UUID], list[UUID]]:
     from cart import services as cart_services
     from cart.models import Cart
     from catalog.models import Variant
-    from catalog.services import import_catalog
+    from checkout.imports import import_catalog
 
     import_catalog({"products": [{"slug": "bench-hot", "name": "Hot item", "variants": [
         {"sku": HOT_SKU, "price_usd": "10.00", "stock": ON_HAND, "low_stock_threshold": 0}]}]})

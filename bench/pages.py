@@ -6,7 +6,7 @@ test client), beside django-oscar's figures and the targets.
 
 Set-up: a fresh database `bench_pages` on the server Django would use (DATABASE_URL,
 else the private pgserver), migrated, seeded with 100 products x 3 variants in 5
-categories through catalog.services.import_catalog, and a cart of 3 lines built through
+categories through checkout.imports.import_catalog, and a cart of 3 lines built through
 cart.services whose id is put in a session (cart/session.py's SESSION_KEY), the way the
 site's add-to-cart form leaves it. Static files are collected into a temporary
 STATIC_ROOT through a temporary settings module that extends shop.settings.
@@ -134,7 +134,7 @@ def seed() -> str:
 
     from cart import services as cart_services
     from cart.session import SESSION_KEY
-    from catalog.services import import_catalog
+    from checkout.imports import import_catalog
 
     import_catalog(catalog_file())
     cart = cart_services.create_cart()

@@ -27,7 +27,7 @@ class Cart(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     currency = models.CharField(max_length=3, default="USD")
-    # Units of `currency` per 1 USD, fixed when checkout starts (DESIGN.md invariant 7).
+    # Units of `currency` per 1 USD, fixed when checkout starts (invariant 7).
     exchange_rate = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="carts")
     email = models.EmailField(blank=True)

@@ -1,6 +1,6 @@
 """Cart totals, computed in one function. Currency conversion, shipping, tax and discounts
 all plug in here so the page, the API and the payment amount are the same numbers
-(DESIGN.md invariants 5, 6)."""
+(invariants 5, 6)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,8 +10,8 @@ from django.conf import settings
 from moneyed import Money
 
 from cart.models import Cart, CartLine, ShippingMethod
-from shop import rates
-from shop.money import convert_from_base, zero
+from currencies import rates
+from currencies.money import convert_from_base, zero
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,17 @@
-"""Cart writes: lines, currency, checkout start/update/cancel, merge, abandonment.
+"""Cart writes: lines, currency, merge, and the cart's own side of checkout (its status,
+quote, contact and shipping details). Every write of the cart tables is here.
 
-Each function locks the cart row first (lock order: cart -> stock -> reservations) and
-checks the cart's status under that lock (DESIGN.md invariant 9).
+Each function that starts a change locks the cart row first (step 3 of the lock order,
+shop/locks.py) and checks the cart's status under that lock (invariant 9). The functions
+of the checkout section take a cart their caller (checkout.services) holds locked; the
+stock side of checkout (reserving, extending, releasing) is the caller's too.
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
-from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -19,33 +22,40 @@ from django.utils import timezone
 from moneyed import Money
 
 from cart.models import Cart, CartLine, ShippingMethod
-from cart.selectors import parse_cart_id
-from cart.signals import checkout_ended, checkout_ending
+from cart.selectors import parse_cart_id, reservation_is_live
 from cart.validation import MAX_LINE_QUANTITY, clean_address, clean_email, has_control_characters, parse_quantity
 from catalog.models import Variant
-from inventory import services as inventory
+from currencies import rates
 from inventory.selectors import available_quantities
-from shop import rates
 from shop.errors import (
     CartNotActive,
     CartNotInCheckout,
     InsufficientStock,
     InvalidInput,
     NotFound,
-    PaymentInProgress,
     ReservationExpired,
+    ShopError,
 )
 
 log = logging.getLogger(__name__)
 
-_UNSET: Any = object()
+# A checkout field not given at all (as opposed to given as None).
+UNSET: Any = object()
 
 
 def lock_cart(cart_id: UUID | str) -> Cart:
+    """The cart row, locked (lock order: shop/locks.py), else NotFound."""
     try:
         return Cart.objects.select_for_update().get(pk=parse_cart_id(cart_id))
     except Cart.DoesNotExist:
         raise NotFound("That cart does not exist.") from None
+
+
+def lock_carts(cart_ids: Iterable[UUID]) -> dict[UUID, Cart]:
+    """Several cart rows locked in one statement, by primary key (lock order:
+    shop/locks.py), so two transactions locking the same carts never deadlock."""
+    carts = Cart.objects.select_for_update().filter(pk__in=set(cart_ids)).order_by("pk")
+    return {cart.pk: cart for cart in carts}
 
 
 def _require_active(cart: Cart) -> None:
@@ -57,27 +67,21 @@ def _require_active(cart: Cart) -> None:
         )
 
 
-def _touch(cart: Cart, now: datetime, fields: list[str]) -> None:
+def touch(cart: Cart, now: datetime, fields: list[str]) -> None:
+    """Save `fields` of the cart and note the shopper's activity."""
     cart.last_activity_at = now
     cart.save(update_fields=[*fields, "last_activity_at", "updated_at"])
 
 
-def _currency_code(currency: Any) -> str:
-    """A supported currency code, else UnsupportedCurrency (also for non-text values)."""
-    return rates.validate_currency(currency.strip() if isinstance(currency, str) else "")
-
-
 def create_cart(*, currency: Any = None, user_id: int | None = None) -> Cart:
-    code = _currency_code(currency) if currency is not None else settings.DEFAULT_CURRENCY
+    code = rates.validate_currency(currency) if currency is not None else settings.DEFAULT_CURRENCY
     return Cart.objects.create(currency=code, user_id=user_id)
 
 
 def _check_line_stock(variant: Variant, quantity: int) -> None:
     available = available_quantities([variant.pk])[variant.pk]
     if quantity > available:
-        raise InsufficientStock(
-            [{"sku": variant.sku, "name": str(variant), "requested": quantity, "available": available}]
-        )
+        raise InsufficientStock.of([(variant, quantity, available)])
 
 
 def _active_variant(sku: Any) -> Variant:
@@ -122,7 +126,7 @@ def add_line(*, cart_id: UUID | str, sku: Any, quantity: Any) -> CartLine:
             line.save(update_fields=["quantity"])
         else:
             line = CartLine.objects.create(cart=cart, variant=variant, quantity=new_quantity)
-        _touch(cart, now, [])
+        touch(cart, now, [])
     return line
 
 
@@ -150,7 +154,7 @@ def set_line_quantity(*, cart_id: UUID | str, line_id: Any, quantity: Any) -> Ca
             _check_line_stock(line.variant, quantity)
         line.quantity = quantity
         line.save(update_fields=["quantity"])
-        _touch(cart, now, [])
+        touch(cart, now, [])
     return line
 
 
@@ -161,19 +165,22 @@ def remove_line(*, cart_id: UUID | str, line_id: Any) -> None:
         line = _locked_line(cart, line_id)
         _require_active(cart)
         line.delete()
-        _touch(cart, now, [])
+        touch(cart, now, [])
 
 
 def set_currency(*, cart_id: UUID | str, currency: Any) -> Cart:
     with transaction.atomic():
         cart = lock_cart(cart_id)
         _require_active(cart)
-        cart.currency = _currency_code(currency)
-        _touch(cart, timezone.now(), ["currency"])
+        cart.currency = rates.validate_currency(currency)
+        touch(cart, timezone.now(), ["currency"])
     return cart
 
 
-def _items_to_reserve(cart: Cart) -> dict[int, int]:
+# --- the cart's side of checkout: the caller holds the cart locked --------------------
+
+
+def items_to_reserve(cart: Cart) -> dict[int, int]:
     """variant id -> quantity of the cart's lines, in one query. A variant or product
     taken off sale since it was added cannot be bought: InsufficientStock, available 0."""
     rows = list(
@@ -184,49 +191,41 @@ def _items_to_reserve(cart: Cart) -> dict[int, int]:
     gone = [variant_id for variant_id, _q, variant_on_sale, product_on_sale in rows if not (variant_on_sale and product_on_sale)]
     if gone:
         lines = CartLine.objects.filter(cart=cart, variant_id__in=gone).select_related("variant__product")
-        raise InsufficientStock(
-            [{"sku": line.variant.sku, "name": str(line.variant), "requested": line.quantity, "available": 0} for line in lines]
-        )
+        raise InsufficientStock.of((line.variant, line.quantity, 0) for line in lines)
     return {variant_id: quantity for variant_id, quantity, _v, _p in rows}
 
 
-def start_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
-    """Reserve every line for RESERVATION_TTL, all or none, and fix the cart's quote
-    (rate and USD prices).
+def checkout_problem(cart: Cart, now: datetime, *, not_in_checkout: str | None = None) -> ShopError | None:
+    """The one rule for "this cart is in a live checkout": in checkout, with a
+    reservation that has not run out. Else the error that says which is not so:
+    CartNotInCheckout (with `not_in_checkout` as its message if given) or
+    ReservationExpired."""
+    if cart.status != Cart.Status.CHECKOUT:
+        return CartNotInCheckout(not_in_checkout)
+    if not reservation_is_live(cart, now):
+        return ReservationExpired()
+    return None
 
-    Called again while in checkout it extends a live reservation, or reserves again,
-    all or none, when any of it ran out.
-    """
-    with transaction.atomic():
-        cart = lock_cart(cart_id)
-        now = now or timezone.now()  # read after the lock wait, which may cross an expiry
-        expires_at = now + settings.RESERVATION_TTL
-        if cart.status not in (Cart.Status.ACTIVE, Cart.Status.CHECKOUT):
-            raise CartNotActive()
-        items = _items_to_reserve(cart)
-        if not items:
-            raise InvalidInput("Your cart is empty.", details={"lines": ["Add an item before checking out."]})
-        if cart.status == Cart.Status.CHECKOUT and cart.reservation_expires_at and cart.reservation_expires_at > now:
-            target = max(expires_at, cart.reservation_expires_at)
-            try:
-                inventory.extend(cart_id=cart.pk, expires_at=target, now=now)
-            except ReservationExpired:
-                pass  # part of it ran out and may be someone else's: reserve again below
-            else:
-                cart.reservation_expires_at = target
-                _touch(cart, now, ["reservation_expires_at"])
-                return cart
-        if cart.status == Cart.Status.ACTIVE:
-            cart.status = Cart.Status.CHECKOUT
-            cart.exchange_rate = rates.current_rate(cart.currency)
-            cart.checkout_step = Cart.Step.ADDRESS
-            _fix_quote(cart)
-        cart.reservation_expires_at = expires_at
-        # The cart is written before the stock rows are locked: those locks are held to
-        # the commit, so nothing else should run after them.
-        _touch(cart, now, ["status", "exchange_rate", "checkout_step", "reservation_expires_at", "quoted_shipping_usd"])
-        inventory.reserve(cart_id=cart.pk, items=items, expires_at=expires_at, now=now)
-    return cart
+
+def require_live_checkout(cart: Cart, now: datetime, *, not_in_checkout: str | None = None) -> None:
+    """Raise checkout_problem's error, if there is one."""
+    problem = checkout_problem(cart, now, not_in_checkout=not_in_checkout)
+    if problem is not None:
+        raise problem
+
+
+def enter_checkout(cart: Cart, *, expires_at: datetime, now: datetime) -> None:
+    """An active cart goes into checkout, its quote fixed (the rate and the USD prices
+    of its lines and shipping method, invariant 7); a cart in checkout gets a new
+    reservation expiry. Written before the caller locks stock rows: those locks are
+    held to the commit, so nothing else should run after them."""
+    if cart.status == Cart.Status.ACTIVE:
+        cart.status = Cart.Status.CHECKOUT
+        cart.exchange_rate = rates.current_rate(cart.currency)
+        cart.checkout_step = Cart.Step.ADDRESS
+        _fix_quote(cart)
+    cart.reservation_expires_at = expires_at
+    touch(cart, now, ["status", "exchange_rate", "checkout_step", "reservation_expires_at", "quoted_shipping_usd"])
 
 
 def _fix_quote(cart: Cart) -> None:
@@ -244,61 +243,22 @@ def _clear_quote(cart: Cart) -> None:
     cart.quoted_shipping_usd = None
 
 
-def _require_live_checkout(cart: Cart, now: datetime) -> None:
-    if cart.status != Cart.Status.CHECKOUT:
-        raise CartNotInCheckout()
-    if cart.reservation_expires_at is None or cart.reservation_expires_at <= now:
-        raise ReservationExpired()
+def apply_checkout_fields(cart: Cart, changes: dict[str, Any], *, now: datetime) -> None:
+    """Write contact, addresses and shipping method (cleaned by clean_checkout_fields)
+    and the step they lead to, with the reservation expiry as the caller left it."""
+    changes = dict(changes)
+    method = changes.pop("shipping_method", None)
+    if method is not None:
+        changes["shipping_method"] = method.code
+        changes["quoted_shipping_usd"] = method.price.amount
+    for field, value in changes.items():
+        setattr(cart, field, value)
+    if cart.email and cart.shipping_address:
+        cart.checkout_step = Cart.Step.PAYMENT if cart.shipping_method else Cart.Step.SHIPPING
+    touch(cart, now, [*changes, "checkout_step", "reservation_expires_at"])
 
 
-def keep_reservation_alive(
-    cart: Cart, *, now: datetime, ttl: timedelta | None = None, extend_below: timedelta | None = None
-) -> None:
-    """Activity in checkout: extend to `ttl` from now when less than `extend_below` is left."""
-    ttl = ttl or settings.RESERVATION_TTL
-    extend_below = extend_below if extend_below is not None else settings.RESERVATION_EXTEND_BELOW
-    if cart.reservation_expires_at - now < extend_below:
-        target = now + ttl
-        inventory.extend(cart_id=cart.pk, expires_at=target, now=now)
-        cart.reservation_expires_at = max(target, cart.reservation_expires_at)
-
-
-def update_checkout(
-    *,
-    cart_id: UUID | str,
-    email: Any = _UNSET,
-    shipping_address: Any = _UNSET,
-    billing_address: Any = _UNSET,
-    shipping_method: Any = _UNSET,
-    now: datetime | None = None,
-) -> Cart:
-    """Contact, addresses and shipping method for a cart in checkout.
-
-    The cart must exist (404) and be in checkout with a live reservation (409); then
-    every field is checked before anything is written, so a bad one changes nothing
-    (400 naming each bad field). Activity extends a reservation that is running out.
-    """
-    with transaction.atomic():
-        cart = lock_cart(cart_id)
-        now = now or timezone.now()  # read after the lock wait, which may cross the expiry
-        _require_live_checkout(cart, now)
-        changes = _clean_checkout_fields(
-            email=email, shipping_address=shipping_address, billing_address=billing_address, shipping_method=shipping_method
-        )
-        keep_reservation_alive(cart, now=now)
-        method = changes.pop("shipping_method", None)
-        if method is not None:
-            changes["shipping_method"] = method.code
-            changes["quoted_shipping_usd"] = method.price.amount
-        for field, value in changes.items():
-            setattr(cart, field, value)
-        if cart.email and cart.shipping_address:
-            cart.checkout_step = Cart.Step.PAYMENT if cart.shipping_method else Cart.Step.SHIPPING
-        _touch(cart, now, [*changes, "checkout_step", "reservation_expires_at"])
-    return cart
-
-
-def _clean_checkout_fields(*, email: Any, shipping_address: Any, billing_address: Any, shipping_method: Any) -> dict[str, Any]:
+def clean_checkout_fields(*, email: Any, shipping_address: Any, billing_address: Any, shipping_method: Any) -> dict[str, Any]:
     """The given fields cleaned; InvalidInput naming every bad one."""
     changes: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
@@ -309,16 +269,16 @@ def _clean_checkout_fields(*, email: Any, shipping_address: Any, billing_address
         except InvalidInput as exc:
             errors.update(exc.details)
 
-    if email is not _UNSET:
+    if email is not UNSET:
         collect("email", lambda: clean_email(email))
-    if shipping_address is not _UNSET:
+    if shipping_address is not UNSET:
         collect("shipping_address", lambda: clean_address(shipping_address, field="shipping_address"))
-    if billing_address is not _UNSET:
+    if billing_address is not UNSET:
         collect(
             "billing_address",
             lambda: None if billing_address is None else clean_address(billing_address, field="billing_address"),
         )
-    if shipping_method is not _UNSET:
+    if shipping_method is not UNSET:
         collect("shipping_method", lambda: _clean_shipping_method(shipping_method))
     if errors:
         first_field, messages = next(iter(errors.items()))
@@ -338,77 +298,84 @@ def _clean_shipping_method(code: Any) -> ShippingMethod:
     return method
 
 
-def cancel_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
-    """Back to `active`: reservations released, the rate unfixed. Waits for a payment of
-    the cart being confirmed right now (PaymentInProgress, 429, if it takes too long)."""
-    with transaction.atomic():
-        checkout_ending.send(sender=Cart, cart_id=parse_cart_id(cart_id))
-        cart = lock_cart(cart_id)
-        now = now or timezone.now()
-        if cart.status != Cart.Status.CHECKOUT:
-            raise CartNotInCheckout()
-        cart.status = Cart.Status.ACTIVE
-        cart.exchange_rate = None
-        cart.reservation_expires_at = None
-        cart.checkout_step = Cart.Step.CART
-        _clear_quote(cart)
-        _touch(cart, now, ["status", "exchange_rate", "reservation_expires_at", "checkout_step", "quoted_shipping_usd"])
-        _announce_checkout_ended(cart.pk)
-        inventory.release(cart_id=cart.pk, now=now)  # last: stock locks are held to the commit
-    return cart
+def leave_checkout(cart: Cart, *, now: datetime) -> None:
+    """checkout -> active (cancelled): the quote and the reservation expiry cleared."""
+    if cart.status != Cart.Status.CHECKOUT:
+        raise CartNotInCheckout()
+    cart.status = Cart.Status.ACTIVE
+    cart.exchange_rate = None
+    cart.reservation_expires_at = None
+    cart.checkout_step = Cart.Step.CART
+    _clear_quote(cart)
+    touch(cart, now, ["status", "exchange_rate", "reservation_expires_at", "checkout_step", "quoted_shipping_usd"])
 
 
-def _announce_checkout_ended(cart_id: UUID) -> None:
-    transaction.on_commit(partial(checkout_ended.send, sender=Cart, cart_id=cart_id))
+def idle_open_cart_ids(*, cutoff: datetime, excluding: Iterable[UUID] = (), limit: int = 200) -> list[UUID]:
+    """Open carts (active or in checkout) untouched since `cutoff`, oldest first."""
+    return list(
+        Cart.objects.filter(status__in=[Cart.Status.ACTIVE, Cart.Status.CHECKOUT], last_activity_at__lt=cutoff)
+        .exclude(pk__in=list(excluding))
+        .order_by("last_activity_at")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
-def abandon_idle_carts(*, now: datetime | None = None, batch_size: int = 200) -> int:
-    """Carts untouched for CART_ABANDON_AFTER become `abandoned`, their stock released."""
-    now = now or timezone.now()
-    cutoff = now - settings.CART_ABANDON_AFTER
-    abandoned = 0
-    paying: set[UUID] = set()  # a payment is being confirmed: left for the next sweep
-    while True:
-        ids = list(
-            Cart.objects.filter(status__in=[Cart.Status.ACTIVE, Cart.Status.CHECKOUT], last_activity_at__lt=cutoff)
-            .exclude(pk__in=paying)
-            .order_by("last_activity_at")
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        if not ids:
-            return abandoned
-        for cart_id in ids:
-            with transaction.atomic():
-                try:
-                    checkout_ending.send(sender=Cart, cart_id=cart_id)
-                except PaymentInProgress:
-                    paying.add(cart_id)
-                    continue
-                cart = lock_cart(cart_id)
-                # Re-checked under the lock: the shopper may have come back meanwhile.
-                if cart.status not in (Cart.Status.ACTIVE, Cart.Status.CHECKOUT) or cart.last_activity_at >= cutoff:
-                    continue
-                inventory.release(cart_id=cart.pk, now=now)
-                if cart.status == Cart.Status.CHECKOUT:
-                    _announce_checkout_ended(cart.pk)
-                cart.status = Cart.Status.ABANDONED
-                cart.reservation_expires_at = None
-                cart.save(update_fields=["status", "reservation_expires_at", "updated_at"])
-                abandoned += 1
+def abandon(cart: Cart) -> None:
+    """active|checkout -> abandoned (idle too long); the caller released its stock."""
+    cart.status = Cart.Status.ABANDONED
+    cart.reservation_expires_at = None
+    cart.save(update_fields=["status", "reservation_expires_at", "updated_at"])
+
+
+def restore_quote(cart: Cart, *, rate: Decimal, unit_prices_usd: dict[int, Decimal], shipping_usd: Decimal | None) -> None:
+    """Put a quote back on a cart whose checkout ended (cancelling it cleared the fixed
+    prices and rate): a payment for that quote arrived, so the order is priced as paid."""
+    lines = list(CartLine.objects.filter(cart=cart))
+    for line in lines:
+        line.quoted_unit_price_usd = unit_prices_usd[line.variant_id]
+    CartLine.objects.bulk_update(lines, ["quoted_unit_price_usd"])
+    cart.exchange_rate = rate
+    cart.quoted_shipping_usd = shipping_usd
+
+
+def line_quantities(cart: Cart) -> dict[int, int]:
+    """variant id -> quantity of the cart's lines, as they are in the database."""
+    return dict(CartLine.objects.filter(cart=cart).values_list("variant_id", "quantity"))
+
+
+def complete(cart: Cart, *, now: datetime) -> None:
+    """checkout -> completed: its order exists. The quote (rate, shipping) stays."""
+    cart.status = Cart.Status.COMPLETED
+    cart.completed_at = now
+    cart.reservation_expires_at = None
+    cart.checkout_step = Cart.Step.CONFIRMATION
+    cart.save(
+        update_fields=[
+            "status", "completed_at", "reservation_expires_at", "checkout_step", "exchange_rate", "quoted_shipping_usd", "updated_at",
+        ]
+    )
 
 
 def merge_carts(*, source_id: UUID | str, user_id: int) -> Cart:
     """On login: the session's cart joins the user's active cart (quantities add, capped
-    at 99); with no active user cart, the session cart becomes the user's."""
+    at 99); with no active user cart, the session cart becomes the user's. Both carts are
+    locked at once, by primary key (lock order: shop/locks.py)."""
+    source_uuid = parse_cart_id(source_id)
     with transaction.atomic():
-        target = (
-            Cart.objects.select_for_update()
-            .filter(user_id=user_id, status=Cart.Status.ACTIVE)
-            .exclude(pk=source_id)
+        target_id = (
+            Cart.objects.filter(user_id=user_id, status=Cart.Status.ACTIVE)
+            .exclude(pk=source_uuid)
             .order_by("-last_activity_at")
+            .values_list("pk", flat=True)
             .first()
         )
-        source = lock_cart(source_id)
+        locked = lock_carts([source_uuid] + ([target_id] if target_id else []))
+        source = locked.get(source_uuid)
+        if source is None:
+            raise NotFound("That cart does not exist.")
+        target = locked.get(target_id) if target_id else None
+        if target is not None and (target.status != Cart.Status.ACTIVE or target.user_id != user_id):
+            target = None  # it changed before we locked it (checked out, merged): none to join
         if source.user_id not in (None, user_id) or source.status not in (Cart.Status.ACTIVE, Cart.Status.CHECKOUT):
             return target or source
         if target is None or source.status == Cart.Status.CHECKOUT:
@@ -427,7 +394,7 @@ def merge_carts(*, source_id: UUID | str, user_id: int) -> Cart:
         source.lines.all().delete()
         source.status = Cart.Status.ABANDONED
         source.save(update_fields=["status", "updated_at"])
-        _touch(target, timezone.now(), [])
+        touch(target, timezone.now(), [])
     return target
 
 

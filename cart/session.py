@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from cart import services
 from cart.models import Cart, CartLine
 from cart.selectors import cart_with_lines, parse_cart_id
-from shop.currency_choice import forget_resolved_currency, shopper_currency
+from currencies.choice import forget_resolved_currency, shopper_currency
 from shop.errors import CartNotActive, NotFound
 
 SESSION_KEY = "cart_id"
@@ -78,7 +78,9 @@ def _follow_shopper_currency(request: HttpRequest, *, cart_id: UUID, status: str
 
 
 def _summary(request: HttpRequest) -> tuple[UUID | None, int]:
-    """(cart id, number of items) of the shopper's open cart, in one query."""
+    """(cart id, number of items) of the shopper's open cart, in one query. Reads only
+    (the header shows it on every page): a cart taken up from the user's history follows
+    the shopper's currency when a page uses it (take_up_cart), not here."""
     cached = getattr(request, "_shop_cart_summary", _NOT_RESOLVED)
     if cached is not _NOT_RESOLVED:
         return cached
@@ -89,22 +91,37 @@ def _summary(request: HttpRequest) -> tuple[UUID | None, int]:
         ordering = ["-last_activity_at"]
         if session_id:
             ordering.insert(0, Case(When(pk=session_id, then=Value(0)), default=Value(1)))
-        row = counted.order_by(*ordering).values_list("pk", "item_count", "status", "currency").first()
-        if row and row[0] != session_id:  # the user's latest cart, taken up by this session
-            _follow_shopper_currency(request, cart_id=row[0], status=row[2], currency=row[3])
+        row = counted.order_by(*ordering).values_list("pk", "item_count").first()
     elif session_id:
         row = counted.filter(pk=session_id).values_list("pk", "item_count").first()
     else:
         row = None
     summary = (row[0], row[1]) if row else (None, 0)
-    if summary[0] != session_id:
-        remember_cart(request, summary[0])
     request._shop_cart_summary = summary  # type: ignore[attr-defined]
     return summary
 
 
+def take_up_cart(request: HttpRequest) -> UUID | None:
+    """The shopper's open cart id, bound to the session. A signed-in shopper whose session
+    has no cart takes up their latest one, which then shows in the currency their selector
+    shows (as choose-currency makes the open cart follow it); one in checkout keeps its
+    fixed quote."""
+    session_id = _session_cart_id(request)
+    cart_id = _summary(request)[0]
+    if cart_id is not None and cart_id != session_id and request.user.is_authenticated:
+        row = Cart.objects.filter(pk=cart_id).values_list("status", "currency").first()
+        if row is not None:
+            _follow_shopper_currency(request, cart_id=cart_id, status=row[0], currency=row[1])
+    if cart_id != session_id:
+        count = _summary(request)[1]
+        remember_cart(request, cart_id)
+        request._shop_cart_summary = (cart_id, count)  # type: ignore[attr-defined]
+    return cart_id
+
+
 def current_cart_id(request: HttpRequest) -> UUID | None:
-    return _summary(request)[0]
+    """The shopper's open cart id, for an action on it (take_up_cart)."""
+    return take_up_cart(request)
 
 
 def cart_item_count(request: HttpRequest) -> int:
@@ -126,7 +143,7 @@ def current_cart(request: HttpRequest) -> Cart | None:
         if cart is not None and not _owns(request, cart):
             cart = None
     if cart is None and request.user.is_authenticated:
-        cart_id = current_cart_id(request)
+        cart_id = take_up_cart(request)
         cart = cart_with_lines(cart_id) if cart_id else None
     lines = list(cart.lines.all()) if cart else []
     remember_cart(request, cart.pk if cart else None)
@@ -154,6 +171,19 @@ def add_to_cart(request: HttpRequest, *, sku: Any, quantity: Any) -> CartLine:
         line = services.add_line(cart_id=cart_id, sku=sku, quantity=quantity)
     remember_cart(request, cart_id)
     return line
+
+
+def follow_chosen_currency(request: HttpRequest, currency: str) -> str | None:
+    """The shopper chose `currency`: their open cart follows it, unless it is in checkout
+    (its quote is fixed then). Returns that fixed cart's currency, else None."""
+    cart_id = current_cart_id(request)
+    if cart_id is None:
+        return None
+    try:
+        services.set_currency(cart_id=cart_id, currency=currency)
+    except CartNotActive:
+        return Cart.objects.filter(pk=cart_id).values_list("currency", flat=True).first()
+    return None
 
 
 def merge_session_cart_on_login(request: HttpRequest | None, user: Any) -> None:

@@ -1,3 +1,5 @@
+"""The cart's pages, at /cart/, and the currency selector's form target, /currency/.
+(The cart page's checkout buttons post to the checkout app's /cart/checkout/ routes.)"""
 from django.urls import path
 
 from cart import views
@@ -5,9 +7,9 @@ from cart import views
 app_name = "cart"
 
 urlpatterns = [
-    path("", views.cart_detail, name="detail"),
-    path("lines/<int:line_id>/", views.update_line, name="update_line"),
-    path("lines/<int:line_id>/remove/", views.remove_line, name="remove_line"),
-    path("checkout/", views.checkout_start, name="checkout_start"),
-    path("checkout/cancel/", views.checkout_cancel, name="checkout_cancel"),
+    path("cart/", views.cart_detail, name="detail"),
+    path("cart/add/<slug:slug>/", views.add, name="add"),
+    path("cart/lines/<int:line_id>/", views.update_line, name="update_line"),
+    path("cart/lines/<int:line_id>/remove/", views.remove_line, name="remove_line"),
+    path("currency/", views.set_currency, name="set_currency"),
 ]

@@ -58,7 +58,7 @@ def clean_email(value: Any) -> str:
 def address_errors(value: Any) -> dict[str, list[str]]:
     if not isinstance(value, dict):
         return {"": ["Must be an object with name, line1, city, postal_code and country."]}
-    # Keys outside ADDRESS_FIELDS are ignored (clean_address drops them), as API.md only
+    # Keys outside ADDRESS_FIELDS are ignored (clean_address drops them), as docs/api.md only
     # promises what the listed fields mean.
     errors: dict[str, list[str]] = {}
     for key in ADDRESS_FIELDS:

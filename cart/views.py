@@ -1,6 +1,7 @@
-"""Shopper pages of the cart: see it, change quantities, remove lines, start or cancel
-checkout. Each action calls one cart service; a refused action re-renders the cart page
-with the reason and changes nothing. Every amount comes from cart.pricing.price_cart."""
+"""Shopper pages of the cart: see it, add to it from a product page, change quantities,
+remove lines, and switch the currency. Each action calls one service; a refused action
+re-renders the page with the reason and changes nothing. Every amount comes from
+cart.pricing.price_cart. (The checkout buttons on the cart page are checkout's views.)"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,19 +9,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from cart import services
 from cart.models import Cart
 from cart.pricing import PricedLine, price_cart
-from cart.session import current_cart, current_cart_id, quantity_from_form
+from cart.selectors import reservation_is_live
+from cart.session import add_to_cart, current_cart, current_cart_id, follow_chosen_currency, quantity_from_form
+from catalog import selectors as catalog_selectors
+from catalog.views import render_product_page
+from currencies.choice import remember_currency
 from inventory.selectors import Availability, availability_of
-from shop.errors import InsufficientStock, InvalidInput, NotFound, ShopError
-
-CHECKOUT_PATH = "/checkout/"
+from shop.errors import InsufficientStock, InvalidInput, NotFound, ShopError, UnsupportedCurrency
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ class CartRow:
     error: str | None
 
 
-def _render_cart(
+def render_cart(
     request: HttpRequest, *, status: int = 200, error: str | None = None, line_errors: dict[int, str] | None = None
 ) -> HttpResponse:
     cart = current_cart(request)
@@ -44,7 +47,7 @@ def _render_cart(
         context.update(
             totals=totals,
             in_checkout=cart.status == Cart.Status.CHECKOUT,
-            reservation_live=bool(cart.reservation_expires_at and cart.reservation_expires_at > timezone.now()),
+            reservation_live=reservation_is_live(cart),
             rows=[
                 CartRow(priced, *availability[priced.line.variant_id], line_errors.get(priced.line.pk))
                 for priced in totals.lines
@@ -55,10 +58,10 @@ def _render_cart(
 
 @require_GET
 def cart_detail(request: HttpRequest) -> HttpResponse:
-    return _render_cart(request)
+    return render_cart(request)
 
 
-def _cart_action(
+def cart_action(
     request: HttpRequest, action: Callable[[Any], Any], *, success: str, line_id: int | None = None, then: str = "cart:detail"
 ) -> HttpResponse:
     """Run one cart service on the shopper's cart; on a refusal show the cart page with
@@ -70,8 +73,8 @@ def _cart_action(
         action(cart_id)
     except ShopError as error:
         if line_id is not None and isinstance(error, (InvalidInput, InsufficientStock)):
-            return _render_cart(request, status=error.status, line_errors={line_id: error.message})
-        return _render_cart(request, status=error.status, error=error.message)
+            return render_cart(request, status=error.status, line_errors={line_id: error.message})
+        return render_cart(request, status=error.status, error=error.message)
     if success:
         messages.success(request, success)
     return redirect(then)
@@ -80,7 +83,7 @@ def _cart_action(
 @require_POST
 def update_line(request: HttpRequest, line_id: int) -> HttpResponse:
     quantity = quantity_from_form(request.POST.get("quantity"))
-    return _cart_action(
+    return cart_action(
         request,
         lambda cart_id: services.set_line_quantity(cart_id=cart_id, line_id=line_id, quantity=quantity),
         success="Quantity updated.",
@@ -90,7 +93,7 @@ def update_line(request: HttpRequest, line_id: int) -> HttpResponse:
 
 @require_POST
 def remove_line(request: HttpRequest, line_id: int) -> HttpResponse:
-    return _cart_action(
+    return cart_action(
         request,
         lambda cart_id: services.remove_line(cart_id=cart_id, line_id=line_id),
         success="Item removed from your cart.",
@@ -98,17 +101,62 @@ def remove_line(request: HttpRequest, line_id: int) -> HttpResponse:
     )
 
 
-@require_POST
-def checkout_start(request: HttpRequest) -> HttpResponse:
-    return _cart_action(
-        request, lambda cart_id: services.start_checkout(cart_id=cart_id), success="", then=CHECKOUT_PATH
-    )
+def _field_of(error: ShopError) -> str:
+    """Which product-page field an add-to-cart error belongs next to."""
+    if isinstance(error, InsufficientStock) or "quantity" in error.details:
+        return "quantity"
+    if "sku" in error.details:
+        return "variant"
+    return "form"
 
 
 @require_POST
-def checkout_cancel(request: HttpRequest) -> HttpResponse:
-    return _cart_action(
-        request,
-        lambda cart_id: services.cancel_checkout(cart_id=cart_id),
-        success="Checkout cancelled; your items are no longer reserved.",
-    )
+def add(request: HttpRequest, slug: str) -> HttpResponse:
+    """The product page's add-to-cart form. A refusal shows the product page again with
+    the reason next to the field, and changes nothing."""
+    product = catalog_selectors.product_detail(slug)
+    if product is None:
+        raise Http404("No such product.")
+    sku = request.POST.get("variant", "")
+    raw_quantity = request.POST.get("quantity", "")
+    quantity = quantity_from_form(raw_quantity)
+    chosen = next((variant for variant in product.active_variants if variant.sku == sku), None)
+    if chosen is None:
+        errors = {"variant": "Choose one of the options shown."}
+        return render_product_page(request, product, chosen_sku=sku, quantity=raw_quantity, errors=errors, status=400)
+    try:
+        add_to_cart(request, sku=sku, quantity=quantity)
+    except ShopError as error:
+        errors = {_field_of(error): error.message}
+        return render_product_page(request, product, chosen_sku=sku, quantity=raw_quantity, errors=errors, status=error.status)
+    messages.success(request, f"Added {quantity} × {chosen} to your cart.")
+    return redirect("cart:detail")
+
+
+def _back(request: HttpRequest) -> str:
+    """Where the shopper came from, if it is on this site; else the home page."""
+    for candidate in (request.POST.get("next"), request.META.get("HTTP_REFERER")):
+        if candidate and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return candidate
+    return "/"
+
+
+@require_POST
+def set_currency(request: HttpRequest) -> HttpResponse:
+    """The currency selector's form (CSRF-protected POST): remember the choice, let the
+    open cart follow it unless its checkout fixed the quote, and go back to the page."""
+    try:
+        code = remember_currency(request, request.POST.get("currency"))
+    except UnsupportedCurrency as error:
+        messages.error(request, error.message)
+        return redirect(_back(request))
+    fixed_currency = follow_chosen_currency(request, code)
+    if fixed_currency is not None:
+        messages.info(
+            request,
+            f"Prices now show in {code}. Your checkout stays in {fixed_currency}; "
+            "cancel the checkout to pay in another currency.",
+        )
+    return redirect(_back(request))

@@ -9,15 +9,16 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.api_schema import CurrenciesSerializer, ProductPageSerializer, ProductSerializer
+from catalog.api_schema import ProductPageSerializer, ProductSerializer
 from catalog.models import Product
 from catalog.selectors import product_detail, product_list
-from inventory.selectors import stock_status
-from shop import rates
-from shop.api_base import ShopAPIView, query_currency
+from catalog.stock import stock_status
+from currencies import rates
+from currencies.api import query_currency
+from shop.api_base import ShopAPIView
 from shop.api_schema import error_responses
 from shop.errors import NotFound
-from shop.money import convert_from_base, money_json
+from currencies.money import convert_from_base, money_json
 
 CURRENCY_PARAM = OpenApiParameter("currency", OpenApiTypes.STR, description="ISO 4217 code; prices are converted from USD.")
 
@@ -73,9 +74,3 @@ class ProductDetailView(ShopAPIView):
         if product is None:
             raise NotFound("There is no product with that slug.")
         return Response(product_json(product, currency, rates.current_rate(currency)))
-
-
-class CurrencyListView(ShopAPIView):
-    @extend_schema(responses={200: CurrenciesSerializer, **error_responses(429)}, summary="Supported currencies and their rates against USD")
-    def get(self, request: Request) -> Response:
-        return Response({"base": "USD", "currencies": rates.currency_table()})

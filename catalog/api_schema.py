@@ -1,4 +1,4 @@
-"""OpenAPI documentation of the catalog endpoints' JSON (API.md Catalog): serializers
+"""OpenAPI documentation of the catalog endpoints' JSON (docs/api.md Catalog): serializers
 used only in `@extend_schema` of catalog/api.py; responses are built by catalog.api."""
 from __future__ import annotations
 
@@ -40,21 +40,3 @@ class ProductPageSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "ProductPage"
-
-
-class CurrencySerializer(serializers.Serializer):
-    code = serializers.CharField(min_length=3, max_length=3)
-    rate = serializers.CharField(help_text="Units of this currency per 1 USD, as a decimal string.")
-    updated_at = serializers.DateTimeField(allow_null=True, help_text="When the rate was set; null before any rate is stored.")
-    stale = serializers.BooleanField(help_text="True when the rate is older than the shop allows.")
-
-    class Meta:
-        ref_name = "Currency"
-
-
-class CurrenciesSerializer(serializers.Serializer):
-    base = serializers.CharField(help_text="Always USD: every price is set in it.")
-    currencies = CurrencySerializer(many=True)
-
-    class Meta:
-        ref_name = "Currencies"

@@ -46,7 +46,7 @@ class Variant(models.Model):
     sku = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=200, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
-    # The base price: always USD (DESIGN.md invariant 5).
+    # The base price: always USD (invariant 5).
     price = MoneyField(max_digits=12, decimal_places=2, default_currency="USD", currency_choices=[("USD", "USD")])
     is_active = models.BooleanField(default=True)
     position = models.PositiveIntegerField(default=0)

@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db.models import Prefetch, QuerySet
 
 from catalog.models import Category, Product, Variant
-from inventory.selectors import annotate_availability
+from catalog.stock import annotate_availability
 
 
 def variants_with_availability(*, now: datetime | None = None) -> QuerySet[Variant]:

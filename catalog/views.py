@@ -1,5 +1,6 @@
 """Shopper pages of the catalog: the product list (all or one category) and a product
-with its add-to-cart form. Prices are shown in the shopper's currency."""
+with its add-to-cart form (posted to the cart app). Prices are shown in the shopper's
+currency."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,21 +8,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib import messages
 from django.core.paginator import InvalidPage, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods
 from moneyed import Money
 
-from cart.session import add_to_cart, quantity_from_form
 from catalog import selectors
 from catalog.models import Category, Product, Variant
-from inventory.selectors import Availability, stock_status
-from shop import rates
-from shop.currency_choice import shopper_currency
-from shop.errors import InsufficientStock, ShopError
-from shop.money import convert_from_base
+from catalog.stock import Availability, stock_status
+from currencies import rates
+from currencies.choice import shopper_currency
+from currencies.money import convert_from_base
 
 # How a product's badge reads when its variants differ: the best status wins.
 _STATUS_RANK: dict[Availability, int] = {"in_stock": 0, "low_stock": 1, "out_of_stock": 2}
@@ -48,7 +46,7 @@ class ProductCard:
     status: Availability
 
 
-def _product_card(product: Product, currency: str, rate: Decimal) -> ProductCard:
+def product_card(product: Product, currency: str, rate: Decimal) -> ProductCard:
     options = [
         VariantOption(
             variant=variant,
@@ -82,42 +80,34 @@ def product_list(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     except InvalidPage:
         raise Http404("No such page.") from None
     currency, rate = _currency_and_rate(request)
-    cards = [_product_card(product, currency, rate) for product in page.object_list]
+    cards = [product_card(product, currency, rate) for product in page.object_list]
     return render(request, "catalog/product_list.html", {"category": category, "page": page, "cards": cards})
 
 
-def _field_of(error: ShopError) -> str:
-    """Which form field an add-to-cart error belongs next to."""
-    if isinstance(error, InsufficientStock) or "quantity" in error.details:
-        return "quantity"
-    if "sku" in error.details:
-        return "variant"
-    return "form"
-
-
-@require_http_methods(["GET", "HEAD", "POST"])
+@require_http_methods(["GET", "HEAD"])
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = selectors.product_detail(slug)
     if product is None:
         raise Http404("No such product.")
-    currency, rate = _currency_and_rate(request)
-    card = _product_card(product, currency, rate)
-    first_orderable = next((option.variant.sku for option in card.options if option.orderable), "")
-    context: dict[str, Any] = {"card": card, "product": product, "errors": {}, "chosen_sku": first_orderable}
-    if request.method != "POST":
-        return render(request, "catalog/product_detail.html", context)
+    return render_product_page(request, product)
 
-    sku = request.POST.get("variant", "")
-    quantity = quantity_from_form(request.POST.get("quantity"))
-    context.update(chosen_sku=sku, quantity=request.POST.get("quantity", ""))
-    chosen = next((option.variant for option in card.options if option.variant.sku == sku), None)
-    if chosen is None:
-        context["errors"] = {"variant": "Choose one of the options shown."}
-        return render(request, "catalog/product_detail.html", context, status=400)
-    try:
-        add_to_cart(request, sku=sku, quantity=quantity)
-    except ShopError as error:
-        context["errors"] = {_field_of(error): error.message}
-        return render(request, "catalog/product_detail.html", context, status=error.status)
-    messages.success(request, f"Added {quantity} × {chosen} to your cart.")
-    return redirect("cart:detail")
+
+def render_product_page(
+    request: HttpRequest,
+    product: Product,
+    *,
+    chosen_sku: str | None = None,
+    quantity: str = "",
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The product page; its add-to-cart form posts to the cart (cart.views.add), which
+    shows this page again with `errors` next to the fields when it refuses the add."""
+    currency, rate = _currency_and_rate(request)
+    card = product_card(product, currency, rate)
+    if chosen_sku is None:
+        chosen_sku = next((option.variant.sku for option in card.options if option.orderable), "")
+    context: dict[str, Any] = {
+        "card": card, "product": product, "errors": errors or {}, "chosen_sku": chosen_sku, "quantity": quantity,
+    }
+    return render(request, "catalog/product_detail.html", context, status=status)

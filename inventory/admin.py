@@ -17,7 +17,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from catalog.models import Variant
+from catalog import admin as catalog_admin
+from catalog.models import Product, Variant
 from inventory import services as inventory_services
 from inventory.forms import StockAdjustmentForm
 from inventory.models import Reservation, Stock, StockMovement
@@ -160,7 +161,7 @@ class StockAdmin(admin.ModelAdmin):
             "available": available,
             "status": STOCK_STATUS_LABELS[status],
             "form": form,
-            "recent_movements": StockMovement.objects.filter(variant_id=variant.pk).select_related("actor", "order")[:RECENT_MOVEMENTS_SHOWN],
+            "recent_movements": StockMovement.objects.filter(variant_id=variant.pk).select_related("actor")[:RECENT_MOVEMENTS_SHOWN],
             "ledger_url": ledger_url(variant.sku),
         }
         return TemplateResponse(request, "admin/inventory/stock/adjust.html", context)
@@ -170,12 +171,12 @@ class StockAdmin(admin.ModelAdmin):
 class StockMovementAdmin(admin.ModelAdmin):
     """The ledger: read-only, because on_hand == sum(delta) must always hold."""
 
-    list_display = ["created_at", "sku", "signed_delta", "reason", "balance_after", "actor", "order_link", "note"]
+    list_display = ["created_at", "sku", "signed_delta", "reason", "balance_after", "actor", "order_id", "note"]
     list_filter = ["reason", "created_at"]
-    list_select_related = ["variant", "actor", "order"]
+    list_select_related = ["variant", "actor"]
     search_fields = ["variant__sku"]
     date_hierarchy = "created_at"
-    fields = ["created_at", "variant", "signed_delta", "reason", "balance_after", "actor", "order_link", "note"]
+    fields = ["created_at", "variant", "signed_delta", "reason", "balance_after", "actor", "order_id", "note"]
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -195,21 +196,15 @@ class StockMovementAdmin(admin.ModelAdmin):
     def signed_delta(self, movement: StockMovement) -> str:
         return f"{movement.delta:+d}"
 
-    @admin.display(description="Order", ordering="order__number")
-    def order_link(self, movement: StockMovement) -> str:
-        if movement.order_id is None:
-            return "—"
-        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[movement.order_id]), movement.order.number)
-
 
 @admin.register(Reservation)
 class ReservationAdmin(admin.ModelAdmin):
-    list_display = ["id", "cart_link", "sku", "quantity", "status", "expires_at", "liveness", "order"]
+    list_display = ["id", "holder_id", "sku", "quantity", "status", "expires_at", "liveness", "order_id"]
     list_filter = ["status"]
-    list_select_related = ["variant", "order"]
-    search_fields = ["variant__sku", "cart__id__exact"]
+    list_select_related = ["variant"]
+    search_fields = ["variant__sku"]
     ordering = ["-created_at"]
-    fields = ["cart_link", "variant", "quantity", "status", "liveness", "expires_at", "created_at", "closed_at", "order"]
+    fields = ["holder_id", "variant", "quantity", "status", "liveness", "expires_at", "created_at", "closed_at", "order_id"]
     readonly_fields = fields
     actions = ["release_expired_reservations"]
 
@@ -224,10 +219,6 @@ class ReservationAdmin(admin.ModelAdmin):
 
     def has_release_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("inventory.change_reservation")
-
-    @admin.display(description="Cart")
-    def cart_link(self, reservation: Reservation) -> str:
-        return format_html('<a href="{}">{}</a>', reverse("admin:cart_cart_change", args=[reservation.cart_id]), reservation.cart_id)
 
     @admin.display(description="SKU", ordering="variant__sku")
     def sku(self, reservation: Reservation) -> str:
@@ -267,3 +258,75 @@ class ReservationAdmin(admin.ModelAdmin):
         extra_context = {**(extra_context or {}), "can_release": self.has_release_permission(request)}
         return super().changelist_view(request, extra_context)
 
+
+# --- stock on the catalog's product and variant pages -------------------------------
+# The catalog knows nothing of stock; inventory (installed after it) puts the stock
+# columns and the "Adjust stock" links on its admin.
+
+
+def with_stock_figures(variants: QuerySet[Variant]) -> QuerySet[Variant]:
+    """Variants with on_hand_now, reserved_now, available and low_stock_threshold_now, in the
+    same query (the stock row is joined, reservations are a subquery)."""
+    return annotate_availability(variants)
+
+
+class StockFiguresMixin:
+    """Read-only stock columns for a Variant queryset built by with_stock_figures."""
+
+    @admin.display(description="On hand", ordering="on_hand_now")
+    def on_hand(self, variant: Variant):
+        return getattr(variant, "on_hand_now", "—")
+
+    @admin.display(description="Reserved", ordering="reserved_now")
+    def reserved(self, variant: Variant):
+        # Includes reservations past their time that the sweeper has not released yet;
+        # "available" already ignores those.
+        return getattr(variant, "reserved_now", "—")
+
+    @admin.display(description="Available", ordering="available")
+    def available(self, variant: Variant):
+        return getattr(variant, "available", "—")
+
+    @admin.display(description="Stock status")
+    def stock_status(self, variant: Variant):
+        if not hasattr(variant, "available"):
+            return "—"
+        return stock_status_label(variant.available, variant.low_stock_threshold_now)
+
+    @admin.display(description="Stock")
+    def adjust_stock_link(self, variant: Variant):
+        if not variant.pk:
+            return "—"
+        return format_html('<a href="{}">Adjust stock</a>', adjust_stock_url(variant.pk))
+
+
+class VariantStockInline(StockFiguresMixin, catalog_admin.VariantInline):
+    fields = [*catalog_admin.VariantInline.fields, "on_hand", "reserved", "available", "adjust_stock_link"]
+    readonly_fields = ["on_hand", "reserved", "available", "adjust_stock_link"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Variant]:
+        return with_stock_figures(super().get_queryset(request))
+
+
+admin.site.unregister(Product)
+admin.site.unregister(Variant)
+
+
+@admin.register(Product)
+class ProductWithStockAdmin(catalog_admin.ProductAdmin):
+    inlines = [VariantStockInline]
+
+
+@admin.register(Variant)
+class VariantWithStockAdmin(StockFiguresMixin, catalog_admin.VariantAdmin):
+    list_display = [
+        "sku", "product", "display_name", "price", "on_hand", "reserved", "available", "stock_status", "is_active", "adjust_stock_link",
+    ]
+    readonly_fields = ["on_hand", "reserved", "available", "stock_status", "adjust_stock_link"]
+    fieldsets = [
+        *catalog_admin.VariantAdmin.fieldsets,
+        ("Stock", {"fields": ["on_hand", "reserved", "available", "stock_status", "adjust_stock_link"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Variant]:
+        return with_stock_figures(super().get_queryset(request))

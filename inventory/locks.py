@@ -1,10 +1,8 @@
-"""Row locks for stock, taken in one global order.
+"""Row locks for stock (step 5 of the lock order in shop/locks.py).
 
-Cross-table lock order, followed by every writer:
-    cart row  ->  stock rows, ascending variant id  ->  reservation rows
 A transaction that needs several stock rows locks them all in one statement sorted by
 variant id, so two carts holding the same SKUs in any line order never deadlock
-(DESIGN.md invariant 4).
+(invariant 4). Reservation rows are written only under their stock rows' locks.
 """
 from __future__ import annotations
 
@@ -17,7 +15,8 @@ from inventory.models import Stock
 
 
 def lock_stocks(variant_ids: Iterable[int]) -> dict[int, Stock]:
-    """Lock the stock rows of these variants, creating missing ones, in variant-id order."""
+    """Lock the stock rows of these variants, creating missing ones, in variant-id order
+    (lock order: shop/locks.py)."""
     ids = sorted(set(variant_ids))
     if not ids:
         return {}
@@ -29,11 +28,12 @@ def lock_stocks(variant_ids: Iterable[int]) -> dict[int, Stock]:
     return stocks
 
 
-def lock_reserved_stocks(cart_id: UUID) -> dict[int, Stock]:
-    """Lock the stock rows the cart holds active reservations on, in variant-id order, in
-    one statement (no separate look-up of the cart's reservations first)."""
+def lock_reserved_stocks(holder_id: UUID) -> dict[int, Stock]:
+    """Lock the stock rows the holder has active reservations on, in variant-id order, in
+    one statement (no separate look-up of its reservations first; lock order:
+    shop/locks.py)."""
     return _locked_rows(
-        "variant_id IN (SELECT variant_id FROM inventory_reservation WHERE cart_id = %s AND status = 'active')", [cart_id]
+        "variant_id IN (SELECT variant_id FROM inventory_reservation WHERE holder_id = %s AND status = 'active')", [holder_id]
     )
 
 

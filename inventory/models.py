@@ -1,7 +1,8 @@
 """Stock, reservations and the stock ledger.
 
-Lock order (see inventory/locks.py): cart -> stock rows by ascending variant id ->
-reservation rows. Every writer of stock follows it, so no two transactions deadlock.
+Inventory knows nothing above the catalog: a reservation is held by an opaque holder id
+(a cart's UUID) and both reservations and sales name their order by its id, with no
+foreign keys up the stack. Lock order: shop/locks.py.
 """
 from __future__ import annotations
 
@@ -38,29 +39,32 @@ class Reservation(models.Model):
         RELEASED = "released"
         EXPIRED = "expired"
 
-    cart = models.ForeignKey("cart.Cart", on_delete=models.CASCADE, related_name="reservations")
+    # Whoever holds the units: a cart's id. Opaque here, so no cart can be deleted from
+    # under its reservations (they hold stock until released, committed or expired).
+    holder_id = models.UUIDField()
     variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="reservations")
     quantity = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The order a committed reservation was sold to (its id), set by attach_order.
+    order_id = models.BigIntegerField(null=True, blank=True, db_index=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["variant", "expires_at"], condition=Q(status="active"), name="reservation_active_variant"),
             models.Index(fields=["expires_at"], condition=Q(status="active"), name="reservation_active_expiry"),
-            models.Index(fields=["cart", "status"]),
+            models.Index(fields=["holder_id", "status"], name="reservation_holder_status"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_quantity_positive"),
-            # One live reservation per cart and variant.
-            models.UniqueConstraint(fields=["cart", "variant"], condition=Q(status="active"), name="reservation_one_active_per_cart_variant"),
+            # One live reservation per holder and variant.
+            models.UniqueConstraint(fields=["holder_id", "variant"], condition=Q(status="active"), name="reservation_one_active_per_cart_variant"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.variant_id} for cart {self.cart_id} ({self.status})"
+        return f"{self.quantity} x {self.variant_id} for {self.holder_id} ({self.status})"
 
 
 class StockMovement(models.Model):
@@ -79,7 +83,8 @@ class StockMovement(models.Model):
     reason = models.CharField(max_length=16, choices=Reason.choices)
     note = models.CharField(max_length=255, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="stock_movements")
+    # The order of a sale (its id), set by attach_order; None for every other movement.
+    order_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     balance_after = models.IntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 

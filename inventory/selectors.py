@@ -1,25 +1,23 @@
 """Stock reads. Availability ignores expired reservations whether or not the sweeper has
-run (DESIGN.md invariant 2), so these never need a lock."""
+run (invariant 2), so these never need a lock."""
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Literal
 from uuid import UUID
 
 from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from inventory.models import Reservation, Stock
+from catalog.stock import Availability
+from inventory.models import Reservation, Stock, StockMovement
 
-Availability = Literal["in_stock", "low_stock", "out_of_stock"]
 
-
-def _live_reserved_subquery(now: datetime, variant_ref: str, excluding_cart_id: UUID | None = None) -> Subquery:
+def _live_reserved_subquery(now: datetime, variant_ref: str, excluding_holder_id: UUID | None = None) -> Subquery:
     live = Reservation.objects.filter(variant_id=OuterRef(variant_ref), status=Reservation.Status.ACTIVE, expires_at__gt=now)
-    if excluding_cart_id is not None:
-        live = live.exclude(cart_id=excluding_cart_id)
+    if excluding_holder_id is not None:
+        live = live.exclude(holder_id=excluding_holder_id)
     return Subquery(
         live.order_by()
         .values("variant_id")
@@ -30,10 +28,13 @@ def _live_reserved_subquery(now: datetime, variant_ref: str, excluding_cart_id: 
 
 
 def annotate_availability(variants: QuerySet, *, now: datetime | None = None) -> QuerySet:
-    """Variants with `available` (on hand minus live reservations) and `low_stock_threshold`."""
+    """Variants with `available` (on hand minus live reservations, never below 0),
+    `on_hand_now`, `reserved_now` and `low_stock_threshold_now`, in the same query (the
+    stock row is joined, live reservations are a subquery)."""
     now = now or timezone.now()
     return variants.annotate(
         on_hand_now=Coalesce(F("stock__on_hand"), Value(0)),
+        reserved_now=Coalesce(F("stock__reserved"), Value(0)),
         low_stock_threshold_now=Coalesce(F("stock__low_stock_threshold"), Value(0)),
         available=Greatest(
             Coalesce(F("stock__on_hand"), Value(0)) - Coalesce(_live_reserved_subquery(now, "pk"), Value(0)), Value(0)
@@ -54,15 +55,15 @@ def stock_status(available: int, threshold: int) -> Availability:
 
 
 def availability_of(
-    variant_ids: Iterable[int], *, now: datetime | None = None, excluding_cart_id: UUID | None = None
+    variant_ids: Iterable[int], *, now: datetime | None = None, excluding_holder_id: UUID | None = None
 ) -> dict[int, tuple[int, Availability]]:
-    """variant id -> (available, status). With excluding_cart_id: what that cart can have,
-    its own live reservations counted as available to it."""
+    """variant id -> (available, status). With excluding_holder_id: what that holder (a
+    cart) can have, its own live reservations counted as available to it."""
     now = now or timezone.now()
     ids = list(set(variant_ids))
     rows = (
         Stock.objects.filter(variant_id__in=ids)
-        .annotate(live=Coalesce(_live_reserved_subquery(now, "variant_id", excluding_cart_id), Value(0)))
+        .annotate(live=Coalesce(_live_reserved_subquery(now, "variant_id", excluding_holder_id), Value(0)))
         .values_list("variant_id", "on_hand", "live", "low_stock_threshold")
     )
     result: dict[int, tuple[int, Availability]] = {vid: (0, "out_of_stock") for vid in ids}
@@ -73,8 +74,6 @@ def availability_of(
 
 
 def ledger_balance(variant_id: int) -> int:
-    from inventory.models import StockMovement
-
     return StockMovement.objects.filter(variant_id=variant_id).aggregate(total=Coalesce(Sum("delta"), 0))["total"]
 
 

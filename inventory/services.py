@@ -1,7 +1,7 @@
 """Stock writes: reserve, extend, release, commit, adjust, sweep.
 
 Every function that changes a stock row first locks it (inventory.locks), then releases
-the expired reservations of that row under the lock (DESIGN.md invariant 2), then checks
+the expired reservations of that row under the lock (docs/architecture.md, invariant 2), then checks
 and writes. `reserved` always equals the sum of the row's active reservations and the
 database refuses `reserved > on_hand` or `on_hand < 0` (invariant 1). Every change of
 on_hand writes one StockMovement (invariant 3).
@@ -9,7 +9,7 @@ on_hand writes one StockMovement (invariant 3).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -32,7 +32,7 @@ WITH closed AS (
            closed_at = %(now)s
      WHERE variant_id = ANY(%(variant_ids)s)
        AND status = 'active'
-       AND (expires_at <= %(now)s OR cart_id = %(cart_id)s)
+       AND (expires_at <= %(now)s OR holder_id = %(holder_id)s)
  RETURNING variant_id, quantity
 )
 UPDATE inventory_stock AS s
@@ -52,8 +52,8 @@ WITH added AS (
      WHERE s.variant_id = d.variant_id
  RETURNING s.variant_id, d.quantity
 )
-INSERT INTO inventory_reservation (cart_id, variant_id, quantity, status, expires_at, created_at)
-SELECT %(cart_id)s, variant_id, quantity, 'active', %(expires_at)s, %(now)s FROM added ORDER BY variant_id
+INSERT INTO inventory_reservation (holder_id, variant_id, quantity, status, expires_at, created_at)
+SELECT %(holder_id)s, variant_id, quantity, 'active', %(expires_at)s, %(now)s FROM added ORDER BY variant_id
 RETURNING id, variant_id, quantity
 """
 
@@ -72,13 +72,13 @@ class Shortage:
     available: int
 
 
-def _release_locked(stocks: dict[int, Stock], *, now: datetime, cart_id: UUID | None = None) -> int:
-    """Close the expired reservations of these locked rows (and, if cart_id is given, that
-    cart's live ones). Returns how many units were freed."""
+def _release_locked(stocks: dict[int, Stock], *, now: datetime, holder_id: UUID | None = None) -> int:
+    """Close the expired reservations of these locked rows (and, if holder_id is given, that
+    holder's live ones). Returns how many units were freed."""
     if not stocks:
         return 0
     with connection.cursor() as cursor:
-        cursor.execute(_RELEASE_SQL, {"now": now, "variant_ids": list(stocks), "cart_id": cart_id})
+        cursor.execute(_RELEASE_SQL, {"now": now, "variant_ids": list(stocks), "holder_id": holder_id})
         rows = cursor.fetchall()
     freed = 0
     for variant_id, reserved in rows:
@@ -104,23 +104,13 @@ def _shortages(stocks: dict[int, Stock], items: Mapping[int, int]) -> list[Short
 
 def insufficient_stock_error(shortages: list[Shortage]) -> InsufficientStock:
     variants = Variant.objects.select_related("product").in_bulk([s.variant_id for s in shortages])
-    return InsufficientStock(
-        [
-            {
-                "sku": variants[s.variant_id].sku,
-                "name": str(variants[s.variant_id]),
-                "requested": s.requested,
-                "available": s.available,
-            }
-            for s in shortages
-        ]
-    )
+    return InsufficientStock.of((variants[s.variant_id], s.requested, s.available) for s in shortages)
 
 
-def reserve(*, cart_id: UUID, items: Mapping[int, int], expires_at: datetime, now: datetime | None = None) -> list[Reservation]:
-    """Reserve every item (variant id -> quantity) for the cart, all or none.
+def reserve(*, holder_id: UUID, items: Mapping[int, int], expires_at: datetime, now: datetime | None = None) -> list[Reservation]:
+    """Reserve every item (variant id -> quantity) for the holder (a cart's id), all or none.
 
-    The caller holds the cart's row lock. Any live reservation the cart already has on
+    The caller holds the holder's own lock (the cart row). Any live reservation the holder already has on
     these variants is replaced. Raises InsufficientStock naming every short item.
     """
     now = now or timezone.now()
@@ -131,51 +121,51 @@ def reserve(*, cart_id: UUID, items: Mapping[int, int], expires_at: datetime, no
     # caller that carries on after InsufficientStock wraps the call in atomic() itself.
     with transaction.atomic(savepoint=False):
         stocks = lock_stocks(items)
-        _release_locked(stocks, now=now, cart_id=cart_id)
+        _release_locked(stocks, now=now, holder_id=holder_id)
         shortages = _shortages(stocks, items)
         if shortages:
             raise insufficient_stock_error(shortages)
         with connection.cursor() as cursor:
             cursor.execute(
                 _RESERVE_SQL,
-                {"now": now, "cart_id": cart_id, "expires_at": expires_at,
+                {"now": now, "holder_id": holder_id, "expires_at": expires_at,
                  "variant_ids": list(items), "quantities": list(items.values())},
             )
             rows = cursor.fetchall()
         return [
-            Reservation(id=pk, cart_id=cart_id, variant_id=vid, quantity=q, expires_at=expires_at, created_at=now)
+            Reservation(id=pk, holder_id=holder_id, variant_id=vid, quantity=q, expires_at=expires_at, created_at=now)
             for pk, vid, q in rows
         ]
 
 
-def release(*, cart_id: UUID, now: datetime | None = None) -> int:
-    """Release the cart's live reservations. Returns the units released."""
+def release(*, holder_id: UUID, now: datetime | None = None) -> int:
+    """Release the holder's live reservations. Returns the units released."""
     now = now or timezone.now()
     with transaction.atomic(savepoint=False):
-        stocks = lock_reserved_stocks(cart_id)
-        return _release_locked(stocks, now=now, cart_id=cart_id)
+        stocks = lock_reserved_stocks(holder_id)
+        return _release_locked(stocks, now=now, holder_id=holder_id)
 
 
-def extend(*, cart_id: UUID, expires_at: datetime, now: datetime | None = None) -> int:
-    """Move the expiry of the cart's reservations to `expires_at` (never earlier), all
+def extend(*, holder_id: UUID, expires_at: datetime, now: datetime | None = None) -> int:
+    """Move the expiry of the holder's reservations to `expires_at` (never earlier), all
     or none.
 
     If any of them has run out (its units may be someone else's by now) none is
     extended and ReservationExpired says to reserve again: a reservation past its time
     is never revived, as it no longer blocks others.
 
-    Takes the stock locks of the cart's reserved rows first, like every writer of
-    reservations (lock order: cart -> stock -> reservations). Updating the reservation
+    Takes the stock locks of the holder's reserved rows first, like every writer of
+    reservations (shop/locks.py: cart -> stock -> reservations). Updating the reservation
     rows without them deadlocked against a release or sweep of the same rows, which
     holds the stock locks and closes reservations one row at a time in its own order.
     """
     with transaction.atomic():
         reserved_variants = list(
-            Reservation.objects.filter(cart_id=cart_id, status=Reservation.Status.ACTIVE).values_list("variant_id", flat=True)
+            Reservation.objects.filter(holder_id=holder_id, status=Reservation.Status.ACTIVE).values_list("variant_id", flat=True)
         )
         lock_stocks(reserved_variants)
         now = now or timezone.now()  # read after the lock wait, which may cross the expiry
-        held = Reservation.objects.filter(cart_id=cart_id, status=Reservation.Status.ACTIVE)
+        held = Reservation.objects.filter(holder_id=holder_id, status=Reservation.Status.ACTIVE)
         expiries = list(held.values_list("expires_at", flat=True))
         # Released while we waited for the locks, or run out: either way not all are live.
         if not expiries or len(expiries) < len(reserved_variants) or min(expiries) <= now:
@@ -183,14 +173,14 @@ def extend(*, cart_id: UUID, expires_at: datetime, now: datetime | None = None) 
         return held.filter(expires_at__lt=expires_at).update(expires_at=expires_at)
 
 
-def commit(*, cart_id: UUID, items: Mapping[int, int], order_id: int | None, now: datetime | None = None) -> list[StockMovement]:
-    """Turn the cart's reservations into sales: on_hand drops by every item's quantity.
+def commit(*, holder_id: UUID, items: Mapping[int, int], order_id: int | None, now: datetime | None = None) -> list[StockMovement]:
+    """Turn the holder's reservations into sales: on_hand drops by every item's quantity.
 
     A reservation that is still active is committed even if past its time: no one else
     has taken its units, because anyone touching the row would have released it first.
     Items with no live reservation (it expired and was released) are re-reserved from
     what is free now; if that is short, InsufficientStock and nothing changes
-    (DESIGN.md invariant 12 handles it).
+    (the checkout handles it: invariant 12).
     """
     now = now or timezone.now()
     items = {int(vid): int(q) for vid, q in items.items() if q > 0}
@@ -201,10 +191,10 @@ def commit(*, cart_id: UUID, items: Mapping[int, int], order_id: int | None, now
             cursor.execute(
                 """
                 UPDATE inventory_reservation SET status = 'committed', closed_at = %(now)s, order_id = %(order_id)s
-                 WHERE cart_id = %(cart_id)s AND status = 'active' AND variant_id = ANY(%(variant_ids)s)
+                 WHERE holder_id = %(holder_id)s AND status = 'active' AND variant_id = ANY(%(variant_ids)s)
              RETURNING variant_id, quantity
                 """,
-                {"now": now, "order_id": order_id, "cart_id": cart_id, "variant_ids": list(items)},
+                {"now": now, "order_id": order_id, "holder_id": holder_id, "variant_ids": list(items)},
             )
             for variant_id, quantity in cursor.fetchall():
                 committed[variant_id] = committed.get(variant_id, 0) + quantity
@@ -223,6 +213,16 @@ def commit(*, cart_id: UUID, items: Mapping[int, int], order_id: int | None, now
             stocks[variant_id].on_hand -= quantity
         movements = _write_on_hand(stocks, {vid: -q for vid, q in items.items()}, reason=StockMovement.Reason.SALE, order_id=order_id, now=now)
     return movements
+
+
+def attach_order(*, holder_id: UUID, order_id: int, movement_ids: Iterable[int]) -> None:
+    """Record which order a committed sale belongs to: its ledger movements and its
+    committed reservations. The order is made after the commit (whether stock sufficed
+    decides how it is made), inside the same transaction, so this fills the reference in."""
+    StockMovement.objects.filter(pk__in=list(movement_ids), order_id__isnull=True).update(order_id=order_id)
+    Reservation.objects.filter(
+        holder_id=holder_id, status=Reservation.Status.COMMITTED, order_id__isnull=True
+    ).update(order_id=order_id)
 
 
 def _write_on_hand(
@@ -304,6 +304,48 @@ def set_on_hand(*, variant_id: int, on_hand: int, reason: str, actor_id: int | N
         if delta == 0:
             return None
         return adjust(variant_id=variant_id, delta=delta, reason=reason, actor_id=actor_id, note=note, now=now)
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    """A counted figure for one variant (a catalog import, a stock count)."""
+
+    variant_id: int
+    on_hand: int
+    low_stock_threshold: int | None = None  # None: leave it as it is
+
+
+class StockLevelRefused(StockAdjustmentRefused):
+    """set_stock_levels refused the figure of `variant_id` (why: `message`)."""
+
+    def __init__(self, variant_id: int, refusal: StockAdjustmentRefused):
+        self.variant_id = variant_id
+        super().__init__(refusal.message, details=refusal.details)
+
+
+def set_stock_levels(
+    levels: Sequence[StockLevel], *, reason: str, actor_id: int | None = None, note: str = "", now: datetime | None = None
+) -> list[StockMovement]:
+    """Set several variants' on hand (and thresholds) at once, all or none: every stock
+    row is locked first in one statement, in variant-id order (the global lock order), so
+    a large import never deadlocks with checkouts; each change of on_hand is one ledger
+    movement. StockLevelRefused names the first variant whose figure cannot be set (more
+    units reserved by carts in checkout than the figure), and nothing is changed."""
+    movements: list[StockMovement] = []
+    with transaction.atomic():
+        lock_stocks(level.variant_id for level in levels)
+        for level in levels:
+            if level.low_stock_threshold is not None:
+                set_low_stock_threshold(variant_id=level.variant_id, threshold=level.low_stock_threshold)
+            try:
+                movement = set_on_hand(
+                    variant_id=level.variant_id, on_hand=level.on_hand, reason=reason, actor_id=actor_id, note=note, now=now
+                )
+            except StockAdjustmentRefused as refusal:
+                raise StockLevelRefused(level.variant_id, refusal) from None
+            if movement is not None:
+                movements.append(movement)
+    return movements
 
 
 def set_low_stock_threshold(*, variant_id: int, threshold: int) -> None:

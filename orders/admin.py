@@ -1,12 +1,11 @@
-"""Order admin: a read-only view of the snapshots. Payment actions (refunds, captures,
-cancellations) belong with payments and are added there."""
+"""Order admin: a read-only view of the snapshots. Payment actions (refunds, captures)
+belong with payments, whose admin adds them to this one (payments.admin)."""
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
 
 from orders.models import Order, OrderLine
-from payments.admin import OrderPaymentActions
 
 
 class OrderLineInline(admin.TabularInline):
@@ -27,7 +26,7 @@ class OrderLineInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(OrderPaymentActions, admin.ModelAdmin):
+class OrderAdmin(admin.ModelAdmin):
     list_display = ["number", "status", "payment_status", "email", "total", "created_at"]
     list_filter = ["status", "payment_status", "currency", "created_at"]
     search_fields = ["number", "email"]

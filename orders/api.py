@@ -1,8 +1,7 @@
-"""Order endpoints of API.md: the signed-in customer's orders, and one order for its
+"""Order endpoints of docs/api.md: the signed-in customer's orders, and one order for its
 customer or a guest holding the token of the order's url."""
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -16,21 +15,18 @@ from orders.models import Order
 from shop.api_base import ShopAPIView
 from shop.api_schema import error_responses
 from shop.errors import NotFound
-from shop.money import money_json
-
-
-def _rate(rate: Decimal) -> str:
-    return f"{Decimal(rate).normalize():f}"
+from currencies.money import money_json
+from currencies.rates import rate_json
 
 
 def order_json(order: Order) -> dict[str, Any]:
-    """The Order of API.md (lines expected prefetched)."""
+    """The Order of docs/api.md (lines expected prefetched)."""
     return {
         "number": order.number,
         "status": order.status,
         "payment_status": order.payment_status,
         "currency": order.currency,
-        "exchange_rate": _rate(order.exchange_rate),
+        "exchange_rate": rate_json(order.exchange_rate),
         "lines": [
             {
                 "sku": line.sku,

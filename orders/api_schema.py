@@ -1,4 +1,4 @@
-"""OpenAPI documentation of the order endpoints' JSON (API.md Orders): serializers used
+"""OpenAPI documentation of the order endpoints' JSON (docs/api.md Orders): serializers used
 only in `@extend_schema` of orders/api.py; responses are built by orders.api.order_json."""
 from __future__ import annotations
 

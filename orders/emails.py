@@ -1,5 +1,5 @@
 """Emails about orders: the shopper's confirmation, the shopper's notice that paid goods
-cannot be supplied (DESIGN.md invariant 12), and alerts to staff.
+cannot be supplied (invariant 12), and alerts to staff.
 
 Callers send them with transaction.on_commit after the transaction that made the order,
 so a rolled-back order never mails and each order mails once. A failing mail server
@@ -18,7 +18,7 @@ from moneyed import Money
 
 from orders.models import Order
 from orders.selectors import guest_link
-from shop.money import format_money
+from currencies.money import format_money
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Orders exist only for paid carts; each is a snapshot that never changes when prices,
-rates or the catalog change later (DESIGN.md invariants 7, 9)."""
+rates or the catalog change later (invariants 7, 9)."""
 from __future__ import annotations
 
 import secrets

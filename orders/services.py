@@ -1,246 +1,26 @@
-"""Order writes. An order comes to exist in one way only: complete_checkout, called by the
-synchronous payment confirmation and by every webhook that reports a paid intent.
+"""Order writes: making the order snapshot of a paid cart, its number, and what happens
+to it after: refunds recorded, a capture, a flag for staff. The checkout app decides when
+an order is made (checkout.completion); nothing here knows of payments.
 
-Lock order (as everywhere): cart -> payment -> stock rows (inventory) -> order number
-sequence -> order. No Stripe call runs inside these transactions; a refund is written as
-a pending row and sent after commit (payments.refunds).
+Locks (shop/locks.py): the order-number sequence row, then order rows.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from functools import partial
-from uuid import UUID
 
 from django.db import connection, transaction
 from django.utils import timezone
 from moneyed import Money
 
-from cart.models import Cart, CartLine
-from cart.pricing import CartTotals, price_cart
-from cart.services import lock_cart
-from inventory import services as inventory
-from inventory.models import Reservation, StockMovement
-from orders import emails
+from cart.models import Cart
+from cart.pricing import CartTotals
+from currencies.money import zero
 from orders.models import Order, OrderLine
-from payments import notices, records, refunds
-from payments.amounts import from_stripe
-from payments.models import Payment, Refund
-from payments.stripe_client import PaymentIntentInfo
 from shop.alerts import alert_staff
-from shop.errors import InsufficientStock
-from shop.money import format_money, stripe_amount, zero
 
 log = logging.getLogger(__name__)
-
-
-class Problem:
-    """Why a paid intent did not make a normal order."""
-
-    NONE = ""
-    NOT_PAID = "not_paid"  # the intent is not paid: nothing to complete
-    AMOUNT_MISMATCH = "amount_mismatch"  # charged amount/currency differs from the quote: refunded, no order
-    OUT_OF_STOCK = "out_of_stock"  # paid after the reservation lapsed and stock ran out: flagged order, refunded
-    DUPLICATE_PAYMENT = "duplicate_payment"  # a second intent paid for a completed cart: refunded
-    CART_CHANGED = "cart_changed"  # paid for a quote whose lines the cart no longer holds: refunded, no order
-
-
-@dataclass(frozen=True)
-class CheckoutOutcome:
-    order: Order | None
-    created: bool
-    problem: str = Problem.NONE
-
-
-def complete_checkout(*, cart_id: UUID | str, payment_intent: PaymentIntentInfo, now: datetime | None = None) -> CheckoutOutcome:
-    """Turn a cart whose payment intent is paid (succeeded, or authorized for manual
-    capture) into its order: exactly one order, one stock commit and one email whatever
-    the order, duplication or concurrency of callers.
-
-    Under the cart's row lock, in this order:
-    1. A completed cart returns its order (a second intent paying for it is refunded).
-    2. The intent must pay for what the cart holds. Each intent carries the quote it was
-       last asked to charge for (Payment.quote: currency, lines, USD prices, rate,
-       shipping). If the cart's currency or lines (variant and quantity) differ from it
-       -- the checkout ended (cancelled, abandoned) while the card was being charged or
-       3-D Secure finished, and the shopper changed the cart since, whether or not a
-       new checkout started -- no order is made: the payment is refunded in full,
-       flagged for staff, the shopper told by email, and the cart left as it is
-       (Problem.CART_CHANGED). An intent without a recorded quote can only pay a cart
-       still in checkout.
-    3. A cart no longer in checkout whose lines are unchanged gets the intent's quote
-       back (rate, unit prices, shipping) and completes like any other: what was paid is
-       what was quoted, whatever the catalog or rates did meanwhile.
-    4. The charged amount and currency must equal the quote, else the payment is
-       refunded and flagged and no order is made (the cart stays as it was, so the
-       shopper can pay again; Problem.AMOUNT_MISMATCH).
-    5. The reservations are committed as sales, re-reserving what lapsed or was released
-       if stock allows; if stock ran out the order is still made, flagged for staff,
-       refunded in full and the shopper told (DESIGN.md invariant 12).
-    """
-    intent = payment_intent
-    if not intent.is_paid:
-        return CheckoutOutcome(None, False, Problem.NOT_PAID)
-    now = now or timezone.now()
-    with transaction.atomic():
-        cart = lock_cart(cart_id)
-        payment = records.lock_payment_for_intent(cart=cart, intent=intent)
-        existing = Order.objects.filter(cart_id=cart.pk).first()
-        if existing is not None:
-            return _repeat(existing, payment, intent)
-
-        if _cart_changed_since_quote(cart, payment):
-            _refuse_changed_cart(cart, payment, intent)
-            return CheckoutOutcome(None, False, Problem.CART_CHANGED)
-        if cart.status != Cart.Status.CHECKOUT:
-            _restore_quote(cart, payment.quote)
-
-        totals = price_cart(cart)
-        if not totals.lines or intent.currency != totals.currency or intent.amount != stripe_amount(totals.total):
-            _refuse_mismatch(payment, intent, totals)
-            return CheckoutOutcome(None, False, Problem.AMOUNT_MISMATCH)
-
-        items = {priced.line.variant_id: priced.line.quantity for priced in totals.lines}
-        shortage: InsufficientStock | None = None
-        movements: list[StockMovement] = []
-        try:
-            movements = inventory.commit(cart_id=cart.pk, items=items, order_id=None, now=now)
-        except InsufficientStock as exc:  # commit ran in a savepoint: nothing of it stays
-            shortage = exc
-            inventory.release(cart_id=cart.pk, now=now)
-
-        order = _create_order(cart, totals, intent, now=now, shortage=shortage)
-        if movements:
-            StockMovement.objects.filter(pk__in=[m.pk for m in movements]).update(order=order)
-            Reservation.objects.filter(cart_id=cart.pk, status=Reservation.Status.COMMITTED, order__isnull=True).update(order=order)
-        payment.order = order
-        records.save_intent_state(payment, intent)
-
-        cart.status = Cart.Status.COMPLETED
-        cart.completed_at = now
-        cart.reservation_expires_at = None
-        cart.checkout_step = Cart.Step.CONFIRMATION
-        cart.save(
-            update_fields=[
-                "status", "completed_at", "reservation_expires_at", "checkout_step", "exchange_rate", "quoted_shipping_usd", "updated_at",
-            ]
-        )
-
-        if shortage is None:
-            transaction.on_commit(partial(emails.send_order_confirmation, order.pk))
-            log.info("order %s created for cart %s (%s)", order.number, cart.pk, intent.id)
-            return CheckoutOutcome(order, True)
-
-        refunds.schedule_refund(
-            payment=payment, amount=intent.amount, reason=Refund.Reason.OUT_OF_STOCK, note=shortage.message, order_id=order.pk
-        )
-        transaction.on_commit(partial(emails.send_order_not_fulfilled, order.pk))
-        transaction.on_commit(
-            partial(
-                alert_staff,
-                f"Order {order.number} paid but out of stock: refunded",
-                f"Order {order.number} was paid ({intent.id}) after its reservation lapsed, and stock ran out: "
-                f"{shortage.message} The payment is being refunded in full and the shopper has been told.",
-            )
-        )
-        log.warning("order %s paid but out of stock; flagged and refunded", order.number)
-        return CheckoutOutcome(order, True, Problem.OUT_OF_STOCK)
-
-
-def _repeat(order: Order, payment: Payment, intent: PaymentIntentInfo) -> CheckoutOutcome:
-    """complete_checkout for a cart that already has its order."""
-    if payment.order_id == order.pk:
-        records.save_intent_state(payment, intent)
-        if intent.status == "succeeded" and order.payment_status == Order.PaymentStatus.AUTHORIZED:
-            mark_captured(order=order)
-        return CheckoutOutcome(order, False)
-    # Another intent paid for a cart that is already an order: give that money back.
-    records.save_intent_state(payment, intent)
-    if not payment.needs_attention:
-        payment.needs_attention = True
-        payment.attention_reason = f"Second payment for order {order.number}; refunded automatically."
-        payment.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
-        refunds.schedule_refund(
-            payment=payment, amount=intent.amount, reason=Refund.Reason.DUPLICATE, note=f"Order {order.number} was already paid."
-        )
-        transaction.on_commit(
-            partial(
-                alert_staff,
-                f"Duplicate payment for order {order.number}: refunded",
-                f"Payment {intent.id} arrived for order {order.number}, which another payment had already paid. "
-                "It is being refunded in full.",
-            )
-        )
-    return CheckoutOutcome(order, False, Problem.DUPLICATE_PAYMENT)
-
-
-def _cart_changed_since_quote(cart: Cart, payment: Payment) -> bool:
-    """Whether the cart no longer holds what the payment's quote was for (step 2 of
-    complete_checkout)."""
-    quote = payment.quote
-    if not quote:
-        return cart.status != Cart.Status.CHECKOUT
-    quoted_lines = {int(line["variant_id"]): int(line["quantity"]) for line in quote["lines"]}
-    lines = dict(CartLine.objects.filter(cart=cart).values_list("variant_id", "quantity"))
-    if lines != quoted_lines or quote["currency"] != cart.currency:
-        return True
-    # In checkout the cart's own quote decides the shipping price (a method chosen after
-    # the intent was made is an amount mismatch); an ended checkout cannot change it.
-    return cart.status != Cart.Status.CHECKOUT and quote["shipping_method"] != cart.shipping_method
-
-
-def _restore_quote(cart: Cart, quote: dict) -> None:
-    """Put the intent's quote back on a cart whose checkout ended (cancelling it cleared
-    the fixed prices and rate), so the order is priced as the payment was."""
-    prices = {int(line["variant_id"]): Decimal(line["unit_price_usd"]) for line in quote["lines"]}
-    lines = list(CartLine.objects.filter(cart=cart))
-    for line in lines:
-        line.quoted_unit_price_usd = prices[line.variant_id]
-    CartLine.objects.bulk_update(lines, ["quoted_unit_price_usd"])
-    cart.exchange_rate = Decimal(quote["rate"])
-    cart.quoted_shipping_usd = None if quote["shipping_usd"] is None else Decimal(quote["shipping_usd"])
-
-
-def _refuse_changed_cart(cart: Cart, payment: Payment, intent: PaymentIntentInfo) -> None:
-    """Paid for a quote the cart no longer holds: no order; refund in full, flag for
-    staff and tell the shopper, once however often it is reported."""
-    records.save_intent_state(payment, intent)
-    if payment.needs_attention:
-        return
-    charged = format_money(from_stripe(intent.amount, intent.currency))
-    reason = (
-        f"Paid {charged} for a checkout of this cart that had ended (cart now {cart.status}) and whose items changed "
-        "since; no order made, refunded automatically, shopper told."
-    )
-    payment.needs_attention = True
-    payment.attention_reason = reason
-    payment.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
-    refunds.schedule_refund(payment=payment, amount=intent.amount, reason=Refund.Reason.CART_CHANGED, note=reason)
-    transaction.on_commit(partial(notices.send_refunded_without_order, payment.pk))
-    transaction.on_commit(
-        partial(alert_staff, f"Payment {intent.id} came after its checkout ended: refunded", f"Cart {cart.pk}: {reason}")
-    )
-    log.warning("payment %s for cart %s whose checkout ended and changed: refused and refunded", intent.id, cart.pk)
-
-
-def _refuse_mismatch(payment: Payment, intent: PaymentIntentInfo, totals: CartTotals) -> None:
-    """The intent charged something other than the quote: no order; refund it in full
-    and flag it for staff, once however often it is reported."""
-    charged = from_stripe(intent.amount, intent.currency)
-    records.save_intent_state(payment, intent)
-    if payment.needs_attention:
-        return
-    reason = f"Charged {format_money(charged)} but the cart's total is {format_money(totals.total)}; no order made, refunded automatically."
-    payment.needs_attention = True
-    payment.attention_reason = reason
-    payment.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
-    refunds.schedule_refund(payment=payment, amount=intent.amount, reason=Refund.Reason.AMOUNT_MISMATCH, note=reason)
-    transaction.on_commit(
-        partial(alert_staff, f"Payment {intent.id} did not match its cart: refunded", f"Cart {payment.cart_id}: {reason}")
-    )
-    log.warning("payment %s amount mismatch for cart %s: refused and refunded", intent.id, payment.cart_id)
 
 
 def next_order_number(year: int) -> str:
@@ -259,14 +39,20 @@ def next_order_number(year: int) -> str:
     return f"ORD-{year}-{last:05d}"
 
 
-def _create_order(cart: Cart, totals: CartTotals, intent: PaymentIntentInfo, *, now: datetime, shortage: InsufficientStock | None) -> Order:
+def create_order(
+    *, cart: Cart, totals: CartTotals, authorized_only: bool, now: datetime, unsuppliable: str | None = None
+) -> Order:
+    """The order snapshot of a paid cart (invariant 7): numbered, with its lines, every
+    amount as priced by cart.pricing. `authorized_only`: the card is authorized, not yet
+    captured. `unsuppliable`: why stock could not be committed (invariant 12); the order
+    is then made for the record, flagged for staff."""
     currency = totals.currency
     order = Order.objects.create(
         number=next_order_number(now.year),
         cart=cart,
         user_id=cart.user_id,
-        status=Order.Status.NEEDS_ATTENTION if shortage else Order.Status.PAID,
-        payment_status=Order.PaymentStatus.PAID if intent.status == "succeeded" else Order.PaymentStatus.AUTHORIZED,
+        status=Order.Status.NEEDS_ATTENTION if unsuppliable else Order.Status.PAID,
+        payment_status=Order.PaymentStatus.AUTHORIZED if authorized_only else Order.PaymentStatus.PAID,
         currency=currency,
         exchange_rate=totals.rate,
         email=cart.email,
@@ -280,9 +66,9 @@ def _create_order(cart: Cart, totals: CartTotals, intent: PaymentIntentInfo, *, 
         total=totals.total,
         refunded=zero(currency),
         staff_note=(
-            f"{now:%Y-%m-%d %H:%M} UTC: paid after the reservation lapsed and stock ran out ({shortage.message}); "
+            f"{now:%Y-%m-%d %H:%M} UTC: paid after the reservation lapsed and stock ran out ({unsuppliable}); "
             "refunded in full automatically, shopper told."
-            if shortage
+            if unsuppliable
             else ""
         ),
     )

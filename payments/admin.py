@@ -6,7 +6,7 @@ nothing here writes rows itself.
 """
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,14 +17,13 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from moneyed import Money
-
+from currencies.money import format_money, parse_amount_in_steps
+from orders.admin import OrderAdmin
 from orders.models import Order
 from payments import refunds, services, webhooks
 from payments.amounts import from_stripe
-from payments.models import Payment, Refund, WebhookEvent
+from payments.models import PAID_STATUSES, Payment, Refund, WebhookEvent
 from shop.errors import ShopError
-from shop.money import format_money, price_step, quantum
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -147,9 +146,10 @@ class RefundForm(forms.Form):
 
 
 class OrderPaymentActions:
-    """Mixed into orders.admin.OrderAdmin: a payment panel on the order page, a refund
-    page (partial or full, bounded by what was charged minus what was refunded) and a
-    capture action for authorized payments (STRIPE_CAPTURE_METHOD=manual)."""
+    """Mixed into the order admin (OrderWithPaymentsAdmin below): a payment panel on the
+    order page, a refund page (partial or full, bounded by what was charged minus what
+    was refunded) and a capture action for authorized payments
+    (STRIPE_CAPTURE_METHOD=manual)."""
 
     actions = ["capture_authorized_payments"]
 
@@ -191,7 +191,7 @@ class OrderPaymentActions:
         if not request.user.has_perm("payments.add_refund"):
             raise PermissionDenied
         order = get_object_or_404(Order, pk=order_id)
-        payment = order.payments.filter(status__in=("succeeded", "requires_capture")).order_by("-attempt").first()
+        payment = order.payments.filter(status__in=PAID_STATUSES).order_by("-attempt").first()
         left = from_stripe(refunds.refundable(payment), payment.currency) if payment else None
         form = RefundForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -199,7 +199,7 @@ class OrderPaymentActions:
             try:
                 refund = refunds.refund_order(
                     order_id=order.pk,
-                    amount=None if amount is None else _order_money(amount, order.currency),
+                    amount=None if amount is None else parse_amount_in_steps(amount, order.currency, what="Refunds"),
                     reason=form.cleaned_data["reason"],
                     note=form.cleaned_data["note"],
                     actor_id=request.user.pk,
@@ -243,22 +243,11 @@ class OrderPaymentActions:
             self.message_user(request, problem, messages.ERROR)  # type: ignore[attr-defined]
 
 
-def _order_money(amount: Decimal, currency: str) -> Money:
-    """The amount typed by staff, refused unless it is a whole number of the currency's
-    price step: its minor unit, or the coarser step prices and Stripe use (KWD 0.010)."""
-    step = price_step(currency)
-    try:
-        steps = amount / step
-        exact = steps == steps.to_integral_value()
-        written = amount.quantize(quantum(currency))
-    except InvalidOperation:  # more digits than Decimal's context: nothing to refund that large
-        raise refunds.RefundRefused("That amount is too large to refund.", details={"amount": ["Too large."]}) from None
-    if not exact:
-        shown_step = format_money(Money(step, currency))
-        below = format_money(Money((amount // step) * step, currency)) if amount.is_finite() else None
-        between = f": {amount} lies between {below} and {format_money(Money((amount // step + 1) * step, currency))}" if below else ""
-        raise refunds.RefundRefused(
-            f"Refunds in {currency} go in steps of {shown_step}, as its prices do{between}.",
-            details={"amount": [f"Give a multiple of {shown_step}."]},
-        )
-    return Money(written, currency)
+# The order admin, with the payment panel, refund page and capture action: orders knows
+# nothing of payments, so payments (installed after orders) puts them on its admin.
+admin.site.unregister(Order)
+
+
+@admin.register(Order)
+class OrderWithPaymentsAdmin(OrderPaymentActions, OrderAdmin):
+    pass

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from moneyed import Money
 
-from shop.money import check_chargeable, round_money, stripe_amount, stripe_decimals
+from currencies.money import check_chargeable, round_money, stripe_amount, stripe_decimals
 
 
 def to_stripe(money: Money) -> int:

@@ -1,11 +1,9 @@
 """Payments: Stripe PaymentIntents of checkouts, refunds, and the log of Stripe's webhooks.
 
 Amounts are stored as Stripe sends them: integers in the currency's minor units by
-Stripe's rules (shop.money.stripe_amount), with the upper-case ISO currency code.
+Stripe's rules (currencies.money.stripe_amount), with the upper-case ISO currency code.
 
-Lock order, followed by every writer: (the cart's payment advisory lock, see
-payments.services) -> webhook event row -> cart row -> payment rows -> stock rows
-(inventory) -> order number sequence -> order row.
+Lock order: shop/locks.py.
 """
 from __future__ import annotations
 
@@ -19,6 +17,17 @@ class Payment(models.Model):
     intent whose attempt failed is replaced by the next attempt (and cancelled), and
     stays here for the record."""
 
+    class Status(models.TextChoices):
+        """Stripe's PaymentIntent statuses."""
+
+        REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+        REQUIRES_CONFIRMATION = "requires_confirmation"
+        REQUIRES_ACTION = "requires_action"
+        PROCESSING = "processing"
+        REQUIRES_CAPTURE = "requires_capture"
+        SUCCEEDED = "succeeded"
+        CANCELED = "canceled"
+
     cart = models.ForeignKey("cart.Cart", on_delete=models.PROTECT, related_name="payments")
     attempt = models.PositiveIntegerField()
     order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
@@ -27,8 +36,8 @@ class Payment(models.Model):
     amount = models.BigIntegerField(help_text="Minor units, as sent to Stripe.")
     currency = models.CharField(max_length=3)
     capture_method = models.CharField(max_length=16, default="automatic")
-    # Stripe's status as last seen (requires_payment_method ... succeeded, canceled).
-    status = models.CharField(max_length=32)
+    # Stripe's status as last seen.
+    status = models.CharField(max_length=32, choices=Status.choices)
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
     # Refunded so far, in minor units, as Stripe last reported it (charge.refunded).
@@ -37,7 +46,7 @@ class Payment(models.Model):
     attention_reason = models.TextField(blank=True)
     # The quote this intent was last asked to charge for (payments.records.quote_of):
     # currency, rate, lines with their USD unit prices, shipping. A payment that arrives
-    # after its checkout ended is judged against it (orders.services.complete_checkout).
+    # after its checkout ended is judged against it (checkout.completion).
     quote = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -55,7 +64,22 @@ class Payment(models.Model):
 
     @property
     def is_paid(self) -> bool:
-        return self.status in ("succeeded", "requires_capture")
+        return self.status in PAID_STATUSES
+
+
+# What each group of PaymentIntent statuses means to the shop, in one place.
+# Money secured: paid, or authorized and awaiting capture (manual capture).
+PAID_STATUSES = frozenset({Payment.Status.SUCCEEDED, Payment.Status.REQUIRES_CAPTURE})
+# The intent can still be changed (amount, payment method) or cancelled.
+OPEN_STATUSES = frozenset(
+    {Payment.Status.REQUIRES_PAYMENT_METHOD, Payment.Status.REQUIRES_CONFIRMATION, Payment.Status.REQUIRES_ACTION}
+)
+# The bank is still deciding (3-D Secure, processing).
+PENDING_STATUSES = frozenset({Payment.Status.REQUIRES_ACTION, Payment.Status.PROCESSING})
+# Stripe may still charge it: worth cancelling when its checkout ends.
+CANCELLABLE_STATUSES = OPEN_STATUSES | {Payment.Status.PROCESSING}
+# Stripe never moves an intent on from these; a late, stale report must not overwrite them.
+FINAL_STATUSES = frozenset({Payment.Status.SUCCEEDED, Payment.Status.CANCELED})
 
 
 class Refund(models.Model):
@@ -101,7 +125,7 @@ class Refund(models.Model):
 
 
 class WebhookEvent(models.Model):
-    """Every Stripe event received, stored once by its Stripe id (DESIGN.md invariant 13)."""
+    """Every Stripe event received, stored once by its Stripe id (invariant 13)."""
 
     class Outcome(models.TextChoices):
         PENDING = "pending"

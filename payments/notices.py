@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from payments.amounts import from_stripe
 from payments.models import Payment
-from shop.money import format_money
+from currencies.money import format_money
 
 log = logging.getLogger(__name__)
 

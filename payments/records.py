@@ -8,12 +8,8 @@ from django.db.models import Max, Q
 
 from cart.models import Cart
 from cart.pricing import CartTotals
-from payments.models import Payment
+from payments.models import FINAL_STATUSES, Payment
 from payments.stripe_client import PaymentIntentInfo
-
-# A status after which Stripe never moves an intent on; a late, stale report must not
-# overwrite it (webhooks arrive in any order).
-FINAL_STATUSES = ("succeeded", "canceled")
 
 
 def _state_fields(intent: PaymentIntentInfo) -> dict[str, object]:
@@ -63,9 +59,14 @@ def record_intent_state(intent: PaymentIntentInfo) -> int:
     return Payment.objects.filter(stripe_payment_intent_id=intent.id).exclude(status__in=FINAL_STATUSES).update(**fields)
 
 
-def save_intent_state(payment: Payment, intent: PaymentIntentInfo) -> None:
-    """As record_intent_state, for a Payment row the caller holds locked."""
+def save_intent_state(payment: Payment, intent: PaymentIntentInfo, *, order_id: int | None = None) -> None:
+    """As record_intent_state, for a Payment row the caller holds locked; with
+    `order_id`, the order this payment paid for is recorded too."""
+    if order_id is not None:
+        payment.order_id = order_id
     if payment.status in FINAL_STATUSES and payment.status != intent.status:
+        if order_id is not None:
+            payment.save(update_fields=["order", "updated_at"])
         return
     for name, value in _state_fields(intent).items():
         setattr(payment, name, value)
@@ -73,7 +74,7 @@ def save_intent_state(payment: Payment, intent: PaymentIntentInfo) -> None:
 
 
 def quote_of(cart: Cart, totals: CartTotals) -> dict[str, Any]:
-    """What an intent is asked to charge for: the cart's quote (DESIGN.md invariant 7),
+    """What an intent is asked to charge for: the cart's quote (invariant 7),
     enough to tell later whether the cart still holds the same things and to price it
     again exactly as it was paid."""
     return {

@@ -17,13 +17,15 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 from moneyed import Money
 
+from orders import services as order_services
 from payments import stripe_client
 from payments.amounts import from_stripe
-from payments.models import Payment, Refund
-from payments.records import record_intent_state
+from payments.models import PAID_STATUSES, Payment, Refund
+from payments.records import record_intent_state, save_intent_state
+from payments.stripe_client import PaymentIntentInfo
 from shop.alerts import alert_staff
 from shop.errors import InvalidInput, PaymentProviderUnavailable
-from shop.money import format_money, stripe_amount
+from currencies.money import format_money, stripe_amount
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,24 @@ def schedule_refund(
     return refund
 
 
+def refund_unwanted_payment(
+    *, payment: Payment, intent: PaymentIntentInfo, reason: str, attention: str, note: str | None = None
+) -> bool:
+    """A paid intent the shop will not keep (it paid for the wrong amount, for a cart
+    that changed, for an order paid already): inside the caller's transaction, holding
+    `payment`'s row lock, record its state, flag it for staff with `attention` and
+    schedule a full refund (`note`, else `attention`). Once however often it is
+    reported: returns True only the first time, when the caller tells people."""
+    save_intent_state(payment, intent)
+    if payment.needs_attention:
+        return False
+    payment.needs_attention = True
+    payment.attention_reason = attention
+    payment.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
+    schedule_refund(payment=payment, amount=intent.amount, reason=reason, note=attention if note is None else note)
+    return True
+
+
 def refund_order(*, order_id: int, amount: Money | None, reason: str, note: str = "", actor_id: int | None = None) -> Refund:
     """A staff refund of an order, partial (amount in the order's currency) or full
     (amount None: everything left). Raises RefundRefused naming what is wrong; Stripe
@@ -82,7 +102,7 @@ def refund_order(*, order_id: int, amount: Money | None, reason: str, note: str 
     with transaction.atomic():
         payment = (
             Payment.objects.select_for_update()
-            .filter(order_id=order_id, status__in=("succeeded", "requires_capture"))
+            .filter(order_id=order_id, status__in=PAID_STATUSES)
             .order_by("-attempt")
             .first()
         )
@@ -107,7 +127,7 @@ def refund_order(*, order_id: int, amount: Money | None, reason: str, note: str 
                 f"At most {format_money(from_stripe(left, payment.currency))} can still be refunded.",
                 details={"amount": [f"At most {from_stripe(left, payment.currency).amount} {payment.currency}."]},
             )
-        if payment.status == "requires_capture" and minor != payment.amount:
+        if payment.status == Payment.Status.REQUIRES_CAPTURE and minor != payment.amount:
             raise RefundRefused(
                 "This payment is only authorized: capture it first to refund part of it, or refund it in full to release the authorization.",
                 details={"amount": ["Partial refunds need a captured payment."]},
@@ -159,10 +179,10 @@ def send_refund(refund_id: int) -> Refund:
 
 def _send(refund: Refund, payment: Payment) -> str:
     """Ask Stripe; returns Stripe's refund id ("" when an authorization was released)."""
-    if payment.status == "requires_capture":
+    if payment.status == Payment.Status.REQUIRES_CAPTURE:
         intent = stripe_client.cancel_payment_intent(payment.stripe_payment_intent_id)
         record_intent_state(intent)
-        if intent.status == "canceled":
+        if intent.status == Payment.Status.CANCELED:
             return ""
         if not intent.is_paid:
             raise stripe_client.StripeRefused(f"The payment is {intent.status}; nothing to refund.")
@@ -179,8 +199,6 @@ def _send(refund: Refund, payment: Payment) -> str:
 
 
 def _record_success(refund_id: int, stripe_refund_id: str) -> None:
-    from orders import services as order_services  # orders imports payments: import here
-
     with transaction.atomic():
         refund = Refund.objects.select_related("payment").get(pk=refund_id)
         payment = Payment.objects.select_for_update().get(pk=refund.payment_id)

@@ -2,7 +2,7 @@
 
 The page turns the shopper's card into a PaymentMethod with
 `stripe.confirmCardSetup(client_secret, {payment_method: {card}})` (which works on both
-Stripe.js and localstripe's emulation of it, see STRIPE.md) and sends that PaymentMethod
+Stripe.js and localstripe's emulation of it) and sends that PaymentMethod
 to the payment API, which charges the server-computed total. A SetupIntent carries no
 amount, so nothing the browser does here can change what is charged.
 """
@@ -14,13 +14,15 @@ from uuid import UUID
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
+from cart import services as cart_services
 from cart.models import Cart
 from cart.selectors import parse_cart_id
 from payments import stripe_client
 from shop.api_base import ScopedThrottle
-from shop.errors import CartNotInCheckout, NotFound, PaymentProviderUnavailable, ReservationExpired
+from shop.api_errors import error_json
+from shop.errors import NotFound, PaymentProviderUnavailable
 
-# The payment endpoint's throttle scope (payments.api.PaymentView): one budget per client
+# The payment endpoint's throttle scope (checkout.api.PaymentView): one budget per client
 # for every request that makes Stripe objects, so the card form cannot be used to create
 # SetupIntents without limit.
 THROTTLE_SCOPE = "checkout"
@@ -40,10 +42,7 @@ def rate_limited_response(request: HttpRequest) -> JsonResponse | None:
     if throttle.allow_request(request, _ScopedView()):
         return None
     wait = math.ceil(throttle.wait() or 1)
-    response = JsonResponse(
-        {"error": {"code": "rate_limited", "message": "Too many requests. Try again shortly.", "details": {"retry_after": wait}}},
-        status=429,
-    )
+    response = error_json("rate_limited", "Too many requests. Try again shortly.", 429, {"retry_after": wait})
     response["Retry-After"] = str(wait)
     return response
 
@@ -54,10 +53,7 @@ def create_setup_intent(*, cart_id: UUID | str) -> str:
     cart = Cart.objects.filter(pk=parse_cart_id(cart_id)).only("status", "reservation_expires_at").first()
     if cart is None:
         raise NotFound("That cart does not exist.")
-    if cart.status != Cart.Status.CHECKOUT:
-        raise CartNotInCheckout()
-    if cart.reservation_expires_at is None or cart.reservation_expires_at <= timezone.now():
-        raise ReservationExpired()
+    cart_services.require_live_checkout(cart, timezone.now())
     try:
         return stripe_client.create_setup_intent().client_secret
     except stripe_client.StripeRefused:

@@ -24,14 +24,11 @@ from typing import Any, TypeVar
 import stripe
 from django.conf import settings
 
+from payments.models import OPEN_STATUSES, PAID_STATUSES
 from shop.errors import PaymentProviderUnavailable
 
 log = logging.getLogger(__name__)
 
-# Statuses of a PaymentIntent whose money is secured: paid, or authorized awaiting capture.
-PAID_STATUSES = frozenset({"succeeded", "requires_capture"})
-# Statuses in which an intent can still be changed (amount, payment method) or cancelled.
-OPEN_STATUSES = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
 
 
 class CardDeclined(Exception):

@@ -3,7 +3,7 @@
 Stripe delivers at least once and in any order, so every handler is idempotent and
 tolerant of stale news. Handling runs under the event row's lock in a savepoint: a
 handler that raises leaves nothing behind but the stored error and the attempt count,
-and the endpoint answers 5xx so that Stripe delivers again (DESIGN.md invariant 13).
+and the endpoint answers 5xx so that Stripe delivers again (invariant 13).
 """
 from __future__ import annotations
 
@@ -17,15 +17,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from cart.models import Cart
-from cart.selectors import parse_cart_id
+from currencies.money import format_money
 from orders import services as order_services
 from orders.models import Order
 from payments import records, stripe_client
 from payments.amounts import from_stripe
 from payments.models import Payment, WebhookEvent
-from shop.errors import NotFound
-from shop.money import format_money
 
 log = logging.getLogger(__name__)
 
@@ -39,30 +36,6 @@ class Handled:
 
 
 # --- handlers -------------------------------------------------------------------------
-
-
-def _cart_exists(cart_id: str | None) -> bool:
-    if not cart_id:
-        return False
-    try:
-        return Cart.objects.filter(pk=parse_cart_id(cart_id)).exists()
-    except NotFound:
-        return False
-
-
-def on_payment_intent_paid(obj: Mapping[str, Any]) -> Handled:
-    """payment_intent.succeeded, and .amount_capturable_updated for manual capture."""
-    intent = stripe_client.intent_from(obj)
-    if not intent.is_paid:
-        records.record_intent_state(intent)
-        return Handled(f"intent is {intent.status}; nothing to complete", ignored=True)
-    if not _cart_exists(intent.cart_id):
-        return Handled(f"no cart {intent.cart_id!r} in this shop", ignored=True)
-    outcome = order_services.complete_checkout(cart_id=intent.cart_id, payment_intent=intent)
-    if outcome.order is None:
-        return Handled(f"no order: {outcome.problem}")
-    verb = "created" if outcome.created else "already existed"
-    return Handled(f"order {outcome.order.number} {verb}" + (f" ({outcome.problem})" if outcome.problem else ""))
 
 
 def on_payment_intent_failed(obj: Mapping[str, Any]) -> Handled:
@@ -139,9 +112,11 @@ def on_dispute_created(obj: Mapping[str, Any]) -> Handled:
     return Handled(f"order {order.number} flagged: dispute")
 
 
-HANDLERS: dict[str, Callable[[Mapping[str, Any]], Handled]] = {
-    "payment_intent.succeeded": on_payment_intent_paid,
-    "payment_intent.amount_capturable_updated": on_payment_intent_paid,
+Handler = Callable[[Mapping[str, Any]], Handled]
+
+# Event type -> handler. Payments handles what only touches payment records and orders;
+# apps above it register the rest at start-up (checkout: the paid intents that make orders).
+HANDLERS: dict[str, Handler] = {
     "payment_intent.payment_failed": on_payment_intent_failed,
     "payment_intent.processing": on_payment_intent_changed,
     "payment_intent.requires_action": on_payment_intent_changed,
@@ -149,6 +124,11 @@ HANDLERS: dict[str, Callable[[Mapping[str, Any]], Handled]] = {
     "charge.refunded": on_charge_refunded,
     "charge.dispute.created": on_dispute_created,
 }
+
+
+def register_handler(event_type: str, handler: Handler) -> None:
+    """Handle `event_type` with `handler` (from an AppConfig.ready of an app above)."""
+    HANDLERS[event_type] = handler
 
 
 # --- intake ---------------------------------------------------------------------------

@@ -1,17 +1,14 @@
-"""Small pieces every API view shares: the base view, its throttles, body parsing and
-currency choice."""
+"""Small pieces every API view shares: the base view, its throttles, body parsing."""
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from rest_framework import throttling
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from shop import rates
 from shop.errors import InvalidInput
 
 
@@ -57,19 +54,3 @@ def body_object(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("The request body must be a JSON object.", details={"body": ["Must be a JSON object."]})
     return data
-
-
-def currency_code(value: Any) -> str:
-    """A supported currency code from a request, else 400 `unsupported_currency`."""
-    if not isinstance(value, str):
-        return rates.validate_currency("")
-    return rates.validate_currency(value.strip())
-
-
-def query_currency(request: Request) -> str:
-    """`?currency=` validated, else the default currency."""
-    code = request.query_params.get("currency")
-    if code is None:
-        return settings.DEFAULT_CURRENCY
-    return currency_code(code)
-

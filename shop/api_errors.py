@@ -1,4 +1,6 @@
-"""The API's error shape (API.md): {"error": {"code", "message", "details"}}."""
+"""The API's error shape (docs/api.md): {"error": {"code", "message", "details"}}, built
+here and nowhere else: by DRF views through exception_handler, by the few plain Django
+views of the API (404s, webhooks, the setup intent) through error_json."""
 from __future__ import annotations
 
 import logging
@@ -6,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -16,10 +18,31 @@ from shop.errors import ShopError
 server_errors = logging.getLogger("django.request")
 
 
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
 def error_response(code: str, message: str, http_status: int, details: dict[str, Any] | None = None) -> Response:
-    return Response(
-        {"error": {"code": code, "message": message, "details": details or {}}}, status=http_status
-    )
+    """The error shape as a DRF response."""
+    return Response(error_body(code, message, details), status=http_status)
+
+
+def error_json(code: str, message: str, http_status: int, details: dict[str, Any] | None = None) -> JsonResponse:
+    """The error shape for a plain Django view."""
+    return JsonResponse(error_body(code, message, details), status=http_status)
+
+
+def shop_error_json(error: ShopError) -> JsonResponse:
+    """A ShopError in the error shape, from a plain Django view (as exception_handler
+    answers it from a DRF view)."""
+    response = error_json(error.code, error.message, error.status, error.details)
+    if getattr(error, "retry_after", None):
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def not_found_json() -> JsonResponse:
+    return error_json("not_found", "Not found.", 404)
 
 
 def _flatten(detail: Any) -> Any:

@@ -1,4 +1,4 @@
-"""OpenAPI documentation of the shapes every app's API shares (API.md Conventions): Money,
+"""OpenAPI documentation of the shapes every app's API shares (docs/api.md Conventions): Money,
 the error shape for each documented status, and a string-enum field.
 
 These serializers only describe JSON for drf-spectacular (`@extend_schema`); no view
@@ -71,7 +71,7 @@ class AddressSerializer(serializers.Serializer):
         ref_name = "Address"
 
 
-# Status -> (component name, codes API.md lists for it, what it means).
+# Status -> (component name, codes docs/api.md lists for it, what it means).
 ERROR_STATUSES: dict[int, tuple[str, tuple[str, ...], str]] = {
     400: (
         "BadRequest",
@@ -120,7 +120,7 @@ ERROR_SERIALIZERS: dict[int, type[serializers.Serializer]] = {
 
 
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
-    """`responses` entries for these error statuses, each in API.md's error shape."""
+    """`responses` entries for these error statuses, each in docs/api.md's error shape."""
     return {
         status: OpenApiResponse(ERROR_SERIALIZERS[status], description=ERROR_STATUSES[status][2]) for status in statuses
     }

@@ -1,7 +1,8 @@
 """Typed domain errors. Services raise them; the API turns each into the error shape of
-API.md in one place (shop.api_errors) and pages show `message` to the shopper."""
+docs/api.md in one place (shop.api_errors) and pages show `message` to the shopper."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -57,6 +58,15 @@ class InsufficientStock(ShopError):
         public = [{k: item[k] for k in ("sku", "requested", "available")} for item in items]
         super().__init__("; ".join(parts) + ".", details={"items": public})
 
+    @classmethod
+    def of(cls, shortages: Iterable[tuple[Any, int, int]]) -> InsufficientStock:
+        """The error for (variant, requested, available) triples; a variant gives its
+        `sku` and reads as the name a shopper knows ("Linen shirt – M")."""
+        return cls([
+            {"sku": variant.sku, "name": str(variant), "requested": requested, "available": available}
+            for variant, requested, available in shortages
+        ])
+
 
 class CartNotActive(ShopError):
     code = "cart_not_active"
@@ -100,7 +110,7 @@ class PaymentProviderUnavailable(ShopError):
 
 class PaymentInProgress(ShopError):
     """Another request is paying for this cart right now (its Stripe calls are running).
-    API.md has no "busy" code; 429 `rate_limited` with Retry-After tells a client to come
+    docs/api.md has no "busy" code; 429 `rate_limited` with Retry-After tells a client to come
     back, and the retry sees how that payment ended."""
 
     code = "rate_limited"

@@ -1,5 +1,5 @@
 """Settings, all from the environment (django-environ). Defaults are the embedded
-development set-up described in DESIGN.md; production sets the variables."""
+development set-up (docs/operations.md); production sets the variables."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -43,12 +43,17 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "djmoney",
+    # The project's apps, lowest layer first (docs/architecture.md): each imports only
+    # from the ones above it in this list. payments comes after orders on purpose: its
+    # admin adds the payment panel to the order admin.
     "shop",
+    "currencies",
     "catalog",
-    "cart",
     "inventory",
+    "cart",
     "orders",
     "payments",
+    "checkout",
 ]
 
 MIDDLEWARE = [
@@ -58,7 +63,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "shop.currency_choice.ShopperCurrencyMiddleware",
+    "currencies.choice.ShopperCurrencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -77,7 +82,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.shop",
-                "shop.currency_choice.currency_context",
+                "currencies.choice.currency_context",
                 "catalog.context_processors.navigation",
                 "cart.session.cart_context",
             ],
@@ -153,7 +158,7 @@ BASE_CURRENCY = "USD"
 CURRENCIES = tuple(env.list("CURRENCIES", default=["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "KWD"]))
 DEFAULT_CURRENCY = "USD"
 
-# Exchange rates (shop.rates): `ecb` (keyless daily feed), `openexchangerates` (needs
+# Exchange rates (currencies.rates): `ecb` (keyless daily feed), `openexchangerates` (needs
 # OPEN_EXCHANGE_RATES_APP_ID) or `fixed` (demo rates, offline).
 EXCHANGE_RATES_PROVIDER = env("EXCHANGE_RATES_PROVIDER", default="fixed")
 OPEN_EXCHANGE_RATES_APP_ID = env("OPEN_EXCHANGE_RATES_APP_ID", default="")
@@ -164,7 +169,7 @@ RATES_FETCH_TIMEOUT_SECONDS = env.float("RATES_FETCH_TIMEOUT_SECONDS", default=1
 # How long one process may serve the rate table from the cache; updates also clear it.
 RATES_CACHE_SECONDS = env.int("RATES_CACHE_SECONDS", default=60)
 
-# Stock reservations (DESIGN.md invariant 10)
+# Stock reservations (docs/architecture.md, invariant 10)
 RESERVATION_TTL = timedelta(seconds=env("RESERVATION_TTL_SECONDS"))
 RESERVATION_EXTEND_BELOW = timedelta(seconds=env("RESERVATION_EXTEND_BELOW_SECONDS"))
 RESERVATION_PAYMENT_TTL = timedelta(seconds=env("RESERVATION_PAYMENT_TTL_SECONDS"))
@@ -234,7 +239,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "refresh-exchange-rates": {
-        "task": "shop.tasks.refresh_exchange_rates",
+        "task": "currencies.tasks.refresh_exchange_rates",
         "schedule": RATES_REFRESH_SECONDS,
     },
     "expire-reservations": {
@@ -242,11 +247,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("RESERVATION_SWEEP_SECONDS", default=30.0),
     },
     "abandon-idle-carts": {
-        "task": "cart.tasks.abandon_idle_carts",
+        "task": "checkout.tasks.abandon_idle_carts",
         "schedule": env.float("CART_ABANDON_SWEEP_SECONDS", default=3600.0),
     },
-    "payments-sweep": {
-        "task": "payments.tasks.sweep",
+    "retry-pending-refunds": {
+        "task": "payments.tasks.retry_pending_refunds",
+        "schedule": env.float("PAYMENTS_SWEEP_SECONDS", default=60.0),
+    },
+    "cancel-intents-of-ended-checkouts": {
+        "task": "checkout.tasks.cancel_intents_of_ended_checkouts",
         "schedule": env.float("PAYMENTS_SWEEP_SECONDS", default=60.0),
     },
 }

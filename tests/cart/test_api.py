@@ -1,4 +1,4 @@
-"""The cart part of API.md: carts, lines, currency, stock check and shipping methods.
+"""The cart part of docs/api.md: carts, lines, currency, stock check and shipping methods.
 Every refusal is checked for its status, code and details, and for changing nothing."""
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from moneyed import Money
 from cart import services as cart_services
 from cart.models import Cart, CartLine, ShippingMethod
 from tests.support.api_helpers import assert_error, db_state, money
+from checkout import services as checkout_services
 
 CART_KEYS = {
     "id", "status", "currency", "lines", "subtotal", "shipping", "tax", "discount", "total", "email",
@@ -282,7 +283,7 @@ def test_insufficient_stock_counts_the_whole_line(api, make_variant, make_cart):
 
 def test_units_reserved_by_other_carts_are_not_available(api, make_variant, make_cart):
     variant = make_variant(on_hand=5)
-    cart_services.start_checkout(cart_id=make_cart({variant: 4}).pk)
+    checkout_services.start_checkout(cart_id=make_cart({variant: 4}).pk)
     cart = make_cart()
     before = db_state()
 
@@ -307,7 +308,7 @@ def test_lines_do_not_change_unless_the_cart_is_active(api, make_variant, make_c
     shirt, socks = make_variant(on_hand=10), make_variant(on_hand=10)
     cart = make_cart({shirt: 1})
     if status == Cart.Status.CHECKOUT:
-        cart_services.start_checkout(cart_id=cart.pk)
+        checkout_services.start_checkout(cart_id=cart.pk)
     else:
         Cart.objects.filter(pk=cart.pk).update(status=status)
     line = CartLine.objects.get(cart=cart)
@@ -343,7 +344,7 @@ def test_set_line_quantity(api, make_variant, make_cart):
 def test_lowering_a_line_is_allowed_even_when_stock_fell_below_it(api, make_variant, make_cart):
     shirt = make_variant(on_hand=5)
     cart = make_cart({shirt: 5})
-    cart_services.start_checkout(cart_id=make_cart({shirt: 4}).pk)  # 1 left for others
+    checkout_services.start_checkout(cart_id=make_cart({shirt: 4}).pk)  # 1 left for others
     line = CartLine.objects.get(cart=cart)
 
     response = api.patch(f"/api/v1/carts/{cart.pk}/lines/{line.pk}/", {"quantity": 2})
@@ -485,7 +486,7 @@ def test_patch_unsupported_currency_is_400_and_changes_nothing(api, make_variant
 
 def test_patch_currency_in_checkout_is_409_cart_not_active(api, make_variant, make_cart, fixed_rates):
     cart = make_cart({make_variant(): 1})
-    cart_services.start_checkout(cart_id=cart.pk)
+    checkout_services.start_checkout(cart_id=cart.pk)
     before = db_state()
 
     assert_error(api.patch(f"/api/v1/carts/{cart.pk}/", {"currency": "EUR"}), 409, "cart_not_active")
@@ -501,7 +502,7 @@ def test_stock_lists_each_line_with_its_status(api, make_variant, make_cart):
     gone = make_variant(on_hand=2, threshold=3)
     cart = make_cart({plenty: 2, few: 2, gone: 2})
     other = make_cart({few: 3, gone: 2})
-    cart_services.start_checkout(cart_id=other.pk)
+    checkout_services.start_checkout(cart_id=other.pk)
 
     response = api.get(f"/api/v1/carts/{cart.pk}/stock/")
 
@@ -524,7 +525,7 @@ def test_stock_of_an_empty_cart_is_an_empty_list(api, make_cart):
 def test_stock_of_a_cart_in_checkout_counts_its_own_reservation_as_available(api, make_variant, make_cart):
     variant = make_variant(on_hand=10, threshold=3)
     cart = make_cart({variant: 4})
-    cart_services.start_checkout(cart_id=cart.pk)
+    checkout_services.start_checkout(cart_id=cart.pk)
 
     items = api.get(f"/api/v1/carts/{cart.pk}/stock/").json()["items"]
 

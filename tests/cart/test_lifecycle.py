@@ -6,9 +6,10 @@ from django.utils import timezone
 
 from cart import services as cart_services
 from cart.models import Cart
-from cart.tasks import abandon_idle_carts
+from checkout.tasks import abandon_idle_carts
 from inventory.models import Reservation, Stock
 from shop.errors import InsufficientStock
+from checkout import services as checkout_services
 
 
 def _age(cart: Cart, days: int) -> None:
@@ -18,7 +19,7 @@ def _age(cart: Cart, days: int) -> None:
 def test_idle_carts_are_abandoned_and_their_stock_released(make_variant, make_cart):
     shirt = make_variant(on_hand=4)
     idle_active, idle_checkout, recent = make_cart({shirt: 1}), make_cart({shirt: 2}), make_cart({shirt: 1})
-    cart_services.start_checkout(cart_id=idle_checkout.pk)
+    checkout_services.start_checkout(cart_id=idle_checkout.pk)
     _age(idle_active, 8)
     _age(idle_checkout, 8)
     _age(recent, 6)
@@ -28,7 +29,7 @@ def test_idle_carts_are_abandoned_and_their_stock_released(make_variant, make_ca
     statuses = dict(Cart.objects.values_list("pk", "status"))
     assert statuses[idle_active.pk] == statuses[idle_checkout.pk] == "abandoned"
     assert statuses[recent.pk] == "active"
-    assert Reservation.objects.get(cart=idle_checkout).status == Reservation.Status.RELEASED
+    assert Reservation.objects.get(holder_id=idle_checkout.pk).status == Reservation.Status.RELEASED
     assert Stock.objects.get(variant=shirt).reserved == 0
 
 
@@ -38,20 +39,20 @@ def test_completed_carts_are_never_abandoned(make_variant, make_cart):
     Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.COMPLETED)
     _age(cart, 30)
 
-    assert cart_services.abandon_idle_carts() == 0
+    assert checkout_services.abandon_idle_carts() == 0
     assert Cart.objects.get(pk=cart.pk).status == "completed"
 
 
 def test_expire_reservations_command_runs_one_sweep(make_variant, make_cart, capsys):
     shirt = make_variant(on_hand=3)
     cart = make_cart({shirt: 2})
-    cart_services.start_checkout(cart_id=cart.pk, now=timezone.now() - timedelta(minutes=6))
+    checkout_services.start_checkout(cart_id=cart.pk, now=timezone.now() - timedelta(minutes=6))
 
     call_command("expire_reservations")
 
     assert "Released 2 reserved unit(s)." in capsys.readouterr().out
     assert Stock.objects.get(variant=shirt).reserved == 0
-    assert Reservation.objects.get(cart=cart).status == Reservation.Status.EXPIRED
+    assert Reservation.objects.get(holder_id=cart.pk).status == Reservation.Status.EXPIRED
 
 
 def test_login_with_a_cart_in_checkout_keeps_that_checkout(make_variant, make_cart, django_user_model):
@@ -60,7 +61,7 @@ def test_login_with_a_cart_in_checkout_keeps_that_checkout(make_variant, make_ca
     saved = make_cart({socks: 1})
     Cart.objects.filter(pk=saved.pk).update(user=user)
     session_cart = make_cart({shirt: 2})
-    cart_services.start_checkout(cart_id=session_cart.pk)
+    checkout_services.start_checkout(cart_id=session_cart.pk)
 
     result = cart_services.merge_carts(source_id=session_cart.pk, user_id=user.pk)
 
@@ -78,7 +79,7 @@ def test_checkout_refuses_a_variant_taken_off_sale(make_variant, make_cart):
     socks.product.save()
 
     with pytest.raises(InsufficientStock) as exc:
-        cart_services.start_checkout(cart_id=cart.pk)
+        checkout_services.start_checkout(cart_id=cart.pk)
 
     assert exc.value.details == {"items": [{"sku": socks.sku, "requested": 2, "available": 0}]}
     assert Cart.objects.get(pk=cart.pk).status == "active"
@@ -96,8 +97,8 @@ def test_the_quote_holds_when_catalog_prices_change_during_checkout(make_variant
     shirt = make_variant(price="19.99", on_hand=4)
     method = ShippingMethod.objects.create(code="std", name="Standard", price=Money(Decimal("4.95"), "USD"))
     cart = make_cart({shirt: 2})
-    cart_services.start_checkout(cart_id=cart.pk)
-    cart_services.update_checkout(cart_id=cart.pk, shipping_method="std")
+    checkout_services.start_checkout(cart_id=cart.pk)
+    checkout_services.update_checkout(cart_id=cart.pk, shipping_method="std")
 
     shirt.price = Money(Decimal("29.99"), "USD")
     shirt.save()
@@ -107,6 +108,6 @@ def test_the_quote_holds_when_catalog_prices_change_during_checkout(make_variant
     quoted = price_cart(Cart.objects.get(pk=cart.pk))
     assert (quoted.subtotal.amount, quoted.shipping.amount, quoted.total.amount) == (Decimal("39.98"), Decimal("4.95"), Decimal("44.93"))
 
-    cart_services.cancel_checkout(cart_id=cart.pk)
+    checkout_services.cancel_checkout(cart_id=cart.pk)
     requoted = price_cart(Cart.objects.get(pk=cart.pk))
     assert (requoted.subtotal.amount, requoted.shipping.amount) == (Decimal("59.98"), Decimal("9.95"))

@@ -17,6 +17,7 @@ from cart.session import SESSION_KEY
 from inventory.models import Reservation
 from inventory.selectors import available_quantities
 from tests.support.pages import add_to_cart, queries_for, session_cart, use_cart
+from checkout import services as checkout_services
 
 QUANTITY_RULE = "Quantity must be a whole number from 1 to 99."
 
@@ -109,7 +110,7 @@ def test_add_past_99_of_one_item_is_refused(client, make_variant, shirt_product)
 
 def test_add_while_in_checkout_is_refused_with_the_reason(client, shirt_sizes):
     add_to_cart(client, "linen-shirt", "SHIRT-S", "1")
-    cart_services.start_checkout(cart_id=session_cart(client).pk)
+    checkout_services.start_checkout(cart_id=session_cart(client).pk)
 
     response = add_to_cart(client, "linen-shirt", "SHIRT-S", "1")
 
@@ -167,7 +168,7 @@ def test_cart_line_shows_shortage_when_stock_fell_below_its_quantity(client, shi
     cart = make_cart({shirt_sizes["M"]: 2})
     use_cart(client, cart)
     other = make_cart({shirt_sizes["M"]: 1})
-    cart_services.start_checkout(cart_id=other.pk)
+    checkout_services.start_checkout(cart_id=other.pk)
 
     response = client.get("/cart/")
 
@@ -273,7 +274,7 @@ def test_checkout_start_reserves_and_goes_to_checkout(client, shirt_sizes, make_
 def test_checkout_start_without_stock_shows_the_message_and_reserves_nothing(client, shirt_sizes, make_cart):
     cart = make_cart({shirt_sizes["S"]: 1, shirt_sizes["M"]: 2})
     use_cart(client, cart)
-    cart_services.start_checkout(cart_id=make_cart({shirt_sizes["M"]: 1}).pk)
+    checkout_services.start_checkout(cart_id=make_cart({shirt_sizes["M"]: 1}).pk)
 
     response = client.post("/cart/checkout/")
 
@@ -281,7 +282,7 @@ def test_checkout_start_without_stock_shows_the_message_and_reserves_nothing(cli
     assertContains(response, '<p class="form-error" role="alert">Only 1 left of Linen shirt – M.</p>', status_code=409, html=True)
     cart.refresh_from_db()
     assert cart.status == Cart.Status.ACTIVE
-    assert not Reservation.objects.filter(cart=cart).exists()
+    assert not Reservation.objects.filter(holder_id=cart.pk).exists()
 
 
 def test_cart_in_checkout_is_read_only_and_can_be_cancelled(client, shirt_sizes, make_cart):
@@ -308,7 +309,7 @@ def test_cart_in_checkout_is_read_only_and_can_be_cancelled(client, shirt_sizes,
 def test_cart_in_checkout_says_when_its_reservation_expired(client, shirt_sizes, make_cart):
     cart = make_cart({shirt_sizes["S"]: 1})
     use_cart(client, cart)
-    cart_services.start_checkout(cart_id=cart.pk, now=timezone.now() - timedelta(minutes=10))
+    checkout_services.start_checkout(cart_id=cart.pk, now=timezone.now() - timedelta(minutes=10))
 
     response = client.get("/cart/")
 
@@ -369,7 +370,7 @@ def test_login_merges_the_session_cart_into_the_users_cart(client, shopper, make
     cart_services.add_line(cart_id=users_cart.pk, sku="SHIRT-XL", quantity=50)
     cart_services.add_line(cart_id=users_cart.pk, sku="HAT", quantity=2)
     add_to_cart(client, "linen-shirt", "SHIRT-XL", "60")
-    client.post(f"/products/{socks.product.slug}/", {"variant": "SOCKS", "quantity": "1"})
+    client.post(f"/cart/add/{socks.product.slug}/", {"variant": "SOCKS", "quantity": "1"})
     anonymous_cart = session_cart(client)
 
     response = log_in(client)

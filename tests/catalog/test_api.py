@@ -1,4 +1,4 @@
-"""The catalog part of API.md: products, pagination, prices, availability, currencies,
+"""The catalog part of docs/api.md: products, pagination, prices, availability, currencies,
 the schema, unknown routes, the error shape and rate limiting."""
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from cart import services as cart_services
 from cart.models import Cart
 from catalog.models import Product
 from tests.support.api_helpers import assert_error
+from checkout import services as checkout_services
 
 
 def test_product_has_the_documented_shape_and_money_format(api, make_variant):
@@ -135,9 +135,9 @@ def test_available_is_on_hand_minus_live_reservations(api, make_variant, make_ca
     variant = make_variant(on_hand=10, threshold=2)
     live = make_cart({variant: 3})
     stale = make_cart({variant: 4})
-    cart_services.start_checkout(cart_id=live.pk)
+    checkout_services.start_checkout(cart_id=live.pk)
     # A reservation past its time that no sweeper has released yet still blocks nothing.
-    cart_services.start_checkout(cart_id=stale.pk, now=timezone.now() - timedelta(minutes=10))
+    checkout_services.start_checkout(cart_id=stale.pk, now=timezone.now() - timedelta(minutes=10))
 
     body = api.get(f"/api/v1/products/{variant.product.slug}/").json()
 
@@ -159,7 +159,7 @@ def test_available_is_on_hand_minus_live_reservations(api, make_variant, make_ca
 def test_availability_status_follows_the_threshold(api, make_variant, make_cart, on_hand, reserved, threshold, available, status):
     variant = make_variant(on_hand=on_hand, threshold=threshold)
     if reserved:
-        cart_services.start_checkout(cart_id=make_cart({variant: reserved}).pk)
+        checkout_services.start_checkout(cart_id=make_cart({variant: reserved}).pk)
 
     body = api.get(f"/api/v1/products/{variant.product.slug}/").json()
 

@@ -10,11 +10,11 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from cart import services as cart_services
 from catalog.models import Category, Product, Variant
 from inventory import services as inventory
 from inventory.models import Stock, StockMovement
 from inventory.selectors import ledger_balance
+from checkout import services as checkout_services
 
 CATALOG = {
     "products": [
@@ -126,8 +126,8 @@ def test_import_sets_the_counted_figure_after_sales(db, catalog_file, make_cart)
     run_import(catalog_file(CATALOG))
     socks = Variant.objects.get(sku="SOCKS")
     cart = make_cart({socks: 3})
-    cart_services.start_checkout(cart_id=cart.pk)
-    inventory.commit(cart_id=cart.pk, items={socks.pk: 3}, order_id=None)  # 37 left
+    checkout_services.start_checkout(cart_id=cart.pk)
+    inventory.commit(holder_id=cart.pk, items={socks.pk: 3}, order_id=None)  # 37 left
     movements_before = StockMovement.objects.count()
 
     run_import(catalog_file(CATALOG, "recount.json"))
@@ -234,7 +234,7 @@ def test_a_sku_of_another_product_changes_nothing(db, catalog_file):
 def test_stock_below_what_carts_hold_changes_nothing_and_names_the_entry(db, catalog_file, make_cart):
     run_import(catalog_file(CATALOG))
     socks = Variant.objects.get(sku="SOCKS")
-    cart_services.start_checkout(cart_id=make_cart({socks: 30}).pk)
+    checkout_services.start_checkout(cart_id=make_cart({socks: 30}).pk)
     before = catalog_state()
     recount = copy.deepcopy(CATALOG)
     recount["products"][0]["variants"][0]["stock"] = 3  # a valid change before the bad one

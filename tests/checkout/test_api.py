@@ -1,4 +1,4 @@
-"""The checkout part of API.md: start (reserve all or none), update (contact, addresses,
+"""The checkout part of docs/api.md: start (reserve all or none), update (contact, addresses,
 shipping, keeping the reservation alive), cancel. Refusals change nothing."""
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 from moneyed import Money
 
-from cart import services as cart_services
 from cart.models import Cart, ShippingMethod
 from inventory.models import Reservation, Stock
 from tests.support.api_helpers import assert_error, db_state, money
+from checkout import services as checkout_services
 
 ADDRESS = {"name": "Ada Lovelace", "line1": "12 St James's Square", "city": "London", "postal_code": "SW1Y 4JH", "country": "GB"}
 TTL = timedelta(minutes=5)
@@ -38,14 +38,14 @@ def leave_remaining(cart: Cart, remaining: timedelta) -> datetime:
     """Move the cart's reservation so that `remaining` is left: time passing, without a clock."""
     until = timezone.now() + remaining
     Cart.objects.filter(pk=cart.pk).update(reservation_expires_at=until)
-    Reservation.objects.filter(cart=cart, status=Reservation.Status.ACTIVE).update(expires_at=until)
+    Reservation.objects.filter(holder_id=cart.pk, status=Reservation.Status.ACTIVE).update(expires_at=until)
     return until
 
 
 @pytest.fixture
 def cart_in_checkout(make_variant, make_cart):
     cart = make_cart({make_variant(price="19.99", on_hand=10): 2, make_variant(price="5.00", on_hand=10): 1})
-    cart_services.start_checkout(cart_id=cart.pk)
+    checkout_services.start_checkout(cart_id=cart.pk)
     return cart
 
 
@@ -62,7 +62,7 @@ def test_start_checkout_reserves_every_line_for_five_minutes(api, make_variant, 
     body = response.json()
     assert body["status"] == "checkout"
     assert_about(expires_at(body), timezone.now() + TTL)
-    reservations = Reservation.objects.filter(cart=cart, status=Reservation.Status.ACTIVE)
+    reservations = Reservation.objects.filter(holder_id=cart.pk, status=Reservation.Status.ACTIVE)
     assert dict(reservations.values_list("variant_id", "quantity")) == {shirt.pk: 2, socks.pk: 3}
     assert dict(Stock.objects.filter(variant__in=[shirt, socks]).values_list("variant_id", "reserved")) == {shirt.pk: 2, socks.pk: 3}
     assert Cart.objects.get(pk=cart.pk).status == Cart.Status.CHECKOUT
@@ -86,7 +86,7 @@ def test_starting_again_extends_the_reservation(api, cart_in_checkout):
     assert response.json()["status"] == "checkout"
     new_expiry = expires_at(response.json())
     assert_about(new_expiry, timezone.now() + TTL)
-    reservations = Reservation.objects.filter(cart=cart_in_checkout, status=Reservation.Status.ACTIVE)
+    reservations = Reservation.objects.filter(holder_id=cart_in_checkout.pk, status=Reservation.Status.ACTIVE)
     assert reservations.count() == 2
     assert {r.expires_at for r in reservations} == {new_expiry}
     assert Stock.objects.filter(reserved__gt=0).count() == 2  # nothing reserved twice
@@ -100,14 +100,14 @@ def test_starting_again_after_expiry_reserves_afresh(api, cart_in_checkout):
 
     assert response.status_code == 200
     assert_about(expires_at(response.json()), timezone.now() + TTL)
-    assert Reservation.objects.filter(cart=cart_in_checkout, status=Reservation.Status.ACTIVE).count() == 2
+    assert Reservation.objects.filter(holder_id=cart_in_checkout.pk, status=Reservation.Status.ACTIVE).count() == 2
     assert sorted(Stock.objects.values_list("reserved", flat=True)) == [1, 2]
 
 
 def test_start_checkout_with_too_little_stock_reserves_nothing(api, make_variant, make_cart):
     shirt, socks, hat = make_variant(on_hand=5), make_variant(on_hand=3), make_variant(on_hand=2)
     cart = make_cart({shirt: 2, socks: 3, hat: 2})
-    cart_services.start_checkout(cart_id=make_cart({socks: 1, hat: 2}).pk)
+    checkout_services.start_checkout(cart_id=make_cart({socks: 1, hat: 2}).pk)
     before = db_state()
 
     error = assert_error(api.post(f"/api/v1/carts/{cart.pk}/checkout/"), 409, "insufficient_stock")
@@ -119,7 +119,7 @@ def test_start_checkout_with_too_little_stock_reserves_nothing(api, make_variant
         ]
     }
     assert db_state() == before
-    assert not Reservation.objects.filter(cart=cart).exists()
+    assert not Reservation.objects.filter(holder_id=cart.pk).exists()
     assert Stock.objects.get(variant=shirt).reserved == 0
 
 
@@ -199,7 +199,7 @@ def test_update_extends_to_five_minutes_when_less_than_two_remain(api, cart_in_c
     assert response.status_code == 200
     new_expiry = expires_at(response.json())
     assert_about(new_expiry, timezone.now() + TTL)
-    assert set(Reservation.objects.filter(cart=cart_in_checkout).values_list("expires_at", flat=True)) == {new_expiry}
+    assert set(Reservation.objects.filter(holder_id=cart_in_checkout.pk).values_list("expires_at", flat=True)) == {new_expiry}
     assert Cart.objects.get(pk=cart_in_checkout.pk).reservation_expires_at == new_expiry
 
 
@@ -211,7 +211,7 @@ def test_update_does_not_extend_while_two_minutes_or_more_remain(api, cart_in_ch
 
     assert response.status_code == 200
     assert expires_at(response.json()) == until
-    assert set(Reservation.objects.filter(cart=cart_in_checkout).values_list("expires_at", flat=True)) == {until}
+    assert set(Reservation.objects.filter(holder_id=cart_in_checkout.pk).values_list("expires_at", flat=True)) == {until}
 
 
 def test_extension_thresholds_come_from_settings(api, cart_in_checkout, settings):
@@ -306,8 +306,8 @@ def test_cancel_checkout_releases_and_returns_to_active(api, cart_in_checkout):
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["reservation_expires_at"]) == ("active", None)
-    assert not Reservation.objects.filter(cart=cart_in_checkout, status=Reservation.Status.ACTIVE).exists()
-    assert set(Reservation.objects.filter(cart=cart_in_checkout).values_list("status", flat=True)) == {"released"}
+    assert not Reservation.objects.filter(holder_id=cart_in_checkout.pk, status=Reservation.Status.ACTIVE).exists()
+    assert set(Reservation.objects.filter(holder_id=cart_in_checkout.pk).values_list("status", flat=True)) == {"released"}
     assert list(Stock.objects.values_list("reserved", flat=True)) == [0, 0]
     assert Cart.objects.get(pk=cart_in_checkout.pk).status == Cart.Status.ACTIVE
 

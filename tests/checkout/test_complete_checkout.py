@@ -17,12 +17,14 @@ from inventory import services as inventory
 from inventory.models import Reservation, Stock, StockMovement
 from orders import services as order_services
 from orders.models import Order, OrderNumberSequence
-from orders.services import Problem
+from checkout.completion import Problem
 from payments import refunds, stripe_client
 from payments.models import Payment, Refund
 from tests.support.net import free_port
 from tests.support.race import Crew
 from tests.support.stripe_fixtures import ADDRESS
+from checkout import services as checkout_services
+from checkout import completion as checkout_completion
 
 
 def paid_intent(api, emulator, cart) -> stripe_client.PaymentIntentInfo:
@@ -36,7 +38,7 @@ def paid_intent(api, emulator, cart) -> stripe_client.PaymentIntentInfo:
 def expire(cart: Cart, *, sweep: bool) -> None:
     past = timezone.now() - timedelta(seconds=1)
     Cart.objects.filter(pk=cart.pk).update(reservation_expires_at=past)
-    Reservation.objects.filter(cart=cart, status="active").update(expires_at=past)
+    Reservation.objects.filter(holder_id=cart.pk, status="active").update(expires_at=past)
     if sweep:
         inventory.expire_reservations()
 
@@ -61,7 +63,7 @@ def test_concurrent_callers_make_one_order_one_commit_one_email(api, stripe_emul
     intent = paid_intent(api, stripe_emulator, cart)
 
     with Crew(8) as crew:
-        outcomes = crew.run([lambda: order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)] * 8)
+        outcomes = crew.run([lambda: checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=intent)] * 8)
 
     assert all(o.ok for o in outcomes), [o.error for o in outcomes]
     orders = {o.value.order.pk for o in outcomes}
@@ -76,8 +78,8 @@ def test_a_second_call_returns_the_same_order(api, stripe_emulator, ready_cart, 
     cart = ready_cart({lamp: 1})
     intent = paid_intent(api, stripe_emulator, cart)
 
-    first = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
-    second = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+    first = checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+    second = checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=intent)
 
     assert (first.created, second.created) == (True, False)
     assert first.order.pk == second.order.pk and second.problem == Problem.NONE
@@ -88,9 +90,9 @@ def test_an_unpaid_intent_completes_nothing(api, stripe_emulator, ready_cart, la
     cart = ready_cart({lamp: 1})
     intent_id = api.post(f"/api/v1/carts/{cart.pk}/payment/", {}).json()["payment_intent_id"]
 
-    outcome = order_services.complete_checkout(cart_id=cart.pk, payment_intent=stripe_client.retrieve_payment_intent(intent_id))
+    outcome = checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=stripe_client.retrieve_payment_intent(intent_id))
 
-    assert outcome == order_services.CheckoutOutcome(None, False, Problem.NOT_PAID)
+    assert outcome == checkout_completion.CheckoutOutcome(None, False, Problem.NOT_PAID)
     assert Cart.objects.get(pk=cart.pk).status == Cart.Status.CHECKOUT
 
 
@@ -107,7 +109,7 @@ def test_order_snapshots_lines_prices_rate_and_addresses(api, stripe_emulator, r
     api.patch(f"/api/v1/carts/{cart.pk}/checkout/", {"email": "ed@example.com", "shipping_address": ADDRESS, "billing_address": {**ADDRESS, "name": "Ed Billing"}})
     intent = paid_intent(api, stripe_emulator, cart)
 
-    order = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent).order
+    order = checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=intent).order
 
     vase.price = Money(Decimal("99.00"), "USD")
     vase.name = "Renamed"
@@ -145,7 +147,7 @@ def test_a_charge_that_differs_from_the_quote_is_refunded_and_flagged_without_an
     CartLine.objects.filter(cart=cart).update(quoted_unit_price_usd=Decimal("45.00"))
 
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+        outcome = checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=intent)
 
     assert (outcome.order, outcome.problem) == (None, Problem.AMOUNT_MISMATCH)
     assert not Order.objects.exists()
@@ -156,7 +158,7 @@ def test_a_charge_that_differs_from_the_quote_is_refunded_and_flagged_without_an
     assert charge_refunded(intent.id) == 4000
     cart.refresh_from_db()
     assert cart.status == Cart.Status.CHECKOUT  # the shopper can pay the right amount
-    assert Reservation.objects.get(cart=cart).status == "active"
+    assert Reservation.objects.get(holder_id=cart.pk).status == "active"
     assert Stock.objects.get(variant=lamp).on_hand == 2
     assert [m.to for m in mail.outbox] == [["staff@example.com"]]
 
@@ -168,8 +170,8 @@ def test_a_repeated_mismatch_refunds_once(api, stripe_emulator, ready_cart, lamp
     CartLine.objects.filter(cart=cart).update(quoted_unit_price_usd=Decimal("45.00"))
 
     with django_capture_on_commit_callbacks(execute=True):
-        order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
-        order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+        checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+        checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=intent)
 
     assert Refund.objects.count() == 1 and charge_refunded(intent.id) == 4000
 
@@ -177,12 +179,12 @@ def test_a_repeated_mismatch_refunds_once(api, stripe_emulator, ready_cart, lamp
 def test_a_second_payment_for_a_completed_cart_is_refunded(api, stripe_emulator, ready_cart, lamp, django_capture_on_commit_callbacks):
     cart = ready_cart({lamp: 1})
     first = paid_intent(api, stripe_emulator, cart)
-    order_services.complete_checkout(cart_id=cart.pk, payment_intent=first)
+    checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=first)
     second = stripe.PaymentIntent.create(amount=4000, currency="usd", metadata={"cart_id": str(cart.pk)})
     stripe_emulator.confirm_directly(second.id)
 
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = order_services.complete_checkout(cart_id=cart.pk, payment_intent=stripe_client.retrieve_payment_intent(second.id))
+        outcome = checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=stripe_client.retrieve_payment_intent(second.id))
 
     assert outcome.problem == Problem.DUPLICATE_PAYMENT and outcome.order.payments.count() == 1
     assert charge_refunded(second.id) == 4000 and charge_refunded(first.id) == 0
@@ -198,7 +200,7 @@ def test_paid_after_expiry_with_stock_left_re_reserves_and_orders(api, stripe_em
     intent = paid_intent(api, stripe_emulator, cart)
     expire(cart, sweep=sweep)
 
-    outcome = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+    outcome = checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=intent)
 
     assert outcome.created and outcome.problem == Problem.NONE
     assert outcome.order.status == "paid"
@@ -215,10 +217,10 @@ def test_paid_after_expiry_without_stock_flags_the_order_refunds_and_tells_the_s
     intent = paid_intent(api, stripe_emulator, cart)
     expire(cart, sweep=False)
     rival = make_cart({lamp: 2})
-    cart_services.start_checkout(cart_id=rival.pk)  # takes the two lamps the lapsed reservation freed
+    checkout_services.start_checkout(cart_id=rival.pk)  # takes the two lamps the lapsed reservation freed
 
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+        outcome = checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=intent)
 
     order = Order.objects.get(pk=outcome.order.pk)
     assert outcome.problem == Problem.OUT_OF_STOCK and order.status == "needs_attention"
@@ -242,11 +244,11 @@ def test_paid_after_expiry_without_stock_flags_the_order_refunds_and_tells_the_s
 
 def end_checkout(cart: Cart, how: str) -> None:
     if how == "cancelled":
-        cart_services.cancel_checkout(cart_id=cart.pk)
+        checkout_services.cancel_checkout(cart_id=cart.pk)
     else:
         idle_since = timezone.now() - settings_cart_abandon_after() - timedelta(minutes=1)
         Cart.objects.filter(pk=cart.pk).update(last_activity_at=idle_since)
-        assert cart_services.abandon_idle_carts() == 1
+        assert checkout_services.abandon_idle_carts() == 1
 
 
 def settings_cart_abandon_after() -> timedelta:
@@ -277,7 +279,7 @@ def test_paid_after_the_checkout_ended_with_the_same_lines_orders_at_the_quoted_
     lamp.save()
 
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+        outcome = checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=intent)
 
     assert outcome.created and outcome.problem == Problem.NONE
     order = outcome.order
@@ -312,8 +314,8 @@ def test_paid_after_the_checkout_ended_and_the_lines_changed_is_refunded_without
     intent = intent_paid_after_checkout_ended(api, stripe_emulator, cart, how="cancelled", change=shopper_changes_the_cart)
 
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
-        again = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+        outcome = checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+        again = checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=intent)
 
     assert (outcome.order, outcome.problem) == (None, Problem.CART_CHANGED) and again.problem == Problem.CART_CHANGED
     assert not Order.objects.exists()
@@ -347,19 +349,19 @@ def test_an_old_intent_paid_for_a_restarted_checkout_with_other_lines_of_the_sam
     def swap_the_lamp_for_a_shade_and_check_out_again():
         CartLine.objects.filter(cart=cart).delete()
         cart_services.add_line(cart_id=cart.pk, sku="SHADE-1", quantity=1)
-        cart_services.start_checkout(cart_id=cart.pk)
+        checkout_services.start_checkout(cart_id=cart.pk)
 
     intent = intent_paid_after_checkout_ended(api, stripe_emulator, cart, how="cancelled", change=swap_the_lamp_for_a_shade_and_check_out_again)
     assert intent.amount == 4000  # the new quote's total too
 
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+        outcome = checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=intent)
 
     assert (outcome.order, outcome.problem) == (None, Problem.CART_CHANGED)
     assert not Order.objects.exists() and charge_refunded(intent.id) == 4000
     cart.refresh_from_db()
     assert cart.status == Cart.Status.CHECKOUT  # the new checkout goes on, its reservation kept
-    assert Reservation.objects.get(cart=cart, status="active").variant.sku == "SHADE-1"
+    assert Reservation.objects.get(holder_id=cart.pk, status="active").variant.sku == "SHADE-1"
 
 
 def test_paid_after_the_checkout_ended_with_the_stock_gone_is_a_flagged_refunded_order(
@@ -368,11 +370,11 @@ def test_paid_after_the_checkout_ended_with_the_stock_gone_is_a_flagged_refunded
     cart = ready_cart({lamp: 2})
     # Once the cancel released them, another shopper reserves both lamps.
     intent = intent_paid_after_checkout_ended(
-        api, stripe_emulator, cart, how="cancelled", change=lambda: cart_services.start_checkout(cart_id=make_cart({lamp: 2}).pk)
+        api, stripe_emulator, cart, how="cancelled", change=lambda: checkout_services.start_checkout(cart_id=make_cart({lamp: 2}).pk)
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+        outcome = checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=intent)
 
     assert outcome.problem == Problem.OUT_OF_STOCK
     order = Order.objects.get(pk=outcome.order.pk)
@@ -387,7 +389,7 @@ def test_paid_after_the_checkout_ended_with_the_stock_gone_is_a_flagged_refunded
 
 def test_staff_refunds_are_bounded_by_what_was_charged(api, stripe_emulator, ready_cart, lamp):
     cart = ready_cart({lamp: 1})
-    order = order_services.complete_checkout(cart_id=cart.pk, payment_intent=paid_intent(api, stripe_emulator, cart)).order
+    order = checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=paid_intent(api, stripe_emulator, cart)).order
 
     first = refunds.refund_order(order_id=order.pk, amount=Money(Decimal("10.00"), "USD"), reason="requested_by_customer")
     with pytest.raises(refunds.RefundRefused) as too_much:
@@ -409,7 +411,7 @@ def test_staff_refunds_are_bounded_by_what_was_charged(api, stripe_emulator, rea
 )
 def test_bad_refund_amounts_are_refused_and_change_nothing(api, stripe_emulator, ready_cart, lamp, amount, message):
     cart = ready_cart({lamp: 1})
-    order = order_services.complete_checkout(cart_id=cart.pk, payment_intent=paid_intent(api, stripe_emulator, cart)).order
+    order = checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=paid_intent(api, stripe_emulator, cart)).order
 
     with pytest.raises(Exception) as refused:
         refunds.refund_order(order_id=order.pk, amount=amount, reason="requested_by_customer")
@@ -421,7 +423,7 @@ def test_bad_refund_amounts_are_refused_and_change_nothing(api, stripe_emulator,
 
 def test_a_refund_while_stripe_is_away_stays_pending_and_is_sent_once_later(api, stripe_emulator, ready_cart, lamp, settings):
     cart = ready_cart({lamp: 1})
-    order = order_services.complete_checkout(cart_id=cart.pk, payment_intent=paid_intent(api, stripe_emulator, cart)).order
+    order = checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=paid_intent(api, stripe_emulator, cart)).order
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
 
     refund = refunds.refund_order(order_id=order.pk, amount=Money(Decimal("15.00"), "USD"), reason="requested_by_customer")
@@ -441,10 +443,10 @@ def test_authorized_payment_without_stock_releases_the_authorization(api, stripe
     intent = paid_intent(api, stripe_emulator, cart)
     assert intent.status == "requires_capture"
     expire(cart, sweep=True)
-    cart_services.start_checkout(cart_id=make_cart({lamp: 2}).pk)
+    checkout_services.start_checkout(cart_id=make_cart({lamp: 2}).pk)
 
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent)
+        outcome = checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=intent)
 
     assert outcome.problem == Problem.OUT_OF_STOCK
     assert stripe.PaymentIntent.retrieve(intent.id).status == "canceled"
@@ -468,7 +470,7 @@ def test_webhook_arriving_mid_confirmation_waits_for_the_cart_lock_then_finds_th
     body = _json.dumps(event).encode()
 
     with pause_after("inventory.services.commit", thread_name="sync") as pause:
-        sync = Background(lambda: order_services.complete_checkout(cart_id=cart.pk, payment_intent=intent), name="sync")
+        sync = Background(lambda: checkout_completion.complete_checkout(cart_id=cart.pk, payment_intent=intent), name="sync")
         pause.wait_reached()  # the synchronous path holds the cart and stock locks, order not yet made
         hook = Background(lambda: webhooks.receive(payload=body, signature=stripe_emulator.sign(body)), name="webhook")
         wait_until_blocked(hook.backend_pid)

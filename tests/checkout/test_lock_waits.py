@@ -1,6 +1,6 @@
 """A checkout request that waits for its cart's lock across the reservation's expiry
 must judge the reservation by the time after the wait, and an import that runs while
-shoppers check out must take stock locks in the global order (DESIGN.md invariants 2,
+shoppers check out must take stock locks in the global order (invariants 2,
 4, 10)."""
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from cart import services as cart_services
-from catalog.services import import_catalog
+from checkout.imports import import_catalog
 from inventory.services import expire_reservations
 from inventory.models import Reservation
 from shop.errors import ReservationExpired
 from tests.support.race import Background, assert_stock_exact, pause_after, wait_until_blocked
 from tests.support.waiting import wait_until
+from checkout import services as checkout_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TTL = settings.RESERVATION_TTL
@@ -37,7 +38,7 @@ def _checkout_expiring_soon(make_variant, make_cart):
     x, y = make_variant(on_hand=1), make_variant(on_hand=1)
     a, b = make_cart({x: 1, y: 1}), make_cart({x: 1})
     expiry = timezone.now() + timedelta(seconds=2)
-    cart_services.start_checkout(cart_id=a.pk, now=expiry - TTL)
+    checkout_services.start_checkout(cart_id=a.pk, now=expiry - TTL)
     return x, y, a, b, expiry
 
 
@@ -56,17 +57,17 @@ def test_update_waiting_across_the_expiry_is_refused_and_revives_nothing(make_va
     holding, go = threading.Event(), threading.Event()
     holder = Background(partial(_hold_cart_lock, a.pk, holding, go), name="holder")
     assert holding.wait(30)
-    update = Background(partial(cart_services.update_checkout, cart_id=a.pk, email="a@example.com"), name="update")
+    update = Background(partial(checkout_services.update_checkout, cart_id=a.pk, email="a@example.com"), name="update")
     wait_until_blocked(update.backend_pid)
     _wait_past(expiry)
-    cart_services.start_checkout(cart_id=b.pk)  # takes X, releasing A's as expired
+    checkout_services.start_checkout(cart_id=b.pk)  # takes X, releasing A's as expired
 
     go.set()
     holder.result()
 
     assert isinstance(update.outcome().error, ReservationExpired)
-    assert dict(Reservation.objects.filter(cart=a).values_list("variant_id", "status")) == {x.pk: "expired", y.pk: "active"}
-    assert Reservation.objects.get(cart=a, variant=y).expires_at == expiry
+    assert dict(Reservation.objects.filter(holder_id=a.pk).values_list("variant_id", "status")) == {x.pk: "expired", y.pk: "active"}
+    assert Reservation.objects.get(holder_id=a.pk, variant=y).expires_at == expiry
     assert_stock_exact(x.pk, on_hand=1, reserved=1)
 
 
@@ -75,7 +76,7 @@ def test_checkout_start_waiting_across_the_expiry_reserves_again(make_variant, m
     holding, go = threading.Event(), threading.Event()
     holder = Background(partial(_hold_cart_lock, a.pk, holding, go), name="holder")
     assert holding.wait(30)
-    start = Background(partial(cart_services.start_checkout, cart_id=a.pk), name="start")
+    start = Background(partial(checkout_services.start_checkout, cart_id=a.pk), name="start")
     wait_until_blocked(start.backend_pid)
     _wait_past(expiry)
     assert expire_reservations() == 2  # the beat sweep runs meanwhile
@@ -84,7 +85,7 @@ def test_checkout_start_waiting_across_the_expiry_reserves_again(make_variant, m
     holder.result()
 
     assert start.outcome().ok
-    assert set(Reservation.objects.filter(cart=a, status="active").values_list("variant_id", flat=True)) == {x.pk, y.pk}
+    assert set(Reservation.objects.filter(holder_id=a.pk, status="active").values_list("variant_id", flat=True)) == {x.pk, y.pk}
     assert_stock_exact(x.pk, on_hand=1, reserved=1)
     assert_stock_exact(y.pk, on_hand=1, reserved=1)
 
@@ -103,7 +104,7 @@ def test_import_while_a_checkout_holds_the_stock_lock_waits_instead_of_deadlocki
     cart = make_cart({shirt: 1})
 
     with pause_after("inventory.services.lock_stocks", thread_name="checkout") as pause:
-        checkout = Background(partial(cart_services.start_checkout, cart_id=cart.pk), name="checkout")
+        checkout = Background(partial(checkout_services.start_checkout, cart_id=cart.pk), name="checkout")
         pause.wait_reached()  # the checkout holds SHIRT-1's stock row, not yet its reservation
         importer = Background(partial(import_catalog, _file((shirt.product.slug, "SHIRT-1", 7))), name="import")
         wait_until_blocked(importer.backend_pid)
@@ -120,10 +121,10 @@ def test_import_listing_a_high_id_first_locks_in_id_order(make_variant, make_car
     cart = make_cart({low: 1, high: 1})
     data = _file((high.product.slug, "HIGH-2", 8), (low.product.slug, "LOW-1", 8))
 
-    with pause_after("catalog.services.lock_stocks", thread_name="import") as pause:
+    with pause_after("inventory.services.lock_stocks", thread_name="import") as pause:
         importer = Background(partial(import_catalog, data), name="import")
         pause.wait_reached()  # the import holds both stock rows
-        checkout = Background(partial(cart_services.start_checkout, cart_id=cart.pk), name="checkout")
+        checkout = Background(partial(checkout_services.start_checkout, cart_id=cart.pk), name="checkout")
         wait_until_blocked(checkout.backend_pid)
         pause.resume()
         results = checkout.outcome(), importer.outcome()

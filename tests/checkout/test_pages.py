@@ -13,13 +13,13 @@ from django.test import Client
 from django.utils import timezone
 from moneyed import Money
 
-from cart import services as cart_services
 from cart.models import Cart, ShippingMethod
 from cart.session import SESSION_KEY as CART_SESSION_KEY
 from inventory.models import Reservation, Stock
-from cart.checkout_views import PAYMENT_WAIT_SESSION_KEY
+from checkout.views import PAYMENT_WAIT_SESSION_KEY
 from orders.models import Order, OrderLine
 from payments.models import Payment, Refund
+from checkout import services as checkout_services
 
 ADDRESS = {
     "email": "ada@example.com",
@@ -129,7 +129,7 @@ def test_checkout_with_an_empty_session_goes_back_to_the_cart(db):
 def test_missing_stock_at_start_is_shown_with_the_way_back_and_reserves_nothing(shopper, make_cart):
     client, cart, variant = shopper
     rival = make_cart({variant: 9})
-    cart_services.start_checkout(cart_id=rival.pk)  # 9 of 10 now held by another shopper
+    checkout_services.start_checkout(cart_id=rival.pk)  # 9 of 10 now held by another shopper
 
     response = client.get("/checkout/")
 
@@ -140,7 +140,7 @@ def test_missing_stock_at_start_is_shown_with_the_way_back_and_reserves_nothing(
     cart.refresh_from_db()
     assert cart.status == Cart.Status.ACTIVE
     assert reserved(variant) == 9
-    assert not Reservation.objects.filter(cart_id=cart.pk).exists()
+    assert not Reservation.objects.filter(holder_id=cart.pk).exists()
 
 
 # --- step 1 --------------------------------------------------------------------------------
@@ -390,14 +390,14 @@ def test_opening_a_step_extends_a_reservation_close_to_its_end(shopper):
     in_checkout(client, cart)
     soon = timezone.now() + timedelta(seconds=60)
     Cart.objects.filter(pk=cart.pk).update(reservation_expires_at=soon)
-    Reservation.objects.filter(cart_id=cart.pk).update(expires_at=soon)
+    Reservation.objects.filter(holder_id=cart.pk).update(expires_at=soon)
 
     before = timezone.now()
     client.get("/checkout/address/")
 
     cart.refresh_from_db()
     assert cart.reservation_expires_at >= before + timedelta(seconds=299)
-    assert all(r.expires_at == cart.reservation_expires_at for r in Reservation.objects.filter(cart_id=cart.pk, status="active"))
+    assert all(r.expires_at == cart.reservation_expires_at for r in Reservation.objects.filter(holder_id=cart.pk, status="active"))
     assert reserved(variant) == 2
 
 
@@ -406,7 +406,7 @@ def test_an_expired_reservation_shows_the_way_back_to_the_cart_and_to_reserve_ag
     through_address(client, cart)
     past = timezone.now() - timedelta(seconds=5)
     Cart.objects.filter(pk=cart.pk).update(reservation_expires_at=past)
-    Reservation.objects.filter(cart_id=cart.pk).update(expires_at=past)
+    Reservation.objects.filter(holder_id=cart.pk).update(expires_at=past)
 
     response = client.get("/checkout/shipping/")
 

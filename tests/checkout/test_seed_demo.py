@@ -10,13 +10,13 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 
-from cart import services as cart_services
 from cart.models import ShippingMethod
-from catalog.management.commands.seed_demo import DEMO_FILE
+from checkout.management.commands.seed_demo import DEMO_FILE
 from catalog.models import Product, Variant
 from inventory import services as inventory
 from inventory.models import Stock, StockMovement
 from inventory.selectors import ledger_balance
+from checkout import services as checkout_services
 
 DEMO = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
 DEMO_STOCK = {v["sku"]: v["stock"] for p in DEMO["products"] for v in p["variants"]}
@@ -92,8 +92,8 @@ def test_seeding_again_keeps_the_stock_of_a_running_shop(db, run_dir, make_cart)
     sku = next(sku for sku, stock in DEMO_STOCK.items() if stock >= 3)
     variant = Variant.objects.get(sku=sku)
     cart = make_cart({variant: 2})
-    cart_services.start_checkout(cart_id=cart.pk)
-    inventory.commit(cart_id=cart.pk, items={variant.pk: 2}, order_id=None)
+    checkout_services.start_checkout(cart_id=cart.pk)
+    inventory.commit(holder_id=cart.pk, items={variant.pk: 2}, order_id=None)
     movements = StockMovement.objects.count()
 
     seed()

@@ -1,4 +1,4 @@
-"""Currencies through the JSON API (API.md), the rate fixed at checkout, amounts a client
+"""Currencies through the JSON API (docs/api.md), the rate fixed at checkout, amounts a client
 sends ignored, and the page, the API cart and the Stripe amount agreeing."""
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from cart.models import Cart
 from cart.pricing import price_cart
 from cart.session import SESSION_KEY as CART_SESSION_KEY
 from catalog.models import Product
-from shop import rate_services, rates
-from shop.money import format_money, minor_units, stripe_amount
+from currencies import rates
+from currencies import services as rate_services
+from currencies.money import format_money, minor_units, stripe_amount
 from tests.support.rates import KNOWN, store_rates
+from checkout import services as checkout_services
 
 ALL = ("USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "KWD")
 
@@ -136,7 +138,7 @@ def test_checkout_fixes_the_rate_so_later_rates_do_not_move_the_quote(api, shirt
 def test_override_after_checkout_start_does_not_move_the_quote_either(api, shirt):
     cart = cart_services.create_cart(currency="KWD")
     cart_services.add_line(cart_id=cart.pk, sku="SHIRT", quantity=1)
-    cart_services.start_checkout(cart_id=cart.pk)
+    checkout_services.start_checkout(cart_id=cart.pk)
 
     rate_services.set_rate_override(currency="KWD", rate="0.5000", user_id=None)
 

@@ -13,13 +13,14 @@ from cart import services as cart_services
 from cart.models import Cart
 from cart.session import SESSION_KEY as CART_SESSION_KEY
 from catalog.models import Product
-from shop.currency_choice import (
+from currencies.choice import (
     SESSION_KEY,
     currency_from_accept_language,
     locale_from_accept_language,
     shopper_currency,
 )
-from shop.models import ShopperPreference
+from currencies.models import ShopperPreference
+from checkout import services as checkout_services
 
 
 
@@ -84,7 +85,7 @@ def test_saved_choice_beats_accept_language(known_rates, shopper):
 
 
 def test_a_choice_that_is_no_longer_sold_falls_through(known_rates):
-    from shop.models import CurrencyRate
+    from currencies.models import CurrencyRate
 
     CurrencyRate.objects.filter(currency="SEK").delete()
 
@@ -173,7 +174,7 @@ def test_set_currency_never_redirects_off_site(db, known_rates, next_url):
 
 def test_the_open_cart_follows_the_chosen_currency(db, known_rates, shirt):
     client = Client()
-    client.post("/products/linen-shirt/", {"variant": "SHIRT-S", "quantity": 1})
+    client.post("/cart/add/linen-shirt/", {"variant": "SHIRT-S", "quantity": 1})
     cart = Cart.objects.get(pk=client.session[CART_SESSION_KEY])
     assert cart.currency == "USD"
 
@@ -186,9 +187,9 @@ def test_the_open_cart_follows_the_chosen_currency(db, known_rates, shirt):
 
 def test_a_cart_in_checkout_keeps_its_currency(db, known_rates, shirt):
     client = Client()
-    client.post("/products/linen-shirt/", {"variant": "SHIRT-S", "quantity": 1})
+    client.post("/cart/add/linen-shirt/", {"variant": "SHIRT-S", "quantity": 1})
     cart_id = client.session[CART_SESSION_KEY]
-    cart_services.start_checkout(cart_id=cart_id)
+    checkout_services.start_checkout(cart_id=cart_id)
 
     response = client.post("/currency/", {"currency": "EUR", "next": "/"}, follow=True)
 
@@ -293,7 +294,7 @@ def users_cart(user, shirt, *, currency: str, status: str = "active") -> Cart:
     cart = cart_services.create_cart(currency=currency, user_id=user.pk)
     cart_services.add_line(cart_id=cart.pk, sku=shirt.sku, quantity=1)
     if status == "checkout":
-        cart_services.start_checkout(cart_id=cart.pk)
+        checkout_services.start_checkout(cart_id=cart.pk)
     return Cart.objects.get(pk=cart.pk)
 
 
@@ -301,7 +302,7 @@ def test_login_merges_into_the_users_cart_in_the_selectors_currency(db, known_ra
     saved = users_cart(shopper, shirt, currency="GBP")
     client = Client()
     client.post("/currency/", {"currency": "EUR", "next": "/"})
-    client.post("/products/linen-shirt/", {"variant": "SHIRT-S", "quantity": 2})
+    client.post("/cart/add/linen-shirt/", {"variant": "SHIRT-S", "quantity": 2})
 
     log_in(client, shopper)
 
@@ -345,7 +346,7 @@ def test_login_merge_follows_the_users_saved_choice_when_the_session_has_none(db
     ShopperPreference.objects.create(user=shopper, currency="KWD")
     saved = users_cart(shopper, shirt, currency="GBP")
     client = Client(HTTP_ACCEPT_LANGUAGE="de-DE")  # EUR before login, no choice made
-    client.post("/products/linen-shirt/", {"variant": "SHIRT-S", "quantity": 1})
+    client.post("/cart/add/linen-shirt/", {"variant": "SHIRT-S", "quantity": 1})
     assert Cart.objects.get(pk=client.session[CART_SESSION_KEY]).currency == "EUR"
 
     log_in(client, shopper)

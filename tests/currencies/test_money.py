@@ -1,4 +1,4 @@
-"""Conversion, rounding, display and Stripe amounts (DESIGN.md invariants 5 and 8)."""
+"""Conversion, rounding, display and Stripe amounts (invariants 5 and 8)."""
 from __future__ import annotations
 
 import re
@@ -10,7 +10,7 @@ from hypothesis import given, settings as hypothesis_settings, strategies as st
 from moneyed import Money
 
 from shop.errors import AmountNotChargeable, InvalidInput
-from shop.money import (
+from currencies.money import (
     check_chargeable,
     convert_from_base,
     format_money,

@@ -1,6 +1,6 @@
 """One checkout in each currency, paid at localstripe: the "Pay" amount on the payment page,
 the API cart, the PaymentIntent, the order and its email agree to the minor unit
-(DESIGN.md invariants 5-8). Also: totals show their currency code once, refunds go in the
+(invariants 5-8). Also: totals show their currency code once, refunds go in the
 currency's price step."""
 from __future__ import annotations
 

@@ -11,9 +11,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from shop import rate_providers, rate_services, rates
-from shop.models import CurrencyRate, ExchangeRateSet
-from shop.rate_providers import RateFeedError, RateQuote, parse_ecb_xml, parse_oxr_json
+from currencies import providers as rate_providers, rates
+from currencies import services as rate_services
+from currencies.models import CurrencyRate, ExchangeRateSet
+from currencies.providers import RateFeedError, RateQuote, parse_ecb_xml, parse_oxr_json
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rates"
 
@@ -158,7 +159,7 @@ def test_unreachable_host_is_a_feed_error_without_the_query_string(monkeypatch):
 
 # --- storing a refresh -----------------------------------------------------------------
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 def test_ecb_refresh_stores_the_shops_currencies_and_keeps_kwd(monkeypatch, settings):
     settings.EXCHANGE_RATES_PROVIDER = "ecb"
     kwd_before = CurrencyRate.objects.get(currency="KWD")
@@ -179,7 +180,7 @@ def test_ecb_refresh_stores_the_shops_currencies_and_keeps_kwd(monkeypatch, sett
     assert (kwd.feed_rate, kwd.confirmed_at, kwd.rate_set_id) == (kwd_before.feed_rate, kwd_before.confirmed_at, kwd_before.rate_set_id)
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 def test_oxr_refresh_stores_every_shop_currency(monkeypatch, settings):
     settings.EXCHANGE_RATES_PROVIDER = "openexchangerates"
     settings.OPEN_EXCHANGE_RATES_APP_ID = "abc123"
@@ -195,7 +196,7 @@ def test_oxr_refresh_stores_every_shop_currency(monkeypatch, settings):
     }
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 def test_same_publication_again_confirms_the_set_instead_of_copying_it(monkeypatch, settings):
     settings.EXCHANGE_RATES_PROVIDER = "ecb"
     RecordedFeed(monkeypatch, feed("ecb-eurofxref-daily-2026-10-06.xml"))
@@ -210,7 +211,7 @@ def test_same_publication_again_confirms_the_set_instead_of_copying_it(monkeypat
     assert CurrencyRate.objects.get(currency="EUR").confirmed_at == datetime(2026, 10, 6, 16, 0, tzinfo=UTC)
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 def test_next_publication_is_a_new_set(monkeypatch, settings):
     settings.EXCHANGE_RATES_PROVIDER = "ecb"
     RecordedFeed(monkeypatch, feed("ecb-eurofxref-daily-2026-10-05.xml"))
@@ -225,7 +226,7 @@ def test_next_publication_is_a_new_set(monkeypatch, settings):
     assert rates.current_rate("EUR") == Decimal("0.8873901855")
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 @pytest.mark.parametrize(
     "body",
     [
@@ -250,7 +251,7 @@ def test_failed_refresh_changes_nothing_and_is_logged(monkeypatch, settings, cap
     else:
         RecordedFeed(monkeypatch, body)
 
-    with caplog.at_level(logging.ERROR, logger="shop.rate_services"):
+    with caplog.at_level(logging.ERROR, logger="currencies.services"):
         result = rate_services.refresh_rates_keeping_last()
 
     assert result is None
@@ -260,7 +261,7 @@ def test_failed_refresh_changes_nothing_and_is_logged(monkeypatch, settings, cap
     assert any("refresh failed; keeping the last rates" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 def test_feed_without_any_shop_currency_is_refused():
     before = stored_rates()
     quote = RateQuote(provider="odd", rates={"THB": Decimal("35.1")})
@@ -272,7 +273,7 @@ def test_feed_without_any_shop_currency_is_refused():
     assert not ExchangeRateSet.objects.filter(provider="odd").exists()
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 def test_update_rates_command_stores_rates(settings):
     settings.EXCHANGE_RATES_PROVIDER = "fixed"
 
@@ -282,7 +283,7 @@ def test_update_rates_command_stores_rates(settings):
     assert rates.rate_info("EUR").provider == "fixed"
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 def test_update_rates_command_fails_loudly_and_changes_nothing(monkeypatch, settings):
     settings.EXCHANGE_RATES_PROVIDER = "ecb"
     before = stored_rates()
@@ -294,9 +295,9 @@ def test_update_rates_command_fails_loudly_and_changes_nothing(monkeypatch, sett
     assert stored_rates() == before
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 def test_beat_task_refreshes_and_is_scheduled_hourly(settings):
-    from shop import tasks
+    from currencies import tasks
     from shop.settings import CELERY_BEAT_SCHEDULE, RATES_REFRESH_SECONDS
 
     settings.EXCHANGE_RATES_PROVIDER = "fixed"
@@ -306,13 +307,13 @@ def test_beat_task_refreshes_and_is_scheduled_hourly(settings):
     assert outcome["provider"] == "fixed"
     assert rates.current_rate("KWD") == Decimal("0.3071")
     entry = CELERY_BEAT_SCHEDULE["refresh-exchange-rates"]
-    assert entry == {"task": "shop.tasks.refresh_exchange_rates", "schedule": RATES_REFRESH_SECONDS}
+    assert entry == {"task": "currencies.tasks.refresh_exchange_rates", "schedule": RATES_REFRESH_SECONDS}
     assert RATES_REFRESH_SECONDS == 3600.0
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 def test_beat_task_survives_a_dead_feed(monkeypatch, settings):
-    from shop import tasks
+    from currencies import tasks
 
     settings.EXCHANGE_RATES_PROVIDER = "ecb"
     before = stored_rates()
@@ -333,7 +334,7 @@ def refresh_with(monkeypatch, name: str, at: datetime):
     return rate_services.refresh_rates(now=at)
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 def test_an_older_publication_is_refused_and_changes_nothing(monkeypatch, settings, caplog):
     settings.EXCHANGE_RATES_PROVIDER = "ecb"
     refresh_with(monkeypatch, ECB_OCT_6, datetime(2026, 10, 6, 15, 0, tzinfo=UTC))
@@ -341,7 +342,7 @@ def test_an_older_publication_is_refused_and_changes_nothing(monkeypatch, settin
     sets_before = ExchangeRateSet.objects.count()
 
     RecordedFeed(monkeypatch, feed(ECB_OCT_5))  # a lagging mirror serves yesterday's feed
-    with caplog.at_level(logging.WARNING, logger="shop.rate_services"):
+    with caplog.at_level(logging.WARNING, logger="currencies.services"):
         with pytest.raises(rate_services.RateFeedOutdated, match="dated 2026-10-05 00:00 UTC, older than the rates already stored"):
             rate_services.refresh_rates(now=datetime(2026, 10, 6, 16, 0, tzinfo=UTC))
 
@@ -351,7 +352,7 @@ def test_an_older_publication_is_refused_and_changes_nothing(monkeypatch, settin
     assert any("refresh refused" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 def test_the_scheduled_refresh_keeps_the_rates_when_the_feed_is_older(monkeypatch, settings):
     settings.EXCHANGE_RATES_PROVIDER = "ecb"
     refresh_with(monkeypatch, ECB_OCT_6, datetime(2026, 10, 6, 15, 0, tzinfo=UTC))
@@ -364,7 +365,7 @@ def test_the_scheduled_refresh_keeps_the_rates_when_the_feed_is_older(monkeypatc
     assert CurrencyRate.objects.get(currency="EUR").confirmed_at == datetime(2026, 10, 6, 15, 0, tzinfo=UTC)
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 def test_another_providers_older_publication_is_not_a_rollback(monkeypatch, settings):
     # Switching from the demo rates (published "now") to the ECB (published this morning).
     rate_services.refresh_rates(provider=rate_providers.FixedProvider())
@@ -376,7 +377,7 @@ def test_another_providers_older_publication_is_not_a_rollback(monkeypatch, sett
     assert rates.current_rate("EUR") == Decimal("0.8873901855")
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 def test_a_frozen_feed_goes_stale_counted_from_its_publication(monkeypatch, settings):
     settings.EXCHANGE_RATES_PROVIDER = "ecb"
     published = datetime(2026, 10, 6, tzinfo=UTC)
@@ -397,7 +398,7 @@ def test_a_frozen_feed_goes_stale_counted_from_its_publication(monkeypatch, sett
     assert ExchangeRateSet.objects.filter(provider="ecb").count() == 1
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 def test_the_fixed_provider_stays_fresh_without_piling_up_sets(settings):
     settings.EXCHANGE_RATES_PROVIDER = "fixed"
     three_days_ago = timezone.now() - timedelta(days=3)
@@ -414,12 +415,12 @@ def test_the_fixed_provider_stays_fresh_without_piling_up_sets(settings):
 
 # --- currencies the provider does not quote, and the stale alert ---------------------------
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 def test_each_refresh_logs_the_currencies_the_provider_does_not_quote(monkeypatch, settings, caplog):
     settings.EXCHANGE_RATES_PROVIDER = "ecb"
     kwd = CurrencyRate.objects.get(currency="KWD")
 
-    with caplog.at_level(logging.WARNING, logger="shop.rate_services"):
+    with caplog.at_level(logging.WARNING, logger="currencies.services"):
         refresh_with(monkeypatch, ECB_OCT_5, datetime(2026, 10, 5, 15, 0, tzinfo=UTC))
         refresh_with(monkeypatch, ECB_OCT_6, datetime(2026, 10, 6, 15, 0, tzinfo=UTC))
 
@@ -429,7 +430,7 @@ def test_each_refresh_logs_the_currencies_the_provider_does_not_quote(monkeypatc
     assert rates.unquoted_currencies() == ["KWD"]
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 def test_stale_alert_names_unquoted_currencies_and_kwd_stays_payable(
     monkeypatch, settings, make_variant, make_cart, django_capture_on_commit_callbacks
 ):
@@ -446,14 +447,14 @@ def test_stale_alert_names_unquoted_currencies_and_kwd_stays_payable(
     assert alert.subject == "Stale exchange rates: EUR, GBP, JPY, CAD, AUD, CHF, SEK, KWD"
     assert "Not quoted by ecb: KWD. These stay on their last rate until you set a manual rate" in alert.body
     # Checkout keeps selling in KWD on the last rate.
-    from cart import services as cart_services
+    from checkout import services as checkout_services
 
     cart = make_cart({make_variant(price="17.07"): 1}, currency="KWD")
-    started = cart_services.start_checkout(cart_id=cart.pk)
+    started = checkout_services.start_checkout(cart_id=cart.pk)
     assert (started.status, started.exchange_rate) == ("checkout", Decimal("0.3071"))
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded_rates")  # the database as the old demo seed left it
 def test_the_alert_rearms_only_when_a_rate_was_fresh_in_between(monkeypatch, settings, django_capture_on_commit_callbacks):
     from django.core import mail
 

@@ -12,10 +12,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from shop import rate_services, rates
+from currencies import rates
+from currencies import services as rate_services
 from shop.errors import InvalidInput, RateUnavailable, UnsupportedCurrency
-from shop.models import CurrencyRate, RateOverrideLog
-from shop.rate_providers import RateFeedError, RateQuote
+from currencies.models import CurrencyRate, RateOverrideLog
+from currencies.providers import RateFeedError, RateQuote
 from tests.support.rates import KNOWN, store_rates
 
 
@@ -194,7 +195,7 @@ def test_admin_lists_rates_with_age_and_stale_flag(db, client, staff):
     store_rates({"EUR": "0.9220"}, now=now - timedelta(hours=1))
     client.force_login(staff)
 
-    page = client.get("/admin/shop/currencyrate/")
+    page = client.get("/admin/currencies/currencyrate/")
 
     assert page.status_code == 200
     rows = {row.currency: row for row in page.context["cl"].result_list}
@@ -211,21 +212,21 @@ def test_admin_override_is_audited_with_the_staff_member(known_rates, client, st
     client.force_login(staff)
 
     response = client.post(
-        "/admin/shop/currencyrate/KWD/change/", {"override_rate": "0.3080", "override_note": "bank quote"}
+        "/admin/currencies/currencyrate/KWD/change/", {"override_rate": "0.3080", "override_note": "bank quote"}
     )
 
     assert response.status_code == 302
     assert rates.current_rate("KWD") == Decimal("0.3080")
     entry = RateOverrideLog.objects.get()
     assert (entry.changed_by, entry.old_rate, entry.new_rate) == (staff, Decimal("0.3075"), Decimal("0.3080"))
-    assert client.get("/admin/shop/rateoverridelog/").status_code == 200
+    assert client.get("/admin/currencies/rateoverridelog/").status_code == 200
 
 
 def test_admin_clearing_the_field_clears_the_override(known_rates, client, staff):
     rate_services.set_rate_override(currency="KWD", rate="0.3080", user_id=staff.pk)
     client.force_login(staff)
 
-    client.post("/admin/shop/currencyrate/KWD/change/", {"override_rate": "", "override_note": ""})
+    client.post("/admin/currencies/currencyrate/KWD/change/", {"override_rate": "", "override_note": ""})
 
     assert rates.current_rate("KWD") == Decimal("0.3075")
     assert RateOverrideLog.objects.filter(action="cleared", changed_by=staff).count() == 1
@@ -236,7 +237,7 @@ def test_admin_refresh_action_calls_the_refresh(known_rates, client, staff, sett
     client.force_login(staff)
 
     response = client.post(
-        "/admin/shop/currencyrate/",
+        "/admin/currencies/currencyrate/",
         {"action": "refresh_from_provider", "_selected_action": ["EUR"]},
         follow=True,
     )
@@ -247,14 +248,14 @@ def test_admin_refresh_action_calls_the_refresh(known_rates, client, staff, sett
 
 
 def test_admin_refresh_action_reports_a_dead_feed_and_keeps_rates(known_rates, client, staff, settings, monkeypatch):
-    from shop import rate_providers
+    from currencies import providers as rate_providers
 
     settings.EXCHANGE_RATES_PROVIDER = "ecb"
     monkeypatch.setattr(rate_providers, "http_get", lambda url, timeout: b"<not xml")
     client.force_login(staff)
 
     response = client.post(
-        "/admin/shop/currencyrate/", {"action": "refresh_from_provider", "_selected_action": ["EUR"]}, follow=True
+        "/admin/currencies/currencyrate/", {"action": "refresh_from_provider", "_selected_action": ["EUR"]}, follow=True
     )
 
     assert "Rates not updated; the last rates stay in force" in response.content.decode()
@@ -264,9 +265,9 @@ def test_admin_refresh_action_reports_a_dead_feed_and_keeps_rates(known_rates, c
 def test_rate_rows_cannot_be_added_or_deleted_in_admin(known_rates, client, staff):
     client.force_login(staff)
 
-    assert client.get("/admin/shop/currencyrate/add/").status_code == 403
-    assert client.get("/admin/shop/currencyrate/EUR/delete/").status_code == 403
-    assert client.get("/admin/shop/exchangerateset/").status_code == 200
+    assert client.get("/admin/currencies/currencyrate/add/").status_code == 403
+    assert client.get("/admin/currencies/currencyrate/EUR/delete/").status_code == 403
+    assert client.get("/admin/currencies/exchangerateset/").status_code == 200
 
 
 # --- demo rates outside development --------------------------------------------------------
@@ -300,7 +301,7 @@ def test_admin_rates_list_warns_about_demo_rates(known_rates, client, staff, set
     settings.EXCHANGE_RATES_PROVIDER = "fixed"
     client.force_login(staff)
 
-    page = client.get("/admin/shop/currencyrate/")
+    page = client.get("/admin/currencies/currencyrate/")
 
     [message] = [m for m in page.context["messages"] if "demo exchange rates" in m.message]
     assert message.level_tag == "warning"
@@ -311,7 +312,7 @@ def test_admin_rates_list_has_no_demo_warning_with_a_real_provider(known_rates, 
     settings.EXCHANGE_RATES_PROVIDER = "ecb"
     client.force_login(staff)
 
-    page = client.get("/admin/shop/currencyrate/")
+    page = client.get("/admin/currencies/currencyrate/")
 
     assert "demo exchange rates" not in page.content.decode()
 
@@ -322,7 +323,7 @@ def test_admin_stale_flag_counts_from_the_rates_publication(db, client, staff):
     rate_services.store_rates(quote=quote, now=now)  # fetched just now, published two days ago
     client.force_login(staff)
 
-    page = client.get("/admin/shop/currencyrate/")
+    page = client.get("/admin/currencies/currencyrate/")
 
     rows = {row.currency: row for row in page.context["cl"].result_list}
     admin = page.context["cl"].model_admin

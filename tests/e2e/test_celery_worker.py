@@ -1,4 +1,4 @@
-"""A real Celery worker with beat sweeps expired reservations (DESIGN.md invariant 2).
+"""A real Celery worker with beat sweeps expired reservations (invariant 2).
 
 The worker runs as a subprocess on the shop's own settings, with the broker a real one:
 Redis when REDIS_URL is set or Redis answers on 127.0.0.1:6379, else the embedded
@@ -22,11 +22,11 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from cart import services as cart_services
 from inventory.models import Reservation, StockMovement
 from tests.support.database import database_url
 from tests.support.race import assert_stock_exact
 from tests.support.waiting import wait_until
+from checkout import services as checkout_services
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -118,8 +118,8 @@ def _sweeps_logged(log_path: Path) -> list[int]:
 def test_beat_driven_worker_releases_expired_reservation_exactly_once(make_variant, make_cart, tmp_path):
     shirt = make_variant(on_hand=3)
     late, live = make_cart({shirt: 2}), make_cart({shirt: 1})
-    cart_services.start_checkout(cart_id=live.pk)
-    cart_services.start_checkout(cart_id=late.pk, now=timezone.now() - settings.RESERVATION_TTL - timedelta(seconds=5))
+    checkout_services.start_checkout(cart_id=live.pk)
+    checkout_services.start_checkout(cart_id=late.pk, now=timezone.now() - settings.RESERVATION_TTL - timedelta(seconds=5))
     assert_stock_exact(shirt.pk, on_hand=3, reserved=3)  # expired, but nobody has tidied it yet
     broker_url = _broker_url()
     log_path = tmp_path / "worker.log"
@@ -129,13 +129,13 @@ def test_beat_driven_worker_releases_expired_reservation_exactly_once(make_varia
         deadline = time.monotonic() + RELEASE_DEADLINE
 
         def late_released() -> bool:
-            if Reservation.objects.get(cart=late).status != Reservation.Status.ACTIVE:
+            if Reservation.objects.get(holder_id=late.pk).status != Reservation.Status.ACTIVE:
                 return True
             assert worker.poll() is None, f"the worker died:\n{log_path.read_text()}"
             return False
 
         wait_until(late_released, timeout=RELEASE_DEADLINE, interval=0.2, what=lambda: f"a sweep to release it:\n{log_path.read_text()}")
-        released = Reservation.objects.get(cart=late)
+        released = Reservation.objects.get(holder_id=late.pk)
         # Let beat sweep again at least twice more: nothing may be released a second time.
         wait_until(
             lambda: len(_sweeps_logged(log_path)) >= 3,
@@ -151,8 +151,8 @@ def test_beat_driven_worker_releases_expired_reservation_exactly_once(make_varia
     sweeps = _sweeps_logged(log_path)
     assert sum(sweeps) == 2 and sweeps.count(2) == 1, sweeps  # one sweep freed the 2 units, the others nothing
     assert (released.status, released.quantity) == (Reservation.Status.EXPIRED, 2)
-    assert Reservation.objects.get(cart=late).closed_at == released.closed_at
-    assert Reservation.objects.get(cart=live).status == Reservation.Status.ACTIVE
+    assert Reservation.objects.get(holder_id=late.pk).closed_at == released.closed_at
+    assert Reservation.objects.get(holder_id=live.pk).status == Reservation.Status.ACTIVE
     assert_stock_exact(shirt.pk, on_hand=3, reserved=1)
     assert not StockMovement.objects.filter(variant=shirt).exclude(reason=StockMovement.Reason.RECEIVED).exists()
     assert ("redis://" in log) == bool(broker_url)  # the worker's banner names the broker it used

@@ -1,4 +1,4 @@
-"""The JSON API of API.md driven over HTTP against a real gunicorn (2 sync workers, DEBUG
+"""The JSON API of docs/api.md driven over HTTP against a real gunicorn (2 sync workers, DEBUG
 off, ALLOWED_HOSTS, SECRET_KEY and DATABASE_URL from the environment, static files
 collected and served by whitenoise), as an outside test suite drives it: what only breaks
 in a real server (CSRF middleware, hosts, content types, trailing slashes, HEAD/OPTIONS,
@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from cart.models import Cart
 from cart.services import upsert_shipping_method
-from catalog.services import import_catalog
+from checkout.imports import import_catalog
 from inventory.models import Reservation, Stock, StockMovement
-from shop.models import CurrencyRate, ExchangeRateSet
+from currencies.models import CurrencyRate, ExchangeRateSet
 from tests.support.api_helpers import db_state
 from tests.support.e2e_server import Gunicorn, HttpClient, collect_static, error_of, json_body, money, server_environment
 from tests.support.rates import store_rates
@@ -417,7 +417,7 @@ def test_checkout_after_the_reservation_expired(http, world):
     # Five minutes pass.
     past = timezone.now() - timedelta(seconds=1)
     Cart.objects.filter(pk=cart["id"]).update(reservation_expires_at=past)
-    Reservation.objects.filter(cart_id=cart["id"]).update(expires_at=past)
+    Reservation.objects.filter(holder_id=cart["id"]).update(expires_at=past)
 
     error_of(http.patch(checkout_url, json={"email": "ada@example.com"}), 409, "reservation_expired")
     error_of(http.post(f"/api/v1/carts/{cart['id']}/payment/", json={}), 409, "reservation_expired")
@@ -451,7 +451,7 @@ def test_twenty_clients_race_for_the_last_five_units_across_workers(http, server
         assert body["error"]["details"] == {"items": [{"sku": "LAMP", "requested": 1, "available": 0}]}
     assert stock_of("LAMP") == (5, 5, 5)
     held = Reservation.objects.filter(variant__sku="LAMP", status=Reservation.Status.ACTIVE)
-    assert sorted(str(r.cart_id) for r in held) == sorted(winners)
+    assert sorted(str(r.holder_id) for r in held) == sorted(winners)
     assert {r.quantity for r in held} == {1}
     assert Cart.objects.filter(status=Cart.Status.CHECKOUT).count() == 5
     assert Cart.objects.filter(status=Cart.Status.ACTIVE).count() == 15

@@ -1,4 +1,4 @@
-"""Paying over HTTP as an outside suite drives API.md: gunicorn (2 workers, DEBUG off)
+"""Paying over HTTP as an outside suite drives docs/api.md: gunicorn (2 workers, DEBUG off)
 talking to localstripe, localstripe's signed webhooks delivered to gunicorn, and a real
 Celery worker with beat on the embedded file-system broker (Redis when REDIS_URL is set)
 running what the web processes queue. Nothing here calls the shop's Python code: the
@@ -29,7 +29,7 @@ from django.db.models import Sum
 
 from cart.models import Cart
 from cart.services import upsert_shipping_method
-from catalog.services import import_catalog
+from checkout.imports import import_catalog
 from inventory.models import Reservation, Stock, StockMovement
 from inventory.selectors import ledger_balance
 from orders.models import Order
@@ -270,7 +270,7 @@ def test_every_paid_cart_becomes_exactly_one_order_and_a_declined_card_none(worl
         assert (order.status, order.payment_status, order.email) == ("paid", "paid", email_address)
         assert order.total.amount == total_of(lines) and order.total.currency.code == "USD"
         assert {line.sku: line.quantity for line in order.lines.all()} == lines
-        sales = StockMovement.objects.filter(order=order)
+        sales = StockMovement.objects.filter(order_id=order.pk)
         assert {m.variant.sku: -m.delta for m in sales} == lines and {m.reason for m in sales} == {"sale"}
         with HttpClient(base) as http:
             shown_cart = json_body(http.get(f"/api/v1/carts/{cart['id']}/"), 200)
@@ -288,12 +288,12 @@ def test_every_paid_cart_becomes_exactly_one_order_and_a_declined_card_none(worl
         sold.update(lines)
     for sku in ("TEE", "CAP"):
         assert on_hand(sku) == STOCK[sku] - sold[sku] == ledger_balance(Stock.objects.get(variant__sku=sku).variant_id)
-    assert not StockMovement.objects.filter(reason="sale", order__isnull=True).exists()
+    assert not StockMovement.objects.filter(reason="sale", order_id__isnull=True).exists()
     assert Stock.objects.get(variant__sku="TEE").reserved == DECLINED_CART["TEE"]
     assert Stock.objects.get(variant__sku="CAP").reserved == 0
     assert not Order.objects.filter(cart_id=declined_cart["id"]).exists()
     assert Cart.objects.get(pk=declined_cart["id"]).status == Cart.Status.CHECKOUT
-    assert list(Reservation.objects.filter(cart_id=declined_cart["id"]).values_list("variant__sku", "quantity", "status")) == [
+    assert list(Reservation.objects.filter(holder_id=declined_cart["id"]).values_list("variant__sku", "quantity", "status")) == [
         ("TEE", 2, "active")
     ]
 
@@ -330,7 +330,7 @@ def test_carts_racing_for_the_last_units_never_oversell(world):
             error = error_of(answer, 409, "insufficient_stock")
             assert error["details"] == {"items": [{"sku": "LAMP", "requested": 1, "available": 0}]}
     # All or nothing: a loser holds no TEE either.
-    assert not Reservation.objects.filter(cart_id__in=losers).exists()
+    assert not Reservation.objects.filter(holder_id__in=losers).exists()
     assert Stock.objects.get(variant__sku="LAMP").reserved == STOCK["LAMP"]
     assert Stock.objects.get(variant__sku="TEE").reserved == STOCK["LAMP"]
 
@@ -378,12 +378,12 @@ def test_cancelled_checkout_has_its_payment_intent_cancelled_at_stripe_by_the_wo
     # gunicorn runs no task itself (not eager): the worker takes it from the broker.
     wait_until(lambda: stripe.PaymentIntent.retrieve(intent_id).status == "canceled", what="the worker to cancel the PaymentIntent", timeout=WAIT_SECONDS, interval=0.2)
     log = wait_until(
-        lambda: re.search(r"Task payments\.tasks\.cancel_payment_for_cart\[[^\]]+\] succeeded", text := world.worker.log_text()) and text,
+        lambda: re.search(r"Task checkout\.payment\.cancel_payment_for_cart\[[^\]]+\] succeeded", text := world.worker.log_text()) and text,
         what="the worker to log the task",
         timeout=WAIT_SECONDS,
         interval=0.2,
     )
-    assert "payments.tasks.cancel_payment_for_cart" in log
+    assert "checkout.payment.cancel_payment_for_cart" in log
     assert Payment.objects.get(stripe_payment_intent_id=intent_id).status == "canceled"
     assert not Order.objects.exists() and on_hand("CAP") == STOCK["CAP"]
 

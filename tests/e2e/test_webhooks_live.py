@@ -105,7 +105,7 @@ def test_payment_confirmed_in_the_browser_becomes_one_order_through_the_webhook(
     sales = StockMovement.objects.filter(reason="sale")
     assert sorted((m.variant_id, m.delta) for m in sales) == sorted([(mug.pk, -2), (tea.pk, -1)])
     assert {m.order_id for m in sales} == {order.pk}
-    assert set(Reservation.objects.filter(cart_id=cart_id).values_list("status", "order_id")) == {("committed", order.pk)}
+    assert set(Reservation.objects.filter(holder_id=cart_id).values_list("status", "order_id")) == {("committed", order.pk)}
     event = WebhookEvent.objects.get(type="payment_intent.succeeded")
     assert event.outcome == "processed" and event.result == f"order {order.number} created"
     status, cart = call("GET", f"{live_server.url}/api/v1/carts/{cart_id}/")

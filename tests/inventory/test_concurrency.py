@@ -1,4 +1,4 @@
-"""Stock under real concurrent PostgreSQL transactions (DESIGN.md invariants 1, 3 and 4).
+"""Stock under real concurrent PostgreSQL transactions (invariants 1, 3 and 4).
 
 Thread storms (a barrier releases every transaction at once, round after round) next to
 deterministic races (one transaction is stopped while it holds its locks and a rival is
@@ -13,12 +13,12 @@ from functools import partial
 import pytest
 from django.utils import timezone
 
-from cart import services as cart_services
 from cart.models import Cart
 from inventory import services as inventory
 from inventory.models import Reservation, StockMovement
 from shop.errors import InsufficientStock, StockAdjustmentRefused
 from tests.support.race import Background, Crew, assert_stock_exact, pause_after, wait_until_blocked
+from checkout import services as checkout_services
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -28,7 +28,7 @@ ROUNDS = 20
 
 def _reserved_by(cart: Cart) -> dict[int, int]:
     return dict(
-        Reservation.objects.filter(cart=cart, status=Reservation.Status.ACTIVE).values_list("variant_id", "quantity")
+        Reservation.objects.filter(holder_id=cart.pk, status=Reservation.Status.ACTIVE).values_list("variant_id", "quantity")
     )
 
 
@@ -45,7 +45,7 @@ def test_fifty_shoppers_race_for_ten_units_and_exactly_ten_win(make_variant, mak
             shirt = make_variant(on_hand=10)
             carts = [make_cart({shirt: 1}) for _ in range(SHOPPERS)]
 
-            outcomes = crew.run([partial(cart_services.start_checkout, cart_id=cart.pk) for cart in carts])
+            outcomes = crew.run([partial(checkout_services.start_checkout, cart_id=cart.pk) for cart in carts])
 
             _assert_no_database_failure(outcomes)
             winners = [cart for cart, outcome in zip(carts, outcomes) if outcome.ok]
@@ -56,7 +56,7 @@ def test_fifty_shoppers_race_for_ten_units_and_exactly_ten_win(make_variant, mak
                 assert error.details == {"items": [{"sku": shirt.sku, "requested": 1, "available": 0}]}
             assert_stock_exact(shirt.pk, on_hand=10, reserved=10)
             assert set(
-                Reservation.objects.filter(variant=shirt, status=Reservation.Status.ACTIVE).values_list("cart_id", flat=True)
+                Reservation.objects.filter(variant=shirt, status=Reservation.Status.ACTIVE).values_list("holder_id", flat=True)
             ) == {cart.pk for cart in winners}
             statuses = dict(Cart.objects.filter(pk__in=[c.pk for c in carts]).values_list("pk", "status"))
             assert {statuses[c.pk] for c in winners} == {Cart.Status.CHECKOUT}
@@ -74,7 +74,7 @@ def test_mixed_quantities_sell_out_to_the_last_unit_and_never_oversell(make_vari
             shirt = make_variant(on_hand=on_hand)
             carts = [make_cart({shirt: quantity}) for quantity in wanted]
 
-            outcomes = crew.run([partial(cart_services.start_checkout, cart_id=cart.pk) for cart in carts])
+            outcomes = crew.run([partial(checkout_services.start_checkout, cart_id=cart.pk) for cart in carts])
 
             _assert_no_database_failure(outcomes)
             sold = sum(quantity for quantity, outcome in zip(wanted, outcomes) if outcome.ok)
@@ -95,9 +95,9 @@ def test_second_checkout_queues_behind_the_first_and_sees_its_reservation(make_v
     first, second = make_cart({shirt: 1}), make_cart({shirt: 1})
 
     with pause_after("inventory.services.lock_stocks", thread_name="first") as pause:
-        first_call = Background(partial(cart_services.start_checkout, cart_id=first.pk), name="first")
+        first_call = Background(partial(checkout_services.start_checkout, cart_id=first.pk), name="first")
         pause.wait_reached()
-        second_call = Background(partial(cart_services.start_checkout, cart_id=second.pk), name="second")
+        second_call = Background(partial(checkout_services.start_checkout, cart_id=second.pk), name="second")
         wait_until_blocked(second_call.backend_pid)
         pause.resume()
 
@@ -125,7 +125,7 @@ def test_carts_holding_the_same_skus_in_opposite_order_never_deadlock(make_varia
             backward = make_cart({v: 1 for v in reversed(variants)})
 
             outcomes = crew.run(
-                [partial(cart_services.start_checkout, cart_id=forward.pk), partial(cart_services.start_checkout, cart_id=backward.pk)]
+                [partial(checkout_services.start_checkout, cart_id=forward.pk), partial(checkout_services.start_checkout, cart_id=backward.pk)]
             )
 
             _assert_no_database_failure(outcomes)
@@ -150,18 +150,18 @@ def test_commit_reserve_adjust_sweep_cancel_and_extend_race_on_shared_rows(make_
             arriving = make_cart({hat: 2, socks: 2, shirt: 2})
             extending = make_cart({hat: 1})
             for cart in (paying, cancelling, extending):
-                cart_services.start_checkout(cart_id=cart.pk)
-            cart_services.start_checkout(cart_id=expired.pk, now=timezone.now() - timedelta(minutes=10))
+                checkout_services.start_checkout(cart_id=cart.pk)
+            checkout_services.start_checkout(cart_id=expired.pk, now=timezone.now() - timedelta(minutes=10))
 
             outcomes = crew.run(
                 [
-                    partial(inventory.commit, cart_id=paying.pk, items={shirt.pk: 2, socks.pk: 1}, order_id=None),
-                    partial(cart_services.start_checkout, cart_id=arriving.pk),
+                    partial(inventory.commit, holder_id=paying.pk, items={shirt.pk: 2, socks.pk: 1}, order_id=None),
+                    partial(checkout_services.start_checkout, cart_id=arriving.pk),
                     partial(inventory.adjust, variant_id=socks.pk, delta=-3, reason=StockMovement.Reason.DAMAGED),
                     partial(inventory.adjust, variant_id=shirt.pk, delta=4, reason=StockMovement.Reason.RECEIVED),
                     inventory.expire_reservations,
-                    partial(cart_services.cancel_checkout, cart_id=cancelling.pk),
-                    partial(cart_services.start_checkout, cart_id=extending.pk),  # in checkout: extends
+                    partial(checkout_services.cancel_checkout, cart_id=cancelling.pk),
+                    partial(checkout_services.start_checkout, cart_id=extending.pk),  # in checkout: extends
                 ]
             )
 
@@ -170,7 +170,7 @@ def test_commit_reserve_adjust_sweep_cancel_and_extend_race_on_shared_rows(make_
             assert_stock_exact(socks.pk, on_hand=10 - 1 - 3, reserved=2)
             assert_stock_exact(hat.pk, on_hand=6, reserved=2 + 1)
             statuses = {
-                cart: set(Reservation.objects.filter(cart=cart).values_list("status", flat=True))
+                cart: set(Reservation.objects.filter(holder_id=cart.pk).values_list("status", flat=True))
                 for cart in (paying, expired, cancelling, arriving, extending)
             }
             assert statuses == {
@@ -193,18 +193,18 @@ def test_racing_sales_never_take_more_than_is_free(make_variant, make_cart):
         for _ in range(20):
             shirt = make_variant(on_hand=5)
             holding = make_cart({shirt: 2})
-            cart_services.start_checkout(cart_id=holding.pk)
+            checkout_services.start_checkout(cart_id=holding.pk)
             buyers = [make_cart({shirt: rng.randint(1, 3)}) for _ in range(3)]
             wanted = [_line_quantity(cart, shirt) for cart in buyers]
             removal = rng.randint(1, 3)
 
             outcomes = crew.run(
                 [
-                    partial(inventory.commit, cart_id=buyers[0].pk, items={shirt.pk: wanted[0]}, order_id=None),
-                    partial(cart_services.start_checkout, cart_id=buyers[1].pk),
-                    partial(inventory.commit, cart_id=buyers[2].pk, items={shirt.pk: wanted[2]}, order_id=None),
+                    partial(inventory.commit, holder_id=buyers[0].pk, items={shirt.pk: wanted[0]}, order_id=None),
+                    partial(checkout_services.start_checkout, cart_id=buyers[1].pk),
+                    partial(inventory.commit, holder_id=buyers[2].pk, items={shirt.pk: wanted[2]}, order_id=None),
                     partial(inventory.adjust, variant_id=shirt.pk, delta=-removal, reason=StockMovement.Reason.DAMAGED),
-                    partial(inventory.commit, cart_id=holding.pk, items={shirt.pk: 2}, order_id=None),
+                    partial(inventory.commit, holder_id=holding.pk, items={shirt.pk: 2}, order_id=None),
                     inventory.expire_reservations,
                 ]
             )

@@ -1,4 +1,4 @@
-"""Reservation expiry (DESIGN.md invariant 2): a reservation past its time never blocks a
+"""Reservation expiry (invariant 2): a reservation past its time never blocks a
 sale, swept or not; the sweeper releases each one exactly once, even two sweepers at
 once; extending never revives an expired reservation, even racing an expiry."""
 from __future__ import annotations
@@ -21,7 +21,6 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from cart import services as cart_services
 from cart.models import Cart
 from catalog.models import Variant
 from inventory import services as inventory
@@ -31,17 +30,18 @@ from inventory.selectors import annotate_availability, available_quantities
 from shop.errors import InsufficientStock, ReservationExpired
 from tests.support.database import database_url
 from tests.support.race import Background, Crew, assert_stock_exact, pause_after, wait_until_blocked
+from checkout import services as checkout_services
 
 TTL = settings.RESERVATION_TTL
 
 
 def _start_checkout_expiring_at(cart: Cart, expires_at: datetime) -> None:
     """Start the cart's checkout so that its reservation runs out at `expires_at`."""
-    cart_services.start_checkout(cart_id=cart.pk, now=expires_at - TTL)
+    checkout_services.start_checkout(cart_id=cart.pk, now=expires_at - TTL)
 
 
 def _reservations(cart: Cart) -> list[tuple[int, int, str]]:
-    return sorted(Reservation.objects.filter(cart=cart).values_list("variant_id", "quantity", "status"))
+    return sorted(Reservation.objects.filter(holder_id=cart.pk).values_list("variant_id", "quantity", "status"))
 
 
 def _units_released(command_output: str) -> int:
@@ -62,7 +62,7 @@ def test_expired_reservation_does_not_block_checkout_with_sweeper_never_run(make
     assert available_quantities([shirt.pk]) == {shirt.pk: 2}
     assert annotate_availability(Variant.objects.filter(pk=shirt.pk)).get().available == 2
 
-    cart_services.start_checkout(cart_id=next_shopper.pk)
+    checkout_services.start_checkout(cart_id=next_shopper.pk)
 
     assert _reservations(late) == [(shirt.pk, 2, Reservation.Status.EXPIRED)]
     assert _reservations(next_shopper) == [(shirt.pk, 2, Reservation.Status.ACTIVE)]
@@ -77,9 +77,9 @@ def test_reservation_expires_at_its_exact_expiry_time(make_variant, make_cart):
     _start_checkout_expiring_at(late, expiry)
 
     with pytest.raises(InsufficientStock):
-        cart_services.start_checkout(cart_id=next_shopper.pk, now=expiry - timedelta(microseconds=1))
+        checkout_services.start_checkout(cart_id=next_shopper.pk, now=expiry - timedelta(microseconds=1))
     assert available_quantities([shirt.pk], now=expiry) == {shirt.pk: 1}
-    cart_services.start_checkout(cart_id=next_shopper.pk, now=expiry)
+    checkout_services.start_checkout(cart_id=next_shopper.pk, now=expiry)
 
     assert _reservations(late) == [(shirt.pk, 1, Reservation.Status.EXPIRED)]
     assert_stock_exact(shirt.pk, on_hand=1, reserved=1)
@@ -90,7 +90,7 @@ def test_expired_reservation_does_not_block_a_sale_or_a_removal(make_variant, ma
     late, buyer = make_cart({shirt: 3, socks: 2}), make_cart({shirt: 3})
     _start_checkout_expiring_at(late, timezone.now() - timedelta(minutes=1))
 
-    inventory.commit(cart_id=buyer.pk, items={shirt.pk: 3}, order_id=None)
+    inventory.commit(holder_id=buyer.pk, items={shirt.pk: 3}, order_id=None)
     inventory.adjust(variant_id=socks.pk, delta=-2, reason=StockMovement.Reason.DAMAGED)
 
     assert _reservations(late) == sorted([(shirt.pk, 3, "expired"), (socks.pk, 2, "expired")])
@@ -102,10 +102,10 @@ def test_checkout_whose_reservation_expired_and_was_taken_cannot_restart(make_va
     shirt = make_variant(on_hand=1)
     late, quick = make_cart({shirt: 1}), make_cart({shirt: 1})
     _start_checkout_expiring_at(late, timezone.now() - timedelta(minutes=1))
-    cart_services.start_checkout(cart_id=quick.pk)
+    checkout_services.start_checkout(cart_id=quick.pk)
 
     with pytest.raises(InsufficientStock):
-        cart_services.start_checkout(cart_id=late.pk)
+        checkout_services.start_checkout(cart_id=late.pk)
 
     assert _reservations(late) == [(shirt.pk, 1, Reservation.Status.EXPIRED)]
     assert_stock_exact(shirt.pk, on_hand=1, reserved=1)
@@ -116,7 +116,7 @@ def test_checkout_whose_reservation_expired_reserves_again_when_stock_allows(mak
     late = make_cart({shirt: 1})
     _start_checkout_expiring_at(late, timezone.now() - timedelta(minutes=1))
 
-    cart_services.start_checkout(cart_id=late.pk)
+    checkout_services.start_checkout(cart_id=late.pk)
 
     assert _reservations(late) == sorted([(shirt.pk, 1, "expired"), (shirt.pk, 1, "active")])
     assert_stock_exact(shirt.pk, on_hand=1, reserved=1)
@@ -130,13 +130,13 @@ def test_sweep_releases_each_expired_reservation_once(make_variant, make_cart):
     now = timezone.now()
     first, second = make_cart({shirt: 2, socks: 1}), make_cart({socks: 3})
     live = make_cart({shirt: 1, hat: 2})
-    cart_services.start_checkout(cart_id=live.pk, now=now)  # first: a later touch would tidy
+    checkout_services.start_checkout(cart_id=live.pk, now=now)  # first: a later touch would tidy
     _start_checkout_expiring_at(first, now - timedelta(seconds=30))
     _start_checkout_expiring_at(second, now)  # expires_at == now counts as expired
 
     assert inventory.expire_reservations(now=now) == 6
 
-    assert set(Reservation.objects.filter(cart__in=[first, second]).values_list("status", "closed_at")) == {
+    assert set(Reservation.objects.filter(holder_id__in=[first.pk, second.pk]).values_list("status", "closed_at")) == {
         (Reservation.Status.EXPIRED, now)
     }
     assert _reservations(live) == sorted([(shirt.pk, 1, "active"), (hat.pk, 2, "active")])
@@ -145,7 +145,7 @@ def test_sweep_releases_each_expired_reservation_once(make_variant, make_cart):
     assert_stock_exact(hat.pk, on_hand=5, reserved=2)
 
     assert inventory.expire_reservations(now=now + timedelta(seconds=1)) == 0
-    assert set(Reservation.objects.filter(cart__in=[first, second]).values_list("closed_at", flat=True)) == {now}
+    assert set(Reservation.objects.filter(holder_id__in=[first.pk, second.pk]).values_list("closed_at", flat=True)) == {now}
     assert_stock_exact(shirt.pk, on_hand=5, reserved=1)
 
 
@@ -163,7 +163,7 @@ def test_sweep_works_through_many_rows_in_batches(make_variant, make_cart):
 
 def test_expire_reservations_command_releases_once_and_reports_units(make_variant, make_cart):
     shirt, socks = make_variant(on_hand=4), make_variant(on_hand=4)
-    cart_services.start_checkout(cart_id=make_cart({shirt: 1}).pk)
+    checkout_services.start_checkout(cart_id=make_cart({shirt: 1}).pk)
     _start_checkout_expiring_at(make_cart({shirt: 3, socks: 1}), timezone.now() - timedelta(seconds=5))
 
     first, second = io.StringIO(), io.StringIO()
@@ -186,7 +186,7 @@ def test_concurrent_sweeps_release_each_reservation_exactly_once(make_variant, m
             now = timezone.now()
             variants = [make_variant(on_hand=6) for _ in range(12)]
             live = make_cart({variants[0]: 1, variants[5]: 1})
-            cart_services.start_checkout(cart_id=live.pk, now=now)
+            checkout_services.start_checkout(cart_id=live.pk, now=now)
             expected_units = 0
             for index, variant in enumerate(variants):
                 _start_checkout_expiring_at(make_cart({variant: 2}), now - timedelta(seconds=1))
@@ -208,7 +208,7 @@ def test_concurrent_sweeps_release_each_reservation_exactly_once(make_variant, m
             assert released == expected_units
             for variant in variants:
                 assert_stock_exact(variant.pk, on_hand=6, reserved=1 if variant in (variants[0], variants[5]) else 0)
-            closed = Reservation.objects.filter(variant__in=variants).exclude(cart=live)
+            closed = Reservation.objects.filter(variant__in=variants).exclude(holder_id=live.pk)
             assert closed.count() == 12 + 24
             assert set(closed.values_list("status", flat=True)) == {Reservation.Status.EXPIRED}
             assert _reservations(live) == sorted([(variants[0].pk, 1, "active"), (variants[5].pk, 1, "active")])
@@ -223,7 +223,7 @@ def test_two_manage_py_sweeps_started_together_release_each_reservation_once(mak
     now = timezone.now()
     variants = [make_variant(on_hand=5) for _ in range(30)]
     live = make_cart({variants[3]: 1})
-    cart_services.start_checkout(cart_id=live.pk, now=now)
+    checkout_services.start_checkout(cart_id=live.pk, now=now)
     for variant in variants:
         _start_checkout_expiring_at(make_cart({variant: 2}), now - timedelta(seconds=1))
     env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "shop.settings"}
@@ -271,10 +271,10 @@ def test_extend_does_not_revive_an_expired_reservation(make_variant, make_cart):
     _start_checkout_expiring_at(late, expiry)
 
     with pytest.raises(ReservationExpired):
-        inventory.extend(cart_id=late.pk, expires_at=timezone.now() + TTL)
+        inventory.extend(holder_id=late.pk, expires_at=timezone.now() + TTL)
 
-    assert list(Reservation.objects.filter(cart=late).values_list("expires_at", "status")) == [(expiry, "active")]
-    cart_services.start_checkout(cart_id=next_shopper.pk)  # the units are still free for others
+    assert list(Reservation.objects.filter(holder_id=late.pk).values_list("expires_at", "status")) == [(expiry, "active")]
+    checkout_services.start_checkout(cart_id=next_shopper.pk)  # the units are still free for others
     assert_stock_exact(shirt.pk, on_hand=1, reserved=1)
 
 
@@ -284,22 +284,22 @@ def test_extend_at_the_exact_expiry_time_is_too_late(make_variant, make_cart):
     expiry = timezone.now() + timedelta(minutes=1)
     _start_checkout_expiring_at(cart, expiry)
 
-    assert inventory.extend(cart_id=cart.pk, expires_at=expiry + TTL, now=expiry - timedelta(microseconds=1)) == 1
+    assert inventory.extend(holder_id=cart.pk, expires_at=expiry + TTL, now=expiry - timedelta(microseconds=1)) == 1
     with pytest.raises(ReservationExpired):
-        inventory.extend(cart_id=cart.pk, expires_at=expiry + 2 * TTL, now=expiry + TTL)
+        inventory.extend(holder_id=cart.pk, expires_at=expiry + 2 * TTL, now=expiry + TTL)
 
-    assert list(Reservation.objects.filter(cart=cart).values_list("expires_at", flat=True)) == [expiry + TTL]
+    assert list(Reservation.objects.filter(holder_id=cart.pk).values_list("expires_at", flat=True)) == [expiry + TTL]
 
 
 def test_extend_never_shortens_a_reservation(make_variant, make_cart):
     shirt, socks = make_variant(on_hand=2), make_variant(on_hand=2)
     cart = make_cart({shirt: 1, socks: 1})
     now = timezone.now()
-    cart_services.start_checkout(cart_id=cart.pk, now=now)
+    checkout_services.start_checkout(cart_id=cart.pk, now=now)
 
-    assert inventory.extend(cart_id=cart.pk, expires_at=now + timedelta(minutes=1), now=now) == 0
+    assert inventory.extend(holder_id=cart.pk, expires_at=now + timedelta(minutes=1), now=now) == 0
 
-    assert set(Reservation.objects.filter(cart=cart).values_list("expires_at", flat=True)) == {now + TTL}
+    assert set(Reservation.objects.filter(holder_id=cart.pk).values_list("expires_at", flat=True)) == {now + TTL}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -320,14 +320,14 @@ def test_extend_racing_expiry_either_keeps_or_loses_the_whole_reservation(make_v
 
             extend, sweep, checkout = crew.run(
                 [
-                    _jittered(rng, partial(inventory.extend, cart_id=holder.pk, expires_at=expiry + TTL, now=before)),
+                    _jittered(rng, partial(inventory.extend, holder_id=holder.pk, expires_at=expiry + TTL, now=before)),
                     _jittered(rng, partial(inventory.expire_reservations, now=after)),
-                    _jittered(rng, partial(cart_services.start_checkout, cart_id=rival.pk, now=after)),
+                    _jittered(rng, partial(checkout_services.start_checkout, cart_id=rival.pk, now=after)),
                 ]
             )
 
             assert sweep.ok, sweep.error
-            holder_rows = set(Reservation.objects.filter(cart=holder).values_list("status", "expires_at"))
+            holder_rows = set(Reservation.objects.filter(holder_id=holder.pk).values_list("status", "expires_at"))
             if extend.ok:
                 assert extend.value == 3
                 assert holder_rows == {(Reservation.Status.ACTIVE, expiry + TTL)}
@@ -341,7 +341,7 @@ def test_extend_racing_expiry_either_keeps_or_loses_the_whole_reservation(make_v
                 assert sweep.value in (0, 6)
                 expected_holder = {}
             assert dict(
-                Reservation.objects.filter(cart=holder, status="active").values_list("variant_id", "quantity")
+                Reservation.objects.filter(holder_id=holder.pk, status="active").values_list("variant_id", "quantity")
             ) == expected_holder
             for variant in variants:
                 assert_stock_exact(variant.pk, on_hand=2, reserved=2)
@@ -370,7 +370,7 @@ def test_extend_holding_the_rows_wins_over_a_sweep_queued_behind_it(make_variant
 
     with pause_after("inventory.services.lock_stocks", thread_name="extend") as pause:
         extend = Background(
-            partial(inventory.extend, cart_id=cart.pk, expires_at=expiry + TTL, now=expiry - timedelta(seconds=1)),
+            partial(inventory.extend, holder_id=cart.pk, expires_at=expiry + TTL, now=expiry - timedelta(seconds=1)),
             name="extend",
         )
         pause.wait_reached()
@@ -381,7 +381,7 @@ def test_extend_holding_the_rows_wins_over_a_sweep_queued_behind_it(make_variant
         assert extend.result() == 3
         assert sweep.result() == 0
 
-    assert set(Reservation.objects.filter(cart=cart).values_list("status", "expires_at")) == {("active", expiry + TTL)}
+    assert set(Reservation.objects.filter(holder_id=cart.pk).values_list("status", "expires_at")) == {("active", expiry + TTL)}
     for variant in variants:
         assert_stock_exact(variant.pk, on_hand=2, reserved=2)
 
@@ -397,7 +397,7 @@ def test_extend_queues_behind_a_release_instead_of_deadlocking(make_variant, mak
     cart = make_cart({v: 1 for v in variants})
     expiry = timezone.now() + timedelta(minutes=1)
     _start_checkout_expiring_at(cart, expiry)
-    last_row = Reservation.objects.filter(cart=cart).latest("pk")
+    last_row = Reservation.objects.filter(holder_id=cart.pk).latest("pk")
     holding, go = threading.Event(), threading.Event()
 
     def release_that_reached_the_last_row() -> int:
@@ -411,7 +411,7 @@ def test_extend_queues_behind_a_release_instead_of_deadlocking(make_variant, mak
     release = Background(release_that_reached_the_last_row, name="release")
     assert holding.wait(30)
     extend = Background(
-        partial(inventory.extend, cart_id=cart.pk, expires_at=expiry + TTL, now=expiry - timedelta(seconds=1)), name="extend"
+        partial(inventory.extend, holder_id=cart.pk, expires_at=expiry + TTL, now=expiry - timedelta(seconds=1)), name="extend"
     )
     wait_until_blocked(extend.backend_pid)
     go.set()
@@ -419,7 +419,7 @@ def test_extend_queues_behind_a_release_instead_of_deadlocking(make_variant, mak
     assert release.result() == 3
     with pytest.raises(ReservationExpired):
         extend.result()
-    assert set(Reservation.objects.filter(cart=cart).values_list("status", "expires_at")) == {("expired", expiry)}
+    assert set(Reservation.objects.filter(holder_id=cart.pk).values_list("status", "expires_at")) == {("expired", expiry)}
     for variant in variants:
         assert_stock_exact(variant.pk, on_hand=2, reserved=0)
 

@@ -1,4 +1,4 @@
-"""A model-based test of the stock services (DESIGN.md invariants 1-3).
+"""A model-based test of the stock services (invariants 1-3).
 
 Hypothesis drives random sequences of checkouts (reserve), extensions, cancellations
 (release), a fake clock moving on (expiry), sweeps, sales (commit) and staff adjustments
@@ -36,6 +36,7 @@ from inventory import services as inventory
 from inventory.models import Reservation, Stock, StockMovement
 from inventory.selectors import available_quantities
 from shop.errors import InsufficientStock, ReservationExpired, StockAdjustmentRefused
+from checkout import services as checkout_services
 
 TTL = django_settings.RESERVATION_TTL
 ACTIVE, COMMITTED, RELEASED, EXPIRED = "active", "committed", "released", "expired"
@@ -183,7 +184,7 @@ class InventoryMachine(RuleBasedStateMachine):
         if cart.status == "checkout" and cart.reservation_expires_at > self.now:
             # Still live: the checkout's reservation is extended, never re-reserved.
             target = max(self.now + TTL, cart.reservation_expires_at)
-            cart_services.start_checkout(cart_id=self.cart_ids[c], now=self.now)
+            checkout_services.start_checkout(cart_id=self.cart_ids[c], now=self.now)
             for r in self.reservations:
                 if r.cart == c and r.live(self.now) and r.expires_at < target:
                     r.expires_at = target
@@ -195,13 +196,13 @@ class InventoryMachine(RuleBasedStateMachine):
         shortages = {v: (q, max(free[v], 0)) for v, q in cart.lines.items() if q > free[v]}
         if shortages:
             try:
-                cart_services.start_checkout(cart_id=self.cart_ids[c], now=self.now)
+                checkout_services.start_checkout(cart_id=self.cart_ids[c], now=self.now)
                 raise AssertionError("checkout reserved more than was free")
             except InsufficientStock as error:
                 self._expect_shortages(error, shortages)
             self.events["checkout refused: short"] += 1
             return
-        cart_services.start_checkout(cart_id=self.cart_ids[c], now=self.now)
+        checkout_services.start_checkout(cart_id=self.cart_ids[c], now=self.now)
         for r in self.reservations:
             if r.cart == c and r.status == ACTIVE:
                 r.close(self.now)
@@ -223,13 +224,13 @@ class InventoryMachine(RuleBasedStateMachine):
         live = [r for r in held if r.live(self.now)]
         if not live or len(live) < len(held):
             try:
-                inventory.extend(cart_id=self.cart_ids[c], expires_at=target, now=self.now)
+                inventory.extend(holder_id=self.cart_ids[c], expires_at=target, now=self.now)
                 raise AssertionError("extend revived an expired reservation")
             except ReservationExpired:
                 self.events["extend refused: expired"] += 1
             return
         moved = [r for r in live if r.expires_at < target]
-        assert inventory.extend(cart_id=self.cart_ids[c], expires_at=target, now=self.now) == len(moved)
+        assert inventory.extend(holder_id=self.cart_ids[c], expires_at=target, now=self.now) == len(moved)
         for r in moved:
             r.expires_at = target
         self.events["extend moved" if moved else "extend kept"] += 1
@@ -239,7 +240,7 @@ class InventoryMachine(RuleBasedStateMachine):
     def cancel_checkout(self, k: int, when: str) -> None:
         self._tick(when)
         c, cart = self._pick(k, "checkout")
-        cart_services.cancel_checkout(cart_id=self.cart_ids[c], now=self.now)
+        checkout_services.cancel_checkout(cart_id=self.cart_ids[c], now=self.now)
         own = [r for r in self.reservations if r.cart == c and r.status == ACTIVE]
         for r in own:
             r.close(self.now)
@@ -262,7 +263,7 @@ class InventoryMachine(RuleBasedStateMachine):
     @rule(k=st.integers(0, 3), when=WHEN)
     def commit(self, k: int, when: str) -> None:
         """Payment succeeded: the order takes the cart's lines, reserved or (if the
-        reservation ran out) from what is free (DESIGN.md invariant 12)."""
+        reservation ran out) from what is free (invariant 12)."""
         self._tick(when)
         c, cart = self._pick(k, "checkout")
         items = {self.variant_ids[v]: q for v, q in cart.lines.items()}
@@ -271,13 +272,13 @@ class InventoryMachine(RuleBasedStateMachine):
         shortages = {v: (q, max(free[v], 0)) for v, q in cart.lines.items() if q > free[v]}
         if shortages:
             try:
-                inventory.commit(cart_id=self.cart_ids[c], items=items, order_id=None, now=self.now)
+                inventory.commit(holder_id=self.cart_ids[c], items=items, order_id=None, now=self.now)
                 raise AssertionError("a sale took units reserved by others")
             except InsufficientStock as error:
                 self._expect_shortages(error, shortages)
             self.events["commit refused"] += 1
             return
-        movements = inventory.commit(cart_id=self.cart_ids[c], items=items, order_id=None, now=self.now)
+        movements = inventory.commit(holder_id=self.cart_ids[c], items=items, order_id=None, now=self.now)
         assert sorted((m.variant_id, m.delta, m.reason, m.balance_after) for m in movements) == sorted(
             (self.variant_ids[v], -q, StockMovement.Reason.SALE, self.on_hand[v] - q) for v, q in cart.lines.items()
         )
@@ -356,7 +357,7 @@ class InventoryMachine(RuleBasedStateMachine):
             (cart_index[cart_id], variant_index[vid], quantity, status, expires_at, closed_at)
             for cart_id, vid, quantity, status, expires_at, closed_at in Reservation.objects.filter(
                 variant_id__in=self.variant_ids
-            ).values_list("cart_id", "variant_id", "quantity", "status", "expires_at", "closed_at")
+            ).values_list("holder_id", "variant_id", "quantity", "status", "expires_at", "closed_at")
         )
         expected = sorted((r.cart, r.variant, r.quantity, r.status, r.expires_at, r.closed_at) for r in self.reservations)
         assert stored == expected

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from orders import services as order_services
+from checkout import webhooks as checkout_webhooks
 from orders.models import Order
 from payments.models import Refund, WebhookEvent
 
@@ -47,7 +47,7 @@ def test_webhook_event_pages_render_and_retry_handles_a_failed_event(staff, stri
     stripe_emulator.confirm_directly(intent_id)
     (event,) = stripe_emulator.events("payment_intent.succeeded")
     body = json.dumps(event).encode()
-    monkeypatch.setattr(order_services, "complete_checkout", lambda **kw: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(checkout_webhooks, "complete_checkout", lambda **kw: (_ for _ in ()).throw(RuntimeError("boom")))
     assert Client().post("/api/v1/webhooks/stripe/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=stripe_emulator.sign(body)).status_code == 500
     monkeypatch.undo()
     stored = WebhookEvent.objects.get()

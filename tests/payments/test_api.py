@@ -10,7 +10,6 @@ import pytest
 import stripe
 from django.utils import timezone
 
-from cart import services as cart_services
 from cart.models import Cart, ShippingMethod
 from inventory.models import Reservation, Stock, StockMovement
 from orders.models import Order
@@ -19,6 +18,8 @@ from payments.models import Payment
 from tests.support.api_helpers import assert_error, db_state
 from tests.support.net import free_port
 from tests.support.stripe_fixtures import CARD_3DS, CARD_DECLINED, CARD_OK, start_paying
+from checkout import services as checkout_services
+from checkout import payment as checkout_payment
 
 
 def pay(api, cart, payment_method=None):
@@ -59,7 +60,7 @@ def test_asking_for_payment_extends_the_reservation_to_fifteen_minutes(api, stri
     cart.refresh_from_db()
     assert response.status_code == 200
     assert before + timedelta(minutes=15) <= cart.reservation_expires_at <= timezone.now() + timedelta(minutes=15)
-    reservation = Reservation.objects.get(cart=cart, status=Reservation.Status.ACTIVE)
+    reservation = Reservation.objects.get(holder_id=cart.pk, status=Reservation.Status.ACTIVE)
     assert reservation.expires_at == cart.reservation_expires_at
 
 
@@ -96,7 +97,7 @@ def test_card_payment_completes_the_checkout_with_one_order(
     assert (stock.on_hand, stock.reserved) == (7, 0)
     sale = StockMovement.objects.get(variant=shirt, reason="sale")
     assert (sale.delta, sale.order_id) == (-3, order.pk)
-    assert Reservation.objects.get(cart=cart).status == Reservation.Status.COMMITTED
+    assert Reservation.objects.get(holder_id=cart.pk).status == Reservation.Status.COMMITTED
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["ada@example.com"]
     assert order.number in mailoutbox[0].subject
     assert "$75.00" in mailoutbox[0].body and order.access_token in mailoutbox[0].body
@@ -128,7 +129,7 @@ def test_declined_card_is_402_and_the_cart_keeps_its_reservation(api, stripe_emu
     assert "declined" in error["message"] and "Nothing was charged" in error["message"]
     cart.refresh_from_db()
     assert cart.status == Cart.Status.CHECKOUT and cart.reservation_expires_at > timezone.now()
-    assert Reservation.objects.get(cart=cart).status == Reservation.Status.ACTIVE
+    assert Reservation.objects.get(holder_id=cart.pk).status == Reservation.Status.ACTIVE
     assert Stock.objects.get(variant=shirt).on_hand == 10
     assert not Order.objects.exists()
     assert Payment.objects.get(cart=cart).error_code == "card_declined"
@@ -183,7 +184,7 @@ def test_failed_three_d_secure_is_402_and_another_card_still_pays(api, stripe_em
     assert assert_error(failed, 402, "payment_failed")["details"] == {"decline_code": "payment_intent_authentication_failure"}
     cart.refresh_from_db()
     assert cart.status == Cart.Status.CHECKOUT and not Order.objects.exists()
-    assert Reservation.objects.get(cart=cart).status == Reservation.Status.ACTIVE
+    assert Reservation.objects.get(holder_id=cart.pk).status == Reservation.Status.ACTIVE
     paid = pay(api, cart, stripe_emulator.payment_method(CARD_OK))
     assert paid.json()["cart"]["status"] == "completed"
     assert Order.objects.filter(cart=cart).count() == 1
@@ -274,7 +275,7 @@ def test_cancelled_checkout_cancels_its_intent(api, stripe_emulator, ready_cart,
     intent_id = pay(api, cart).json()["payment_intent_id"]
     api.delete(f"/api/v1/carts/{cart.pk}/checkout/")
 
-    cancelled = payment_services.cancel_payment_for_cart(cart.pk)
+    cancelled = checkout_payment.cancel_payment_for_cart(cart.pk)
 
     assert cancelled == 1
     assert stripe.PaymentIntent.retrieve(intent_id).status == "canceled"
@@ -302,7 +303,7 @@ def test_abandoning_a_cart_in_checkout_cancels_its_intent(
     Cart.objects.filter(pk=cart.pk).update(last_activity_at=timezone.now() - timedelta(days=8))
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert cart_services.abandon_idle_carts() == 1
+        assert checkout_services.abandon_idle_carts() == 1
 
     assert stripe.PaymentIntent.retrieve(intent_id).status == "canceled"
     assert Stock.objects.get(variant=shirt).reserved == 0
@@ -325,7 +326,8 @@ def test_manual_capture_authorizes_then_staff_capture_marks_paid(api, stripe_emu
 
 
 def test_sweep_cancels_intents_of_checkouts_that_ended_and_keeps_live_ones(api, stripe_emulator, ready_cart, shirt, make_variant):
-    from payments import tasks
+    from checkout import tasks as checkout_tasks
+    from payments import tasks as payment_tasks
 
     ended, live = ready_cart({shirt: 1}), ready_cart({make_variant("SOCKS", price="5.00"): 1})
     ended_intent = pay(api, ended).json()["payment_intent_id"]
@@ -333,7 +335,10 @@ def test_sweep_cancels_intents_of_checkouts_that_ended_and_keeps_live_ones(api, 
     api.delete(f"/api/v1/carts/{ended.pk}/checkout/")
     Payment.objects.update(updated_at=timezone.now() - timedelta(minutes=5))
 
-    result = tasks.sweep.delay().get()
+    result = {
+        "refunds_sent": payment_tasks.retry_pending_refunds.delay().get(),
+        "intents_cancelled": checkout_tasks.cancel_intents_of_ended_checkouts.delay().get(),
+    }
 
     assert result == {"refunds_sent": 0, "intents_cancelled": 1}
     assert stripe.PaymentIntent.retrieve(ended_intent).status == "canceled"
@@ -344,7 +349,7 @@ def test_cancelling_for_a_cart_back_in_checkout_does_nothing(api, stripe_emulato
     cart = ready_cart({shirt: 1})
     intent_id = pay(api, cart).json()["payment_intent_id"]
 
-    assert payment_services.cancel_payment_for_cart(cart.pk) == 0
+    assert checkout_payment.cancel_payment_for_cart(cart.pk) == 0
     assert stripe.PaymentIntent.retrieve(intent_id).status == "requires_payment_method"
 
 
@@ -521,7 +526,7 @@ def test_checkout_ended_during_the_stripe_calls_is_409_and_the_sweeper_cancels_t
 
     assert_error(response, 409, "cart_not_in_checkout")
     payment = Payment.objects.get(cart=cart)
-    assert payment_services.cancel_intents_of_ended_checkouts(now=timezone.now() + timedelta(minutes=5)) == 1
+    assert checkout_payment.cancel_intents_of_ended_checkouts(now=timezone.now() + timedelta(minutes=5)) == 1
     assert stripe.PaymentIntent.retrieve(payment.stripe_payment_intent_id).status == "canceled"
     assert not Order.objects.exists()
 
@@ -632,11 +637,11 @@ def test_abandoning_skips_a_cart_whose_payment_runs_and_takes_it_next_time(api, 
     Cart.objects.update(last_activity_at=timezone.now() - timedelta(days=30))
 
     with payment_lock_held_elsewhere(paying.pk):
-        assert cart_services.abandon_idle_carts() == 1
+        assert checkout_services.abandon_idle_carts() == 1
 
     assert Cart.objects.get(pk=paying.pk).status == Cart.Status.CHECKOUT
     assert Cart.objects.get(pk=idle.pk).status == Cart.Status.ABANDONED
-    assert cart_services.abandon_idle_carts() == 1
+    assert checkout_services.abandon_idle_carts() == 1
     assert Cart.objects.get(pk=paying.pk).status == Cart.Status.ABANDONED
 
 
@@ -650,9 +655,9 @@ def test_a_cancel_arriving_while_the_card_is_charged_waits_and_finds_the_order(a
     card = stripe_emulator.payment_method(CARD_OK)
 
     with pause_after("payments.stripe_client.confirm_payment_intent", thread_name="pay") as pause:
-        paying = Background(lambda: payment_services.request_payment(cart_id=cart.pk, payment_method=card), name="pay")
+        paying = Background(lambda: checkout_payment.request_payment(cart_id=cart.pk, payment_method=card), name="pay")
         pause.wait_reached()  # Stripe has charged the card; the shop has not completed yet
-        cancel = Background(lambda: cart_services.cancel_checkout(cart_id=cart.pk), name="cancel")
+        cancel = Background(lambda: checkout_services.cancel_checkout(cart_id=cart.pk), name="cancel")
         with pytest.raises(TimeoutError):
             cancel.outcome(timeout=0.5)  # the cancel waits for the payment
         assert Cart.objects.get(pk=cart.pk).status == Cart.Status.CHECKOUT

@@ -12,12 +12,13 @@ from django.test import Client
 
 from cart.models import Cart
 from inventory.models import Stock, StockMovement
-from orders import services as order_services
+from checkout import webhooks as checkout_webhooks
 from orders.models import Order
 from payments import webhooks
 from payments.models import Payment, WebhookEvent
 from tests.support.api_helpers import assert_error
 from tests.support.stripe_fixtures import CARD_DECLINED
+from checkout import completion as checkout_completion
 
 URL = "/api/v1/webhooks/stripe/"
 pytestmark = pytest.mark.django_db
@@ -134,13 +135,13 @@ def test_failing_handler_is_500_with_the_error_stored_and_a_retry_succeeds(
 ):
     cart, _, event = paid_elsewhere
     body = json.dumps(event).encode()
-    real = order_services.complete_checkout
+    real = checkout_completion.complete_checkout
 
     def broken(**kwargs):
         real(**kwargs)  # its writes, and the email it queued, must go with the failure
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(order_services, "complete_checkout", broken)
+    monkeypatch.setattr(checkout_webhooks, "complete_checkout", broken)
     with django_capture_on_commit_callbacks(execute=True) as failed_callbacks:
         failed = deliver(client, stripe_emulator, body)
 
@@ -152,7 +153,7 @@ def test_failing_handler_is_500_with_the_error_stored_and_a_retry_succeeds(
     assert not StockMovement.objects.filter(reason="sale").exists()
     assert failed_callbacks == [] and mailoutbox == []  # no confirmation of an order that was rolled back
 
-    monkeypatch.setattr(order_services, "complete_checkout", real)
+    monkeypatch.setattr(checkout_webhooks, "complete_checkout", real)
     with django_capture_on_commit_callbacks(execute=True):
         retried = deliver(client, stripe_emulator, body)
 
@@ -165,7 +166,7 @@ def test_failing_handler_is_500_with_the_error_stored_and_a_retry_succeeds(
 
 def test_admin_retry_processes_a_failed_event(client, stripe_emulator, paid_elsewhere, monkeypatch):
     cart, _, event = paid_elsewhere
-    monkeypatch.setattr(order_services, "complete_checkout", lambda **kw: (_ for _ in ()).throw(RuntimeError("down")))
+    monkeypatch.setattr(checkout_webhooks, "complete_checkout", lambda **kw: (_ for _ in ()).throw(RuntimeError("down")))
     deliver(client, stripe_emulator, json.dumps(event).encode())
     monkeypatch.undo()
 

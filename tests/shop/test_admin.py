@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 from moneyed import Money
 
-from cart import services as cart_services
 from cart.models import ShippingMethod
 from catalog.models import Category, Product
 from inventory.models import Reservation, Stock, StockMovement
 from orders.models import Order, OrderLine
+from checkout import services as checkout_services
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +41,7 @@ def shop_world(make_variant, make_cart):
     product = Product.objects.create(name="Linen shirt", slug="linen-shirt", category=shirts)
     variant = make_variant("LIN-M", price="49.90", on_hand=10, product=product, size="M")
     cart = make_cart({variant: 2})
-    cart_services.start_checkout(cart_id=cart.pk)
+    checkout_services.start_checkout(cart_id=cart.pk)
     paid_cart = make_cart({variant: 1})
     order = Order.objects.create(
         number="2025-000001",
@@ -68,7 +68,7 @@ def shop_world(make_variant, make_cart):
         "variant": variant,
         "stock": Stock.objects.get(variant=variant),
         "movement": StockMovement.objects.filter(variant=variant).first(),
-        "reservation": Reservation.objects.get(cart=cart),
+        "reservation": Reservation.objects.get(holder_id=cart.pk),
         "cart": cart,
         "order": order,
         "shipping": shipping,
@@ -141,7 +141,7 @@ def test_adjust_page_shows_current_figures(admin_client, shop_world):
 
 def test_stock_changelist_query_count_does_not_grow_with_rows(admin_client, make_variant, make_cart):
     first = make_variant(on_hand=4)
-    cart_services.start_checkout(cart_id=make_cart({first: 1}).pk)
+    checkout_services.start_checkout(cart_id=make_cart({first: 1}).pk)
     url = reverse("admin:inventory_stock_changelist")
     admin_client.get(url)  # session and user caches warm
     with CaptureQueriesContext(connection) as one_row:
@@ -150,7 +150,7 @@ def test_stock_changelist_query_count_does_not_grow_with_rows(admin_client, make
     for n in range(19):
         variant = make_variant(on_hand=n % 4)
         if n % 3 == 0 and n % 4:
-            cart_services.start_checkout(cart_id=make_cart({variant: 1}).pk)
+            checkout_services.start_checkout(cart_id=make_cart({variant: 1}).pk)
     with CaptureQueriesContext(connection) as twenty_rows:
         response = admin_client.get(url)
 
@@ -161,7 +161,7 @@ def test_stock_changelist_query_count_does_not_grow_with_rows(admin_client, make
 def test_stock_changelist_shows_availability_net_of_live_reservations_only(admin_client, make_variant, make_cart):
     variant = make_variant(on_hand=10)
     cart = make_cart({variant: 3})
-    cart_services.start_checkout(cart_id=cart.pk)
+    checkout_services.start_checkout(cart_id=cart.pk)
     url = reverse("admin:inventory_stock_changelist")
 
     (row,) = admin_client.get(url).context["cl"].result_list
@@ -169,7 +169,7 @@ def test_stock_changelist_shows_availability_net_of_live_reservations_only(admin
 
     # The reservation runs out; the sweeper has not run, so it still counts as reserved
     # but no longer holds stock.
-    Reservation.objects.filter(cart=cart).update(expires_at=timezone.now() - timedelta(seconds=1))
+    Reservation.objects.filter(holder_id=cart.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     (row,) = admin_client.get(url).context["cl"].result_list
     assert (row.on_hand, row.reserved, row.available_now) == (10, 3, 10)
 
@@ -183,7 +183,7 @@ def test_stock_status_filter(admin_client, make_variant, make_cart, status, expe
     make_variant("LOW", on_hand=3, threshold=3)
     make_variant("EMPTY", on_hand=0, threshold=3)
     held = make_variant("HELD", on_hand=2, threshold=3)
-    cart_services.start_checkout(cart_id=make_cart({held: 2}).pk)
+    checkout_services.start_checkout(cart_id=make_cart({held: 2}).pk)
 
     response = admin_client.get(reverse("admin:inventory_stock_changelist"), {"stock_status": status})
 
@@ -210,7 +210,7 @@ def test_adjusting_stock_writes_exactly_one_movement(admin_client, admin_user, m
 
 def test_removing_stock_down_to_the_reserved_quantity_is_allowed(admin_client, admin_user, make_variant, make_cart):
     variant = make_variant(on_hand=5)
-    cart_services.start_checkout(cart_id=make_cart({variant: 3}).pk)
+    checkout_services.start_checkout(cart_id=make_cart({variant: 3}).pk)
 
     response = admin_client.post(adjust_url(variant), {"delta": "-2", "reason": "damaged", "note": ""})
 
@@ -232,7 +232,7 @@ def test_adjusting_a_variant_without_a_stock_row_creates_it(admin_client, db):
 
 def test_adjustment_below_reserved_is_refused_and_changes_nothing(admin_client, make_variant, make_cart):
     variant = make_variant(on_hand=5)
-    cart_services.start_checkout(cart_id=make_cart({variant: 3}).pk)
+    checkout_services.start_checkout(cart_id=make_cart({variant: 3}).pk)
     before = stock_figures(variant)
 
     response = admin_client.post(adjust_url(variant), {"delta": "-3", "reason": "damaged", "note": ""})
@@ -293,7 +293,7 @@ def test_adjusting_an_unknown_variant_is_not_found(admin_client, db):
 
 def test_editing_the_threshold_leaves_on_hand_and_reserved_alone(admin_client, make_variant, make_cart):
     variant = make_variant(on_hand=8, threshold=3)
-    cart_services.start_checkout(cart_id=make_cart({variant: 2}).pk)
+    checkout_services.start_checkout(cart_id=make_cart({variant: 2}).pk)
     stock = Stock.objects.get(variant=variant)
 
     # on_hand and reserved are read-only: posting them must not change them.
@@ -341,9 +341,9 @@ def test_ledger_refuses_add_change_and_delete(admin_client, shop_world):
 def test_release_expired_reservations_action_frees_only_expired_stock(admin_client, make_variant, make_cart):
     variant = make_variant(on_hand=10)
     stale_cart, live_cart = make_cart({variant: 3}), make_cart({variant: 2})
-    cart_services.start_checkout(cart_id=stale_cart.pk)
-    cart_services.start_checkout(cart_id=live_cart.pk)
-    stale = Reservation.objects.get(cart=stale_cart)
+    checkout_services.start_checkout(cart_id=stale_cart.pk)
+    checkout_services.start_checkout(cart_id=live_cart.pk)
+    stale = Reservation.objects.get(holder_id=stale_cart.pk)
     Reservation.objects.filter(pk=stale.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
 
     response = admin_client.post(
@@ -355,22 +355,22 @@ def test_release_expired_reservations_action_frees_only_expired_stock(admin_clie
     assert response.status_code == 200
     assert "3 unit(s) freed" in response.content.decode()
     assert Reservation.objects.get(pk=stale.pk).status == Reservation.Status.EXPIRED
-    assert Reservation.objects.get(cart=live_cart).status == Reservation.Status.ACTIVE
+    assert Reservation.objects.get(holder_id=live_cart.pk).status == Reservation.Status.ACTIVE
     assert stock_figures(variant)[:2] == (10, 2)
 
 
 def test_release_expired_reservations_button_does_the_same(admin_client, make_variant, make_cart):
     variant = make_variant(on_hand=10)
     cart = make_cart({variant: 4})
-    cart_services.start_checkout(cart_id=cart.pk)
-    Reservation.objects.filter(cart=cart).update(expires_at=timezone.now() - timedelta(minutes=1))
+    checkout_services.start_checkout(cart_id=cart.pk)
+    Reservation.objects.filter(holder_id=cart.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     url = reverse("admin:inventory_reservation_release_expired")
 
     assert admin_client.get(url).status_code == 405
     response = admin_client.post(url)
 
     assert response.status_code == 302
-    assert Reservation.objects.get(cart=cart).status == Reservation.Status.EXPIRED
+    assert Reservation.objects.get(holder_id=cart.pk).status == Reservation.Status.EXPIRED
     assert stock_figures(variant)[:2] == (10, 0)
 
 

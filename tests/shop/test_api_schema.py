@@ -27,7 +27,7 @@ FORMATS = jsonschema.FormatChecker()
 
 @FORMATS.checks("date-time", raises=ValueError)
 def _iso_time_with_offset(value: object) -> bool:
-    # API.md: times are ISO 8601 with offset; a naive time is drift too.
+    # docs/api.md: times are ISO 8601 with offset; a naive time is drift too.
     return not isinstance(value, str) or datetime.fromisoformat(value).tzinfo is not None
 
 

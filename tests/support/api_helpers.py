@@ -7,7 +7,7 @@ from inventory.models import Reservation, Stock, StockMovement
 
 
 def assert_error(response, status: int, code: str) -> dict:
-    """The response is API.md's error shape with this status and code; returns the error."""
+    """The response is docs/api.md's error shape with this status and code; returns the error."""
     assert response.status_code == status, response.content
     assert response["Content-Type"].startswith("application/json")
     body = response.json()
@@ -35,7 +35,7 @@ def db_state() -> dict:
         "lines": list(CartLine.objects.order_by("pk").values_list("pk", "cart_id", "variant_id", "quantity")),
         "stock": list(Stock.objects.order_by("variant_id").values_list("variant_id", "on_hand", "reserved")),
         "reservations": list(
-            Reservation.objects.order_by("pk").values_list("pk", "cart_id", "variant_id", "quantity", "status", "expires_at")
+            Reservation.objects.order_by("pk").values_list("pk", "holder_id", "variant_id", "quantity", "status", "expires_at")
         ),
         "movements": StockMovement.objects.count(),
     }

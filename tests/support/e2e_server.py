@@ -135,7 +135,7 @@ def json_body(response: requests.Response, status: int) -> Any:
 
 
 def error_of(response: requests.Response, status: int, code: str) -> dict[str, Any]:
-    """API.md's error shape, exactly: {"error": {"code", "message", "details"}}."""
+    """docs/api.md's error shape, exactly: {"error": {"code", "message", "details"}}."""
     body = json_body(response, status)
     assert set(body) == {"error"}, body
     error = body["error"]

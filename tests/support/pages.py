@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from cart.models import Cart
 from cart.session import SESSION_KEY
 from catalog.models import Category, Product
-from shop.currency_choice import SESSION_KEY as CURRENCY_SESSION_KEY
+from currencies.choice import SESSION_KEY as CURRENCY_SESSION_KEY
 from tests.support.rates import store_rates
 
 
@@ -56,7 +56,7 @@ def session_cart(client: Client) -> Cart | None:
 
 
 def add_to_cart(client: Client, slug: str, sku: str, quantity) -> object:
-    return client.post(f"/products/{slug}/", {"variant": sku, "quantity": quantity})
+    return client.post(f"/cart/add/{slug}/", {"variant": sku, "quantity": quantity})
 
 
 def queries_for(client: Client, url: str) -> int:

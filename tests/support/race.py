@@ -182,7 +182,7 @@ def wait_until_blocked(backend_pid: int, timeout: float = 10.0) -> None:
 
 def assert_stock_exact(variant_id: int, *, on_hand: int, reserved: int) -> None:
     """The stock row holds exactly these figures, its `reserved` is the sum of its active
-    reservations and its on_hand the sum of its ledger (DESIGN.md invariants 1 and 3)."""
+    reservations and its on_hand the sum of its ledger (invariants 1 and 3)."""
     from django.db.models import Sum
 
     from inventory.models import Reservation, Stock

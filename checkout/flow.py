@@ -1,0 +1,56 @@
+"""The browser checkout's steps: which step a cart may open and what each step offers.
+
+The rules of checkout itself (reserving, validating contact and addresses, extending,
+paying) are checkout.services and checkout.payment; this module only orders the pages.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from moneyed import Money
+
+from cart.models import Cart, ShippingMethod
+from cart.pricing import shipping_price
+
+ADDRESS = "address"
+SHIPPING = "shipping"
+PAYMENT = "payment"
+CONFIRMATION = "confirmation"
+STEPS: tuple[str, ...] = (ADDRESS, SHIPPING, PAYMENT, CONFIRMATION)
+STEP_TITLES = {
+    ADDRESS: "Contact and address",
+    SHIPPING: "Shipping",
+    PAYMENT: "Payment",
+    CONFIRMATION: "Confirmation",
+}
+
+
+@dataclass(frozen=True)
+class ShippingOption:
+    code: str
+    name: str
+    price: Money
+
+
+def furthest_step(cart: Cart) -> str:
+    """The last step the shopper may open: shipping needs contact and address, payment
+    needs a shipping method too, confirmation needs a completed cart."""
+    if cart.status == Cart.Status.COMPLETED:
+        return CONFIRMATION
+    if not (cart.email and cart.shipping_address):
+        return ADDRESS
+    if not cart.shipping_method:
+        return SHIPPING
+    return PAYMENT
+
+
+def may_open(cart: Cart, step: str) -> bool:
+    return STEPS.index(step) <= STEPS.index(furthest_step(cart))
+
+
+def shipping_options(cart: Cart) -> list[ShippingOption]:
+    """Active shipping methods priced in the cart's currency at its fixed rate."""
+    return [
+        ShippingOption(method.code, method.name, shipping_price(method, cart))
+        for method in ShippingMethod.objects.filter(is_active=True)
+    ]

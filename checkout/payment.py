@@ -1,0 +1,269 @@
+"""Paying for a checkout: the payment step of the API (request_payment) and what becomes
+of a checkout's intents when it ends without payment.
+
+The Stripe requests of one cart run under its payment advisory lock
+(payments.services.payment_lock); the database work before and after them takes the
+cart row lock in short transactions (lock order: shop/locks.py). A paid intent goes to
+checkout.completion, whichever way it is found.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+from uuid import UUID
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from moneyed import Money
+
+from cart import services as cart_services
+from cart.models import Cart
+from cart.pricing import CartTotals, price_cart
+from cart.selectors import parse_cart_id
+from checkout.completion import complete_checkout
+from checkout.reservations import keep_reservation_alive
+from orders.models import Order
+from payments import declines, records, stripe_client
+from payments import services as payment_services
+from payments.amounts import from_stripe, to_stripe
+from payments.models import Payment
+from payments.selectors import has_cancellable_intent
+from payments.stripe_client import PaymentIntentInfo, StripeRefused
+from shop.errors import (
+    CartNotInCheckout,
+    CheckoutIncomplete,
+    NotFound,
+    PaymentInProgress,
+    PaymentProviderUnavailable,
+    ReservationExpired,
+    ShopError,
+)
+
+log = logging.getLogger(__name__)
+
+NOT_IN_CHECKOUT_TO_PAY = "This cart is not in checkout. Start checkout before paying."
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    """What the payment endpoint answers (docs/api.md); `cart_id` to render the cart."""
+
+    payment_intent_id: str
+    client_secret: str
+    status: str
+    amount: Money
+    cart_id: UUID
+
+
+def _load_cart(cart_id: UUID) -> Cart:
+    cart = Cart.objects.filter(pk=cart_id).first()
+    if cart is None:
+        raise NotFound("That cart does not exist.")
+    return cart
+
+
+def _payable_error(cart: Cart, now: datetime) -> ShopError | None:
+    return cart_services.checkout_problem(cart, now, not_in_checkout=NOT_IN_CHECKOUT_TO_PAY)
+
+
+def _require_payable(cart: Cart, now: datetime) -> None:
+    cart_services.require_live_checkout(cart, now, not_in_checkout=NOT_IN_CHECKOUT_TO_PAY)
+
+
+def _require_details(cart: Cart) -> None:
+    missing = {}
+    if not cart.email:
+        missing["email"] = ["Enter your email address before paying."]
+    if not cart.shipping_address:
+        missing["shipping_address"] = ["Enter a shipping address before paying."]
+    if missing:
+        raise CheckoutIncomplete(
+            "Enter your " + " and ".join(name.replace("_", " ") for name in missing) + " before paying.",
+            details={"missing": list(missing), **missing},
+        )
+
+
+# --- the payment request --------------------------------------------------------------
+
+
+def request_payment(*, cart_id: UUID | str, payment_method: Any = None) -> PaymentResult:
+    """The payment step of docs/api.md: an intent for the server-computed total, confirmed
+    with `payment_method` when one is given.
+
+    Checks in the order of the API's errors: the cart exists (404), is in checkout with a
+    live reservation (409), the payment method is well-formed (400 invalid), email and
+    shipping address are there (400 checkout_incomplete). A cart that is already
+    completed answers with its paid intent (a repeated request after success).
+    Raises PaymentFailed (402) for a declined card, PaymentProviderUnavailable (502)
+    when Stripe cannot be reached (then nothing in the shop has changed), and
+    PaymentInProgress (429 rate_limited, Retry-After) while another request of the same
+    cart is still talking to Stripe.
+    """
+    cart_uuid = parse_cart_id(cart_id)
+    cart = _load_cart(cart_uuid)
+    if cart.status == Cart.Status.COMPLETED:
+        return _completed_result(cart)
+    try:
+        _require_payable(cart, timezone.now())
+    except ReservationExpired:
+        # 3-D Secure may have finished after the reservation ran out, its webhook still
+        # on the way: a paid intent completes the checkout (invariant 12) rather than 409.
+        paid = payment_services.paid_current_intent(cart)
+        if paid is None:
+            raise
+        return _complete_now(cart.pk, paid)
+    card = payment_services.clean_payment_method(payment_method)
+    _require_details(cart)
+    with payment_services.payment_lock(cart_uuid):
+        return _pay(cart_uuid, card)
+
+
+def _complete_now(cart_id: UUID, intent: PaymentIntentInfo) -> PaymentResult:
+    outcome = complete_checkout(cart_id=cart_id, payment_intent=intent)
+    if outcome.order is None:
+        raise declines.payment_failed(outcome.problem or "card_declined")
+    return PaymentResult(intent.id, intent.client_secret, intent.status, from_stripe(intent.amount, intent.currency), cart_id)
+
+
+# How often one request follows a quote that changes while Stripe is asked (a shipping
+# method chosen in another tab) before it gives up.
+_QUOTE_ROUNDS = 3
+
+
+def _pay(cart_id: UUID, card: str | None) -> PaymentResult:
+    """Under the cart's payment lock: the intent for the current quote, recorded, then
+    confirmed with `card`. No row lock is held during a Stripe call."""
+    cart = _load_cart(cart_id)  # read again: another request may have paid meanwhile
+    if cart.status == Cart.Status.COMPLETED:
+        return _completed_result(cart)
+    _require_payable(cart, timezone.now())
+    _require_details(cart)
+    for _ in range(_QUOTE_ROUNDS):
+        totals = price_cart(cart)
+        amount = to_stripe(totals.total)
+        current = payment_services.latest_payment(cart_id)
+
+        intent = payment_services.intent_for_quote(cart, current, amount=amount, currency=totals.currency, new_card=card is not None)
+
+        if intent.is_paid:  # paid already (3-D Secure finished in the browser)
+            return _complete_now(cart_id, intent)
+
+        cart, problem, quote_held = _record_intent(cart_id, intent, totals)
+        if problem is not None:
+            raise problem
+        if cart.status == Cart.Status.COMPLETED:  # completed by a webhook meanwhile
+            return _completed_result(cart)
+        if quote_held:
+            break
+    else:
+        raise PaymentInProgress("Your order kept changing while paying. Check the total and pay again.")
+
+    if card is not None:
+        intent = payment_services.confirm_intent(intent, card)
+
+    if intent.is_paid:
+        return _complete_now(cart_id, intent)
+    if card is None and intent.status == Payment.Status.REQUIRES_PAYMENT_METHOD and intent.error_code:
+        # The last attempt (a decline, a failed 3-D Secure) failed and no new card came.
+        raise declines.payment_failed(intent.error_code)
+    return PaymentResult(intent.id, intent.client_secret, intent.status, totals.total, cart_id)
+
+
+def _record_intent(cart_id: UUID, intent: PaymentIntentInfo, totals: CartTotals) -> tuple[Cart, ShopError | None, bool]:
+    """Record the intent (committed whatever follows, so that an intent Stripe made is
+    always on record for the next request or the sweeper to reuse or cancel), then, with
+    the time read after the Stripe calls, check the cart can still pay and its quote is
+    still the intent's: then that quote is stored with the intent (what a late payment is
+    judged against) and the reservation is extended for the payment.
+
+    Returns (cart, error to raise or None, whether the quote held)."""
+    with transaction.atomic():
+        locked = cart_services.lock_cart(cart_id)
+        payment = records.record_new_intent(cart=locked, intent=intent)
+        now = timezone.now()
+        if locked.status == Cart.Status.COMPLETED:
+            return locked, None, True
+        problem = _payable_error(locked, now)
+        if problem is not None:
+            return locked, problem, False
+        current = price_cart(locked)
+        if current.total != totals.total:
+            # The quote changed while Stripe was asked: the intent has a stale amount.
+            return locked, None, False
+        records.save_quote(payment, records.quote_of(locked, current))
+        keep_reservation_alive(
+            locked, now=now, ttl=settings.RESERVATION_PAYMENT_TTL, extend_below=settings.RESERVATION_PAYMENT_TTL
+        )
+        cart_services.touch(locked, now, ["reservation_expires_at"])
+    return locked, None, True
+
+
+def _completed_result(cart: Cart) -> PaymentResult:
+    """A completed cart: its order's payment, as Stripe (or, if Stripe is away, the
+    shop's record) last saw it."""
+    order = Order.objects.filter(cart_id=cart.pk).first()
+    payment = Payment.objects.filter(order=order).order_by("-attempt").first() if order else None
+    if order is None or payment is None:
+        raise CartNotInCheckout("This cart is no longer in checkout.")
+    try:
+        intent = stripe_client.retrieve_payment_intent(payment.stripe_payment_intent_id)
+        secret, status = intent.client_secret, intent.status
+    except (PaymentProviderUnavailable, StripeRefused):
+        secret, status = "", payment.status
+    return PaymentResult(payment.stripe_payment_intent_id, secret, status, order.total, cart.pk)
+
+
+# --- when checkout ends without payment -----------------------------------------------
+
+
+def cancel_payment_for_cart(cart_id: UUID | str) -> int:
+    """Cancel the open intents of a cart whose checkout was cancelled or abandoned.
+
+    Call it after the transaction that ended the checkout commits (it talks to Stripe).
+    An intent found paid instead (3-D Secure finished in the browser just before) goes
+    to complete_checkout, as its webhook would, which applies its rule for carts no
+    longer in checkout. Stripe being away leaves the intent open for the sweeper, as
+    does a payment request of the cart running now (the shopper came back to checkout).
+    Returns how many intents were cancelled.
+    """
+    cart_uuid = parse_cart_id(cart_id)
+    try:
+        with payment_services.payment_lock(cart_uuid):
+            cancelled, paid = payment_services.cancel_open_intents(cart_uuid)
+            for intent in paid:
+                complete_checkout(cart_id=cart_uuid, payment_intent=intent)
+            return cancelled
+    except PaymentInProgress:
+        log.info("a payment of cart %s is in progress: its intents are left to the sweeper", cart_uuid)
+        return 0
+
+
+def cancel_intents_of_ended_checkouts(*, now: datetime | None = None, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """The sweeper's half of cancel_payment_for_cart: open intents of carts that left
+    checkout (cancelled, abandoned, merged) without paying. Returns intents cancelled."""
+    now = now or timezone.now()
+    cart_ids = payment_services.carts_with_intents_to_cancel(updated_before=now - older_than)
+    return sum(cancel_payment_for_cart(cart_id) for cart_id in cart_ids)
+
+
+@shared_task(name="checkout.payment.cancel_payment_for_cart", ignore_result=True)
+def cancel_payment_for_cart_task(cart_id: str) -> int:
+    """Queued when a checkout with an open intent is cancelled or abandoned."""
+    return cancel_payment_for_cart(cart_id)
+
+
+def cancel_open_intents_after_commit(cart_id: UUID) -> None:
+    """For code taking a cart out of checkout, inside its transaction: once that commits,
+    the cart's open PaymentIntent is cancelled by a Celery task (the request need not
+    wait for Stripe). Most ended checkouts never asked for payment and queue nothing."""
+    transaction.on_commit(partial(_queue_intent_cancel, cart_id))
+
+
+def _queue_intent_cancel(cart_id: UUID) -> None:
+    if has_cancellable_intent(cart_id):
+        cancel_payment_for_cart_task.delay(str(cart_id))

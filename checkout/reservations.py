@@ -1,0 +1,23 @@
+"""Keeping a checkout's reservation alive while the shopper is active (invariant 10)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from cart.models import Cart
+from inventory import services as inventory
+
+
+def keep_reservation_alive(
+    cart: Cart, *, now: datetime, ttl: timedelta | None = None, extend_below: timedelta | None = None
+) -> None:
+    """Activity in checkout: extend the reservation to `ttl` from now when less than
+    `extend_below` is left (all of it, or ReservationExpired if any of it ran out). The
+    caller holds the cart locked and saves its new `reservation_expires_at`."""
+    ttl = ttl or settings.RESERVATION_TTL
+    extend_below = extend_below if extend_below is not None else settings.RESERVATION_EXTEND_BELOW
+    if cart.reservation_expires_at - now < extend_below:
+        target = now + ttl
+        inventory.extend(holder_id=cart.pk, expires_at=target, now=now)
+        cart.reservation_expires_at = max(target, cart.reservation_expires_at)

@@ -1,0 +1,147 @@
+"""A checkout's life before payment: start, update, resume, cancel, abandon.
+
+Each function is one transaction that locks the cart first, then (through inventory)
+the stock rows, as shop/locks.py orders them; the cart's own rows are written by
+cart.services and the stock by inventory.services. Ending a checkout (cancel, abandon)
+first waits for and holds the cart's payment lock (payments.services), so no card is
+charged while it ends, and afterwards has the open PaymentIntent cancelled
+(checkout.payment).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from cart import services as cart_services
+from cart.models import Cart
+from cart.selectors import parse_cart_id, reservation_is_live
+from checkout import payment
+from checkout.reservations import keep_reservation_alive
+from inventory import services as inventory
+from payments.services import hold_payment_lock_until_commit
+from shop.errors import CartNotActive, InvalidInput, PaymentInProgress, ReservationExpired
+
+log = logging.getLogger(__name__)
+
+UNSET = cart_services.UNSET
+
+
+def start_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
+    """Reserve every line for RESERVATION_TTL, all or none, and fix the cart's quote
+    (rate and USD prices).
+
+    Called again while in checkout it extends a live reservation, or reserves again,
+    all or none, when any of it ran out.
+    """
+    with transaction.atomic():
+        cart = cart_services.lock_cart(cart_id)
+        now = now or timezone.now()  # read after the lock wait, which may cross an expiry
+        expires_at = now + settings.RESERVATION_TTL
+        if cart.status not in (Cart.Status.ACTIVE, Cart.Status.CHECKOUT):
+            raise CartNotActive()
+        items = cart_services.items_to_reserve(cart)
+        if not items:
+            raise InvalidInput("Your cart is empty.", details={"lines": ["Add an item before checking out."]})
+        if cart.status == Cart.Status.CHECKOUT and reservation_is_live(cart, now):
+            target = max(expires_at, cart.reservation_expires_at)
+            try:
+                inventory.extend(holder_id=cart.pk, expires_at=target, now=now)
+            except ReservationExpired:
+                pass  # part of it ran out and may be someone else's: reserve again below
+            else:
+                cart.reservation_expires_at = target
+                cart_services.touch(cart, now, ["reservation_expires_at"])
+                return cart
+        # The cart is written before the stock rows are locked: those locks are held to
+        # the commit, so nothing else should run after them.
+        cart_services.enter_checkout(cart, expires_at=expires_at, now=now)
+        inventory.reserve(holder_id=cart.pk, items=items, expires_at=expires_at, now=now)
+    return cart
+
+
+def update_checkout(
+    *,
+    cart_id: UUID | str,
+    email: Any = UNSET,
+    shipping_address: Any = UNSET,
+    billing_address: Any = UNSET,
+    shipping_method: Any = UNSET,
+    now: datetime | None = None,
+) -> Cart:
+    """Contact, addresses and shipping method for a cart in checkout.
+
+    The cart must exist (404) and be in checkout with a live reservation (409); then
+    every field is checked before anything is written, so a bad one changes nothing
+    (400 naming each bad field). Activity extends a reservation that is running out.
+    """
+    with transaction.atomic():
+        cart = cart_services.lock_cart(cart_id)
+        now = now or timezone.now()  # read after the lock wait, which may cross the expiry
+        cart_services.require_live_checkout(cart, now)
+        changes = cart_services.clean_checkout_fields(
+            email=email, shipping_address=shipping_address, billing_address=billing_address, shipping_method=shipping_method
+        )
+        keep_reservation_alive(cart, now=now)
+        cart_services.apply_checkout_fields(cart, changes, now=now)
+    return cart
+
+
+def resume_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
+    """A checkout page was opened. The reservation must still be live; it is extended to
+    RESERVATION_TTL when less than RESERVATION_EXTEND_BELOW is left (invariant 10)."""
+    with transaction.atomic():
+        cart = cart_services.lock_cart(cart_id)
+        now = now or timezone.now()  # read after the lock wait, which may cross the expiry
+        cart_services.require_live_checkout(cart, now)
+        keep_reservation_alive(cart, now=now)
+        cart_services.touch(cart, now, ["reservation_expires_at"])
+    return cart
+
+
+def cancel_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
+    """Back to `active`: reservations released, the rate unfixed. Waits for a payment of
+    the cart being confirmed right now (PaymentInProgress, 429, if it takes too long),
+    and has the open PaymentIntent cancelled once this commits."""
+    cart_uuid = parse_cart_id(cart_id)
+    with transaction.atomic():
+        hold_payment_lock_until_commit(cart_id=cart_uuid)
+        cart = cart_services.lock_cart(cart_uuid)
+        now = now or timezone.now()
+        cart_services.leave_checkout(cart, now=now)
+        payment.cancel_open_intents_after_commit(cart.pk)
+        inventory.release(holder_id=cart.pk, now=now)  # last: stock locks are held to the commit
+    return cart
+
+
+def abandon_idle_carts(*, now: datetime | None = None, batch_size: int = 200) -> int:
+    """Carts untouched for CART_ABANDON_AFTER become `abandoned`, their stock released."""
+    now = now or timezone.now()
+    cutoff = now - settings.CART_ABANDON_AFTER
+    abandoned = 0
+    paying: set[UUID] = set()  # a payment is being confirmed: left for the next sweep
+    while True:
+        ids = cart_services.idle_open_cart_ids(cutoff=cutoff, excluding=paying, limit=batch_size)
+        if not ids:
+            return abandoned
+        for cart_id in ids:
+            with transaction.atomic():
+                try:
+                    hold_payment_lock_until_commit(cart_id=cart_id)
+                except PaymentInProgress:
+                    paying.add(cart_id)
+                    continue
+                cart = cart_services.lock_cart(cart_id)
+                # Re-checked under the lock: the shopper may have come back meanwhile.
+                if cart.status not in (Cart.Status.ACTIVE, Cart.Status.CHECKOUT) or cart.last_activity_at >= cutoff:
+                    continue
+                inventory.release(holder_id=cart.pk, now=now)
+                if cart.status == Cart.Status.CHECKOUT:
+                    payment.cancel_open_intents_after_commit(cart.pk)
+                cart_services.abandon(cart)
+                abandoned += 1

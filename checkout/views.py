@@ -1,0 +1,433 @@
+"""The checkout pages: contact and address -> shipping method -> payment -> confirmation.
+
+Each view finds the shopper's cart, calls one service and renders. Reserving, checking
+addresses, extending the reservation and paying are rules of checkout.services,
+checkout.payment and the apps below; which page may open when is checkout.flow. The cart
+page's own checkout buttons (/cart/checkout/, /cart/checkout/cancel/) are here too.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cart.models import Cart
+from cart.pricing import price_cart
+from cart.selectors import reservation_is_live
+from cart.session import current_cart
+from cart.validation import ADDRESS_FIELDS, COUNTRY_NAMES
+from cart.views import cart_action
+from checkout import confirmation, services
+from checkout import flow
+from checkout.selectors import cart_with_order
+from orders.selectors import guest_link
+from payments.selectors import payments_are_emulated, payments_in_test_mode
+from payments.setup_intents import create_setup_intent, rate_limited_response
+from shop.api_errors import shop_error_json
+from shop.errors import (
+    CartNotActive,
+    CartNotInCheckout,
+    InsufficientStock,
+    InvalidInput,
+    NotFound,
+    PaymentInProgress,
+    ReservationExpired,
+    ShopError,
+)
+
+# The cart whose checkout this browser went through, kept after the cart is completed
+# (cart.session forgets completed carts) so the confirmation page can find its order.
+CHECKOUT_SESSION_KEY = "checkout_cart_id"
+# Since when the confirmation page has waited for the same payment state of the cart.
+PAYMENT_WAIT_SESSION_KEY = "checkout_payment_wait"
+
+STEP_URL_NAMES = {
+    flow.ADDRESS: "checkout:address",
+    flow.SHIPPING: "checkout:shipping",
+    flow.PAYMENT: "checkout:payment",
+    flow.CONFIRMATION: "checkout:complete",
+}
+
+ADDRESS_LABELS = {
+    "name": "Full name",
+    "line1": "Address",
+    "line2": "Apartment, suite, etc. (optional)",
+    "city": "City",
+    "region": "State, province or region (optional)",
+    "postal_code": "Postal code",
+    "country": "Country",
+}
+ADDRESS_AUTOCOMPLETE = {
+    "name": "name",
+    "line1": "address-line1",
+    "line2": "address-line2",
+    "city": "address-level2",
+    "region": "address-level1",
+    "postal_code": "postal-code",
+    "country": "country",
+}
+DEFAULT_COUNTRY = "US"
+
+
+COUNTRIES = sorted(COUNTRY_NAMES.items(), key=lambda item: item[1])
+
+
+# --- shared pieces -------------------------------------------------------------------
+
+
+def _progress(cart: Cart, current: str) -> list[dict[str, Any]]:
+    """The progress indicator: earlier steps done, the current one marked, and every
+    step the shopper may go back (or on) to a link. A finished order links nowhere."""
+    current_index = flow.STEPS.index(current)
+    editable = cart.status == Cart.Status.CHECKOUT
+    return [
+        {
+            "number": number,
+            "title": flow.STEP_TITLES[step],
+            "url": reverse(STEP_URL_NAMES[step]),
+            "current": step == current,
+            "done": number - 1 < current_index or cart.status == Cart.Status.COMPLETED,
+            "linked": editable and step not in (current, flow.CONFIRMATION) and flow.may_open(cart, step),
+        }
+        for number, step in enumerate(flow.STEPS, start=1)
+    ]
+
+
+def _page(request: HttpRequest, template: str, cart: Cart, step: str, context: dict[str, Any] | None = None, *, status: int = 200) -> HttpResponse:
+    lines = list(cart.lines.all())
+    expires_at = cart.reservation_expires_at if cart.status == Cart.Status.CHECKOUT else None
+    seconds_left = max(0, int((expires_at - timezone.now()).total_seconds())) if expires_at else 0
+    base = {
+        "cart": cart,
+        "totals": price_cart(cart, lines),
+        "step": step,
+        "progress": _progress(cart, step),
+        "expires_at": expires_at,
+        "seconds_left": seconds_left,
+        "time_left": f"{seconds_left // 60}:{seconds_left % 60:02d}",
+        "test_mode": payments_in_test_mode(),
+        "emulated": payments_are_emulated(),
+    }
+    base.update(context or {})
+    return render(request, template, base, status=status)
+
+
+def _problem(request: HttpRequest, error: ShopError, *, cart: Cart | None) -> HttpResponse:
+    """Stock gone or reservation expired: say so, with the way back to the cart."""
+    return render(
+        request,
+        "checkout/problem.html",
+        {
+            "error": error,
+            "expired": isinstance(error, ReservationExpired),
+            "items": getattr(error, "items", []),
+            "cart": cart,
+            "test_mode": payments_in_test_mode(),
+            "emulated": payments_are_emulated(),
+        },
+        status=error.status,
+    )
+
+
+def _open_step(request: HttpRequest, step: str) -> tuple[Cart | None, HttpResponse | None]:
+    """The shopper's cart, in checkout, with a live reservation extended if needed and
+    allowed to open `step`; otherwise the response that takes them where they belong."""
+    cart = current_cart(request)
+    if cart is None:
+        finished = _finished_cart(request)
+        if finished is not None and finished.status == Cart.Status.COMPLETED:
+            return None, redirect("checkout:complete")
+        messages.info(request, "Your cart is empty.")
+        return None, redirect("cart:detail")
+    if cart.status == Cart.Status.ACTIVE:
+        return None, redirect("checkout:start")
+    request.session[CHECKOUT_SESSION_KEY] = str(cart.pk)
+    try:
+        resumed = services.resume_checkout(cart_id=cart.pk)
+    except ReservationExpired as error:
+        return None, _problem(request, error, cart=cart)
+    except CartNotInCheckout:
+        return None, redirect("cart:detail")
+    cart.reservation_expires_at = resumed.reservation_expires_at
+    if not flow.may_open(cart, step):
+        return None, redirect(STEP_URL_NAMES[flow.furthest_step(cart)])
+    return cart, None
+
+
+def _finished_cart(request: HttpRequest) -> Cart | None:
+    cart_id = request.session.get(CHECKOUT_SESSION_KEY)
+    if not cart_id:
+        return None
+    try:
+        return cart_with_order(cart_id)
+    except NotFound:
+        return None
+
+
+# --- start and cancel ----------------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def start(request: HttpRequest) -> HttpResponse:
+    """/checkout/: reserve the cart (or re-reserve an expired checkout) and go to the
+    step the shopper is on."""
+    cart = current_cart(request)
+    if cart is None:
+        finished = _finished_cart(request)
+        if finished is not None and finished.status == Cart.Status.COMPLETED:
+            return redirect("checkout:complete")
+        messages.info(request, "Your cart is empty.")
+        return redirect("cart:detail")
+    expired = cart.status == Cart.Status.CHECKOUT and not reservation_is_live(cart)
+    # Opening /checkout/ again mid-checkout only finds the step; re-reserving an expired
+    # checkout is the shopper's explicit choice (a POST from the expired page).
+    if cart.status == Cart.Status.ACTIVE or (expired and request.method == "POST"):
+        try:
+            cart = services.start_checkout(cart_id=cart.pk)
+        except InsufficientStock as error:
+            return _problem(request, error, cart=cart)
+        except (InvalidInput, CartNotActive) as error:
+            messages.error(request, error.message)
+            return redirect("cart:detail")
+    request.session[CHECKOUT_SESSION_KEY] = str(cart.pk)
+    return redirect(STEP_URL_NAMES[flow.furthest_step(cart)])
+
+
+@require_POST
+def cancel(request: HttpRequest) -> HttpResponse:
+    """Back to the cart: the checkout ends and its reservation is released."""
+    cart = current_cart(request)
+    if cart is not None and cart.status == Cart.Status.CHECKOUT:
+        try:
+            services.cancel_checkout(cart_id=cart.pk)
+        except CartNotInCheckout:
+            pass
+        except PaymentInProgress as error:  # a payment of this cart is being confirmed right now
+            messages.error(request, error.message)
+            return redirect("checkout:payment")
+    return redirect("cart:detail")
+
+
+# --- step 1: contact and address -----------------------------------------------------
+
+
+def _address_from_form(data, prefix: str) -> dict[str, str]:
+    return {field: data.get(f"{prefix}-{field}", "").strip() for field in ADDRESS_FIELDS}
+
+
+def _address_fields(prefix: str, values: dict[str, Any] | None, errors: dict[str, list[str]], error_prefix: str) -> list[dict[str, Any]]:
+    values = values or {}
+    return [
+        {
+            "name": f"{prefix}-{field}",
+            "id": f"id_{prefix}_{field}",
+            "key": field,
+            "label": ADDRESS_LABELS[field],
+            "value": values.get(field, "") or ("" if field != "country" else DEFAULT_COUNTRY),
+            "errors": errors.get(f"{error_prefix}.{field}", []),
+            "required": field not in ("line2", "region"),
+            "autocomplete": f"{'billing' if prefix == 'billing' else 'shipping'} {ADDRESS_AUTOCOMPLETE[field]}",
+        }
+        for field in ADDRESS_FIELDS
+    ]
+
+
+def _address_context(email: str, shipping: dict | None, billing: dict | None, billing_same: bool, errors: dict[str, list[str]]) -> dict[str, Any]:
+    return {
+        "email": email,
+        "email_errors": errors.get("email", []),
+        "shipping_fields": _address_fields("shipping", shipping, errors, "shipping_address"),
+        "shipping_errors": errors.get("shipping_address", []),
+        "billing_fields": _address_fields("billing", billing, errors, "billing_address"),
+        "billing_errors": errors.get("billing_address", []),
+        "billing_same": billing_same,
+        "countries": COUNTRIES,
+        "errors": errors,
+    }
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def address(request: HttpRequest) -> HttpResponse:
+    cart, response = _open_step(request, flow.ADDRESS)
+    if response is not None:
+        return response
+    if request.method != "POST":
+        context = _address_context(
+            cart.email or (request.user.email if request.user.is_authenticated else ""),
+            cart.shipping_address,
+            cart.billing_address,
+            cart.billing_address is None,
+            {},
+        )
+        return _page(request, "checkout/address.html", cart, flow.ADDRESS, context)
+
+    email = request.POST.get("email", "").strip()
+    shipping = _address_from_form(request.POST, "shipping")
+    billing_same = request.POST.get("billing_same") == "on"
+    billing = _address_from_form(request.POST, "billing")
+    try:
+        services.update_checkout(
+            cart_id=cart.pk,
+            email=email,
+            shipping_address=shipping,
+            billing_address=None if billing_same else billing,
+        )
+    except InvalidInput as error:
+        context = _address_context(email, shipping, billing, billing_same, error.details)
+        context["form_error"] = "Please correct the fields marked below."
+        return _page(request, "checkout/address.html", cart, flow.ADDRESS, context, status=400)
+    except ReservationExpired as error:
+        return _problem(request, error, cart=cart)
+    except CartNotInCheckout:  # cancelled or paid in another tab meanwhile
+        return redirect("checkout:start")
+    return redirect("checkout:shipping")
+
+
+# --- step 2: shipping method ---------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def shipping(request: HttpRequest) -> HttpResponse:
+    cart, response = _open_step(request, flow.SHIPPING)
+    if response is not None:
+        return response
+    options = flow.shipping_options(cart)
+    if request.method != "POST":
+        chosen = cart.shipping_method or (options[0].code if len(options) == 1 else "")
+        return _page(request, "checkout/shipping.html", cart, flow.SHIPPING, {"options": options, "chosen": chosen})
+
+    chosen = request.POST.get("shipping_method", "")
+    try:
+        services.update_checkout(cart_id=cart.pk, shipping_method=chosen)
+    except InvalidInput as error:
+        context = {
+            "options": options,
+            "chosen": chosen,
+            "method_errors": ["Choose a shipping method."] if not chosen else error.details.get("shipping_method", [error.message]),
+        }
+        return _page(request, "checkout/shipping.html", cart, flow.SHIPPING, context, status=400)
+    except ReservationExpired as error:
+        return _problem(request, error, cart=cart)
+    except CartNotInCheckout:  # cancelled or paid in another tab meanwhile
+        return redirect("checkout:start")
+    return redirect("checkout:payment")
+
+
+# --- step 3: payment -----------------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD"])
+def payment(request: HttpRequest) -> HttpResponse:
+    cart, response = _open_step(request, flow.PAYMENT)
+    if response is not None:
+        return response
+    context = {
+        "stripe_js_url": getattr(settings, "STRIPE_JS_URL", "https://js.stripe.com/v3/"),
+        "publishable_key": getattr(settings, "STRIPE_PUBLISHABLE_KEY", ""),
+        # The payment API's path is fixed by docs/api.md.
+        "payment_api_url": f"/api/v1/carts/{cart.pk}/payment/",
+        "cart_api_url": reverse("api:cart-detail", args=[cart.pk]),
+        "setup_intent_url": reverse("checkout:setup_intent"),
+        "complete_url": reverse("checkout:complete"),
+        "shipping_method_name": next((o.name for o in flow.shipping_options(cart) if o.code == cart.shipping_method), cart.shipping_method),
+    }
+    return _page(request, "checkout/payment.html", cart, flow.PAYMENT, context)
+
+
+@require_POST
+def setup_intent(request: HttpRequest) -> JsonResponse:
+    """A fresh SetupIntent for the payment step: Stripe.js collects the card into it and
+    the page sends the resulting PaymentMethod to the payment API."""
+    if (limited := rate_limited_response(request)) is not None:
+        return limited
+    cart = current_cart(request)
+    if cart is None or cart.status != Cart.Status.CHECKOUT:
+        return shop_error_json(CartNotInCheckout())
+    try:
+        client_secret = create_setup_intent(cart_id=cart.pk)
+    except ShopError as error:
+        return shop_error_json(error)
+    return JsonResponse({"client_secret": client_secret})
+
+
+# --- step 4: confirmation ------------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD"])
+def complete(request: HttpRequest) -> HttpResponse:
+    cart = _finished_cart(request)
+    if cart is None:
+        return redirect("checkout:start")
+    if cart.status == Cart.Status.COMPLETED:
+        order = getattr(cart, "order", None)
+        if order is not None:
+            context = {
+                "order": order,
+                "order_lines": list(order.lines.all()),
+                "order_url": _order_page_url(order),
+                # Paid after the reservation lapsed with no stock left: refunded, not placed.
+                "unsupplied": confirmation.unsupplied_order_refund(order),
+            }
+            return _page(request, "checkout/complete.html", cart, flow.CONFIRMATION, context)
+    if cart.status == Cart.Status.CHECKOUT:
+        # Paid but not yet confirmed (3-D Secure finished, the webhook on its way): the
+        # page refreshes itself until the order exists, for a while; a payment that never
+        # came is said to be missing instead of waited for.
+        progress = confirmation.payment_progress(cart_id=cart.pk)
+        waited = _waited_for(request, cart, progress.key)
+        keep_waiting = progress.worth_waiting_for and waited < confirmation.PAYMENT_WAIT_LIMIT
+        context = {
+            "payment": progress,
+            "refresh_seconds": confirmation.PAYMENT_WAIT_REFRESH_SECONDS if keep_waiting else None,
+        }
+        return _page(request, "checkout/processing.html", cart, flow.CONFIRMATION, context)
+    return redirect("checkout:start")
+
+
+def _waited_for(request: HttpRequest, cart: Cart, payment_key: str) -> timedelta:
+    """How long this browser has been shown the same payment state of this cart; a new
+    attempt or a new status starts the wait again."""
+    now = timezone.now()
+    seen = request.session.get(PAYMENT_WAIT_SESSION_KEY)
+    try:
+        if seen["cart"] == str(cart.pk) and seen["payment"] == payment_key:
+            return max(now - datetime.fromisoformat(seen["since"]), timedelta(0))
+    except (KeyError, TypeError, ValueError):
+        pass  # nothing (or something unreadable) stored: the wait starts now
+    request.session[PAYMENT_WAIT_SESSION_KEY] = {"cart": str(cart.pk), "payment": payment_key, "since": now.isoformat()}
+    return timedelta(0)
+
+
+def _order_page_url(order) -> str:
+    return guest_link(order)
+
+
+# --- the cart page's checkout buttons ------------------------------------------------
+
+CHECKOUT_PATH = "/checkout/"
+
+
+@require_POST
+def start_from_cart(request: HttpRequest) -> HttpResponse:
+    """The cart page's "Checkout" button: reserve, then the checkout's first step; a
+    refusal shows the cart page with the reason."""
+    return cart_action(
+        request, lambda cart_id: services.start_checkout(cart_id=cart_id), success="", then=CHECKOUT_PATH
+    )
+
+
+@require_POST
+def cancel_from_cart(request: HttpRequest) -> HttpResponse:
+    """The cart page's "Cancel checkout" button."""
+    return cart_action(
+        request,
+        lambda cart_id: services.cancel_checkout(cart_id=cart_id),
+        success="Checkout cancelled; your items are no longer reserved.",
+    )

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class CurrenciesConfig(AppConfig):
+    name = "currencies"
+    verbose_name = "Currencies"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from currencies import checks  # noqa: F401  (registers the system checks)

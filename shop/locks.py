@@ -1,0 +1,40 @@
+"""The lock order: the one place it is written. Every function that takes a lock says
+which of these it takes and links here.
+
+A transaction that needs several of these locks takes them in this order, top to bottom,
+and never the other way round; within one kind it takes rows in the order given. Two
+transactions therefore never wait for each other in a circle, so the shop has no
+deadlocks by construction (invariant 4 of docs/architecture.md).
+
+1. The payment advisory lock of a cart (payments.services: a PostgreSQL advisory lock keyed
+   by the cart's id). It serialises the Stripe calls of one cart across processes. It is
+   only ever polled for (pg_try_advisory_lock), never waited on, so a holder that then
+   waits for a row lock below cannot deadlock with it; the writers that end a checkout
+   (checkout.services cancel and abandon) take it to the end of their transaction.
+2. The webhook event row (payments.webhooks.process_event), one event at a time.
+3. Cart rows (cart.services.lock_cart; lock_carts for several, by primary key).
+4. Payment rows (payments.records.lock_payment_for_intent; payments.refunds).
+5. Stock rows, by ascending variant id, all of a transaction's rows in one statement
+   (inventory.locks.lock_stocks and lock_reserved_stocks).
+6. Reservation rows: written only while their variants' stock rows are locked (5), never
+   locked on their own.
+7. The order-number sequence row of the year (orders.services.next_order_number).
+8. Order rows (orders.services: record_refunded, flag_order).
+
+Exchange-rate rows (currencies.services) are locked alone, all of them at once in
+currency-code order, by transactions that take none of the locks above.
+
+No Stripe call runs while any row lock is held: a checkout talks to Stripe under the
+advisory lock only, in between short transactions that take the row locks.
+"""
+
+LOCK_ORDER = (
+    "payment advisory lock (per cart)",
+    "webhook event row",
+    "cart rows, by primary key",
+    "payment rows",
+    "stock rows, by ascending variant id",
+    "reservation rows",
+    "order-number sequence row",
+    "order rows",
+)
