@@ -102,6 +102,13 @@ def test_product_page_offers_each_variant_with_price_and_availability(client, sh
     assertContains(response, '<label for="quantity">Quantity</label>', html=True)
 
 
+def test_product_page_form_posts_to_the_cart_and_the_page_itself_takes_no_post(client, shirt_sizes):
+    page = client.get("/products/linen-shirt/")
+
+    assertContains(page, '<form class="add-to-cart" method="post" action="/cart/add/linen-shirt/">')
+    assert client.post("/products/linen-shirt/", {"variant": "SHIRT-S", "quantity": 1}).status_code == 405
+
+
 def test_unknown_product_is_404_page(client, db):
     response = client.get("/products/nope/")
 

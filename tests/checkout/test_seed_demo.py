@@ -3,6 +3,7 @@ run on every start."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 import stat
 from io import StringIO
 
@@ -120,3 +121,41 @@ def test_seeding_again_keeps_staff_edits_to_demo_products(run_dir):  # run_dir: 
 
     variant.refresh_from_db()
     assert (variant.price.amount, variant.is_active) == (Decimal("61.00"), False)
+
+
+# --- exchange rates: demo rates come from the seed, never from a migration --------------
+
+
+def test_a_fresh_database_has_no_exchange_rates_and_the_check_says_so(db):
+    from django.core.checks import run_checks
+
+    from currencies.models import CurrencyRate
+
+    assert not CurrencyRate.objects.exists()  # migrations seed none, production starts empty
+    warnings = [m for m in run_checks(databases=["default"]) if m.id == "shop.W002"]
+    assert len(warnings) == 1
+    assert "EUR, GBP, JPY, CAD, AUD, CHF, SEK, KWD" in warnings[0].msg
+    assert "update_rates" in warnings[0].hint
+
+
+def test_seed_stores_the_demo_rates_and_the_check_is_quiet(db, run_dir):
+    from django.core.checks import run_checks
+
+    from currencies import rates
+    from currencies.providers import FIXED_DEMO_RATES
+
+    output = seed()
+
+    assert "Demo exchange rates stored: AUD, CAD, CHF, EUR, GBP, JPY, KWD, SEK." in output
+    assert rates.current_rate("EUR") == FIXED_DEMO_RATES["EUR"] and rates.current_rate("KWD") == FIXED_DEMO_RATES["KWD"]
+    assert [m.id for m in run_checks(databases=["default"]) if m.id == "shop.W002"] == []
+
+
+def test_seed_leaves_rates_the_shop_already_has(db, run_dir, known_rates):
+    from currencies import rates
+    from tests.support.rates import KNOWN
+
+    output = seed()
+
+    assert "Demo exchange rates" not in output
+    assert rates.current_rate("EUR") == Decimal(KNOWN["EUR"])

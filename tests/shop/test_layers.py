@@ -1,0 +1,29 @@
+"""The apps import in one direction (docs/architecture.md, Layers): the import-linter
+contracts hold, and no two apps import each other, not even inside a function."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_import_linter_contracts_are_kept():
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "lint-imports"), "--config", str(ROOT / ".importlinter"), "--no-cache"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "Contracts: 2 kept, 0 broken." in result.stdout
+
+
+def test_no_two_apps_import_each_other():
+    result = subprocess.run([sys.executable, str(ROOT / "bin" / "app-imports")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "circles between two apps: none" in result.stdout
+    graph = dict(line.split(" -> ") for line in result.stdout.splitlines()[:-1])
+    assert {app.strip(): targets for app, targets in graph.items()}["inventory"] == "shop, catalog"
+    assert {app.strip(): targets for app, targets in graph.items()}["orders"] == "shop, currencies, cart"
