@@ -1,6 +1,6 @@
 """Exchange rates in the admin: every currency's rate in force with its age and a stale
 flag, a per-currency manual override (audited), a refresh action, and read-only history.
-Every write goes through shop.rate_services."""
+Every write goes through currencies.services."""
 from __future__ import annotations
 
 from decimal import Decimal

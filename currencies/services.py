@@ -42,6 +42,7 @@ class RefreshResult:
 
 
 def _lock_currency_rates() -> dict[str, CurrencyRate]:
+    """Every rate row, locked at once in currency-code order (lock order: shop/locks.py)."""
     return {row.currency: row for row in CurrencyRate.objects.select_for_update().order_by("currency")}
 
 

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 def next_order_number(year: int) -> str:
     """ORD-2026-00123: per year, taken under the year's sequence row lock (held to the end
-    of the caller's transaction), so numbers never repeat; gaps only on rollback."""
+    of the caller's transaction; lock order: shop/locks.py), so numbers never repeat;
+    gaps only on rollback."""
     with connection.cursor() as cursor:
         cursor.execute(
             """

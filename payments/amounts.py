@@ -1,5 +1,5 @@
 """Between the shop's Money and Stripe's integer amounts. The rules of what Stripe wants
-per currency live in shop.money (stripe_amount, check_chargeable, stripe_decimals); this
+per currency live in currencies.money (stripe_amount, check_chargeable, stripe_decimals); this
 module only adds the way back, from the same table so the two never disagree."""
 from __future__ import annotations
 

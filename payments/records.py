@@ -24,7 +24,8 @@ def _state_fields(intent: PaymentIntentInfo) -> dict[str, object]:
 
 def lock_payment_for_intent(*, cart: Cart, intent: PaymentIntentInfo) -> Payment:
     """The locked Payment row of this intent, created if the shop has no record of it
-    (an intent whose recording was lost). The caller holds the cart's row lock."""
+    (an intent whose recording was lost). The caller holds the cart's row lock (lock
+    order: shop/locks.py, cart before payment)."""
     payment = Payment.objects.select_for_update().filter(stripe_payment_intent_id=intent.id).first()
     if payment is None:
         payment = record_new_intent(cart=cart, intent=intent)

@@ -77,7 +77,8 @@ def _acquire(key: int, *, until_commit: bool, wait_seconds: float) -> None:
 def payment_lock(cart_id: UUID) -> Iterator[None]:
     """Serialize the Stripe requests of one cart across processes and hosts: a double
     click or two tabs wait for each other instead of making two intents or two charges.
-    PaymentInProgress (429) when the other one takes longer than PAYMENT_LOCK_WAIT_SECONDS."""
+    PaymentInProgress (429) when the other one takes longer than PAYMENT_LOCK_WAIT_SECONDS.
+    Step 1 of the lock order (shop/locks.py): taken before any row lock."""
     key = _lock_key(cart_id)
     _acquire(key, until_commit=False, wait_seconds=PAYMENT_LOCK_WAIT_SECONDS)
     try:
@@ -89,8 +90,8 @@ def payment_lock(cart_id: UUID) -> Iterator[None]:
 
 def hold_payment_lock_until_commit(*, cart_id: UUID | str) -> None:
     """For code about to take a cart out of checkout (checkout.services.cancel_checkout and
-    abandon_idle_carts), inside its transaction and
-    before it locks the cart row: wait for a payment request of this cart to finish, then
+    abandon_idle_carts), inside its transaction and before it locks the cart row (lock
+    order: shop/locks.py): wait for a payment request of this cart to finish, then
     hold its lock to the end of the caller's transaction, so no card is charged while the
     checkout ends. PaymentInProgress (429) if the payment is still running after
     PAYMENT_LOCK_WAIT_SECONDS; the caller then changes nothing."""

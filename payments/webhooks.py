@@ -164,7 +164,8 @@ def receive(*, payload: bytes, signature: str | None) -> WebhookEvent:
 
 
 def process_event(event_id: int) -> WebhookEvent:
-    """Handle a stored event unless it was handled already (also the admin's retry)."""
+    """Handle a stored event unless it was handled already (also the admin's retry),
+    under the event row's lock (lock order: shop/locks.py, before the cart)."""
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event_id)
         if event.outcome in (WebhookEvent.Outcome.PROCESSED, WebhookEvent.Outcome.IGNORED):

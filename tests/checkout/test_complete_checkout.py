@@ -1,4 +1,4 @@
-"""orders.services.complete_checkout: one order, one stock commit, one email whatever the
+"""checkout.completion.complete_checkout: one order, one stock commit, one email whatever the
 callers; the quote check; invariant 12 (paid after the reservation lapsed); refunds."""
 from __future__ import annotations
 
