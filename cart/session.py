@@ -64,8 +64,9 @@ def remember_cart(request: HttpRequest, cart_id: UUID | None) -> None:
 
 def _follow_shopper_currency(request: HttpRequest, *, cart_id: UUID, status: str, currency: str) -> None:
     """A cart the shopper takes up again (merged at login, or their latest cart found on
-    a new session) is shown in the currency their selector shows, as choose_currency
-    makes the open cart follow it; a cart in checkout keeps its fixed quote."""
+    a new session) is shown in the currency their selector shows, as choosing a currency
+    makes the open cart follow it (follow_chosen_currency); a cart in checkout keeps its
+    fixed quote."""
     if status != Cart.Status.ACTIVE:
         return
     wanted = shopper_currency(request)
@@ -104,8 +105,7 @@ def _summary(request: HttpRequest) -> tuple[UUID | None, int]:
 def take_up_cart(request: HttpRequest) -> UUID | None:
     """The shopper's open cart id, bound to the session. A signed-in shopper whose session
     has no cart takes up their latest one, which then shows in the currency their selector
-    shows (as choose-currency makes the open cart follow it); one in checkout keeps its
-    fixed quote."""
+    shows (_follow_shopper_currency); one in checkout keeps its fixed quote."""
     session_id = _session_cart_id(request)
     cart_id = _summary(request)[0]
     if cart_id is not None and cart_id != session_id and request.user.is_authenticated:

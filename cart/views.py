@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cart import services
 from cart.models import Cart
@@ -110,13 +110,16 @@ def _field_of(error: ShopError) -> str:
     return "form"
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def add(request: HttpRequest, slug: str) -> HttpResponse:
     """The product page's add-to-cart form. A refusal shows the product page again with
-    the reason next to the field, and changes nothing."""
+    the reason next to the field, and changes nothing. A GET (a link followed from that
+    page, such as the currency selector's way back) goes to the product page."""
     product = catalog_selectors.product_detail(slug)
     if product is None:
         raise Http404("No such product.")
+    if request.method != "POST":
+        return redirect(product.get_absolute_url())
     sku = request.POST.get("variant", "")
     raw_quantity = request.POST.get("quantity", "")
     quantity = quantity_from_form(raw_quantity)

@@ -34,6 +34,10 @@ def provide(provider: StockView) -> None:
     _provider = provider
 
 
+def is_provided() -> bool:
+    return _provider is not None
+
+
 def _stock() -> StockView:
     if _provider is None:
         raise RuntimeError("No app provides stock figures to the catalog: is 'inventory' in INSTALLED_APPS?")

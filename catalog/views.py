@@ -9,8 +9,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.paginator import InvalidPage, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from moneyed import Money
 
@@ -84,11 +85,15 @@ def product_list(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     return render(request, "catalog/product_list.html", {"category": category, "page": page, "cards": cards})
 
 
-@require_http_methods(["GET", "HEAD"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = selectors.product_detail(slug)
     if product is None:
         raise Http404("No such product.")
+    if request.method == "POST":
+        # The add-to-cart form posted here before it posted to the cart: a form still
+        # open in a tab goes on to the cart's URL with its method and body (307).
+        return HttpResponseRedirect(reverse("cart:add", args=[slug]), status=307)
     return render_product_page(request, product)
 
 

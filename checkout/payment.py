@@ -234,10 +234,9 @@ def cancel_payment_for_cart(cart_id: UUID | str) -> int:
     cart_uuid = parse_cart_id(cart_id)
     try:
         with payment_services.payment_lock(cart_uuid):
-            cancelled, paid = payment_services.cancel_open_intents(cart_uuid)
-            for intent in paid:
-                complete_checkout(cart_id=cart_uuid, payment_intent=intent)
-            return cancelled
+            return payment_services.cancel_open_intents(
+                cart_uuid, on_paid=lambda intent: complete_checkout(cart_id=cart_uuid, payment_intent=intent)
+            )
     except PaymentInProgress:
         log.info("a payment of cart %s is in progress: its intents are left to the sweeper", cart_uuid)
         return 0

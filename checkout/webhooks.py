@@ -40,5 +40,5 @@ def on_payment_intent_paid(obj: Mapping[str, Any]) -> Handled:
 
 def register() -> None:
     """Called from CheckoutConfig.ready."""
-    webhooks.register_handler("payment_intent.succeeded", on_payment_intent_paid)
-    webhooks.register_handler("payment_intent.amount_capturable_updated", on_payment_intent_paid)
+    for event_type in webhooks.PAID_INTENT_EVENTS:
+        webhooks.register_handler(event_type, on_payment_intent_paid)

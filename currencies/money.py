@@ -110,7 +110,9 @@ def money_json(money: Money) -> dict[str, str]:
     return {"amount": f"{amount:f}", "currency": code}
 
 
-def parse_amount_in_steps(amount: Decimal, currency: str, *, what: str = "Amounts", field: str = "amount") -> Money:
+def parse_amount_in_steps(
+    amount: Decimal, currency: str, *, what: str = "Amounts", too_large: str = "That amount is too large.", field: str = "amount"
+) -> Money:
     """An amount typed by staff (a refund), refused unless it is a whole number of the
     currency's price step: its minor unit, or the coarser step prices and Stripe use
     (KWD 0.010). InvalidInput names the step and the neighbouring amounts."""
@@ -120,7 +122,7 @@ def parse_amount_in_steps(amount: Decimal, currency: str, *, what: str = "Amount
         exact = steps == steps.to_integral_value()
         written = amount.quantize(quantum(currency))
     except InvalidOperation:  # more digits than Decimal's context: no amount that large
-        raise InvalidInput("That amount is too large.", details={field: ["Too large."]}) from None
+        raise InvalidInput(too_large, details={field: ["Too large."]}) from None
     if not exact:
         shown_step = format_money(Money(step, currency))
         below = format_money(Money((amount // step) * step, currency)) if amount.is_finite() else None

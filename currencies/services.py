@@ -258,7 +258,7 @@ def alert_stale_rates(*, now: datetime | None = None) -> list[str]:
     log.warning("stale exchange rates: %s", ", ".join(f"{i.currency} (dated {_utc(i.dated)})" for i in stale))
     unquoted = rates.unquoted_currencies()
     with transaction.atomic():
-        newly = list(
+        newly = list(  # the stale rows, in currency-code order (lock order: shop/locks.py)
             CurrencyRate.objects.select_for_update()
             .filter(currency__in=[i.currency for i in stale], stale_alerted_at__isnull=True)
             .order_by("currency")

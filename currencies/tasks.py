@@ -1,4 +1,4 @@
-"""Celery tasks of the shop package: the exchange-rate refresh beat runs every
+"""Celery tasks of currencies: the exchange-rate refresh beat runs every
 RATES_REFRESH_SECONDS (CELERY_BEAT_SCHEDULE) and once when beat starts."""
 from __future__ import annotations
 

@@ -39,8 +39,10 @@ class Reservation(models.Model):
         RELEASED = "released"
         EXPIRED = "expired"
 
-    # Whoever holds the units: a cart's id. Opaque here, so no cart can be deleted from
-    # under its reservations (they hold stock until released, committed or expired).
+    # Whoever holds the units: a cart's id, opaque here (no foreign key up the stack). A
+    # reservation holds stock until released, committed or expired, whatever becomes of
+    # its holder; deleting a cart no longer drops its reservations behind Stock.reserved's
+    # back (carts are not deletable in the admin, and payments and orders protect them).
     holder_id = models.UUIDField()
     variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="reservations")
     quantity = models.PositiveIntegerField()

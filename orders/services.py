@@ -97,7 +97,7 @@ def record_refunded(*, order_id: int, refunded: Money) -> Order:
     """What has been refunded of an order so far (cumulative, as Stripe reports it; a
     smaller, stale figure never lowers it), and the payment status that follows."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
+        order = Order.objects.select_for_update().get(pk=order_id)  # lock order: shop/locks.py
         if refunded.currency.code != order.currency:
             raise ValueError(f"refund in {refunded.currency.code} for an order in {order.currency}")
         if refunded.amount > order.refunded.amount or order.refunded.currency.code != order.currency:
@@ -123,7 +123,7 @@ def flag_order(*, order_id: int, reason: str, now: datetime | None = None) -> Or
     needs_attention and a dated line in its staff note."""
     now = now or timezone.now()
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
+        order = Order.objects.select_for_update().get(pk=order_id)  # lock order: shop/locks.py
         line = f"{now:%Y-%m-%d %H:%M} UTC: {reason}"
         if line not in order.staff_note:
             order.staff_note = f"{order.staff_note}\n{line}".strip()

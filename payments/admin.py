@@ -199,7 +199,9 @@ class OrderPaymentActions:
             try:
                 refund = refunds.refund_order(
                     order_id=order.pk,
-                    amount=None if amount is None else parse_amount_in_steps(amount, order.currency, what="Refunds"),
+                    amount=None if amount is None else parse_amount_in_steps(
+                        amount, order.currency, what="Refunds", too_large="That amount is too large to refund."
+                    ),
                     reason=form.cleaned_data["reason"],
                     note=form.cleaned_data["note"],
                     actor_id=request.user.pk,

@@ -100,7 +100,7 @@ def refund_order(*, order_id: int, amount: Money | None, reason: str, note: str 
     (amount None: everything left). Raises RefundRefused naming what is wrong; Stripe
     being away leaves the refund pending, sent by the retry task."""
     with transaction.atomic():
-        payment = (
+        payment = (  # the payment row's lock (lock order: shop/locks.py)
             Payment.objects.select_for_update()
             .filter(order_id=order_id, status__in=PAID_STATUSES)
             .order_by("-attempt")
@@ -201,7 +201,7 @@ def _send(refund: Refund, payment: Payment) -> str:
 def _record_success(refund_id: int, stripe_refund_id: str) -> None:
     with transaction.atomic():
         refund = Refund.objects.select_related("payment").get(pk=refund_id)
-        payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+        payment = Payment.objects.select_for_update().get(pk=refund.payment_id)  # lock order: shop/locks.py
         updated = Refund.objects.filter(pk=refund_id, status=Refund.Status.PENDING).update(
             status=Refund.Status.SUCCEEDED, stripe_refund_id=stripe_refund_id, error=""
         )

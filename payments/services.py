@@ -17,7 +17,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
@@ -230,15 +230,15 @@ def _failed(intent: PaymentIntentInfo, code: str, message: str) -> PaymentIntent
 # --- when checkout ends without payment -----------------------------------------------
 
 
-def cancel_open_intents(cart_id: UUID) -> tuple[int, list[PaymentIntentInfo]]:
+def cancel_open_intents(cart_id: UUID, *, on_paid: Callable[[PaymentIntentInfo], Any]) -> int:
     """Cancel the open intents of a cart that is no longer in checkout, under the cart's
     payment lock (the caller holds it). Stripe being away leaves an intent open for the
-    sweeper. Returns (intents cancelled, intents found paid instead): an intent can have
-    been paid just before (3-D Secure finished in the browser), and the caller decides
-    what that payment becomes."""
+    sweeper. An intent found paid instead (3-D Secure finished in the browser just
+    before) is handed to `on_paid` at once: what that payment becomes is the caller's
+    to decide. Returns how many intents were cancelled."""
     if Cart.objects.filter(pk=cart_id, status=Cart.Status.CHECKOUT).exists():
-        return 0, []  # the shopper came back to checkout: the intent is theirs to use
-    cancelled, paid = 0, []
+        return 0  # the shopper came back to checkout: the intent is theirs to use
+    cancelled = 0
     for payment in list(Payment.objects.filter(cart_id=cart_id, status__in=CANCELLABLE_STATUSES)):
         try:
             intent = stripe_client.cancel_payment_intent(payment.stripe_payment_intent_id)
@@ -249,8 +249,8 @@ def cancel_open_intents(cart_id: UUID) -> tuple[int, list[PaymentIntentInfo]]:
         if intent.status == Payment.Status.CANCELED:
             cancelled += 1
         elif intent.is_paid:
-            paid.append(intent)
-    return cancelled, paid
+            on_paid(intent)
+    return cancelled
 
 
 def carts_with_intents_to_cancel(*, updated_before: Any, limit: int = 100) -> list[UUID]:

@@ -71,7 +71,7 @@ def _payment_of_charge(charge: Mapping[str, Any]) -> Payment | None:
     intent_id = charge.get("payment_intent")
     if isinstance(intent_id, Mapping):
         intent_id = intent_id.get("id")
-    query = Payment.objects.select_for_update()
+    query = Payment.objects.select_for_update()  # under the event's lock (lock order: shop/locks.py)
     if intent_id:
         return query.filter(stripe_payment_intent_id=intent_id).first()
     if charge.get("id"):
@@ -113,6 +113,11 @@ def on_dispute_created(obj: Mapping[str, Any]) -> Handled:
 
 
 Handler = Callable[[Mapping[str, Any]], Handled]
+
+# Events that report a paid intent. Their handler (which makes the order) is registered
+# by the checkout app; until it is, such an event fails and stays to be retried rather
+# than being ignored for good (system check payments.E001 says so at start-up).
+PAID_INTENT_EVENTS = ("payment_intent.succeeded", "payment_intent.amount_capturable_updated")
 
 # Event type -> handler. Payments handles what only touches payment records and orders;
 # apps above it register the rest at start-up (checkout: the paid intents that make orders).
@@ -173,6 +178,8 @@ def process_event(event_id: int) -> WebhookEvent:
         event.attempts += 1
         handler = HANDLERS.get(event.type)
         try:
+            if handler is None and event.type in PAID_INTENT_EVENTS:
+                raise LookupError(f"no handler is registered for {event.type} (payments.E001)")
             if handler is None:
                 handled = Handled("no handler for this event type", ignored=True)
             else:

@@ -23,6 +23,7 @@ pytest_plugins = [
     "tests.support.stripe_fixtures",
     "tests.support.browser_fixtures",
     "tests.support.pages",
+    "tests.support.admin",
 ]
 
 E2E_DIR = Path(__file__).resolve().parent / "e2e"

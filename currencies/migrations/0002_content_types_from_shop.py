@@ -6,14 +6,21 @@ from django.db import migrations
 MODELS = ["exchangerateset", "exchangerate", "currencyrate", "rateoverridelog", "shopperpreference"]
 
 
-def to_currencies(apps, schema_editor):
+def _move(apps, source: str, target: str) -> None:
     ContentType = apps.get_model("contenttypes", "ContentType")
-    ContentType.objects.filter(app_label="shop", model__in=MODELS).update(app_label="currencies")
+    for model in MODELS:
+        # A content type the target already has (made by a migrate that ran before this
+        # one) keeps its place; the old one is then left unused.
+        if not ContentType.objects.filter(app_label=target, model=model).exists():
+            ContentType.objects.filter(app_label=source, model=model).update(app_label=target)
+
+
+def to_currencies(apps, schema_editor):
+    _move(apps, "shop", "currencies")
 
 
 def to_shop(apps, schema_editor):
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    ContentType.objects.filter(app_label="currencies", model__in=MODELS).update(app_label="shop")
+    _move(apps, "currencies", "shop")
 
 
 class Migration(migrations.Migration):

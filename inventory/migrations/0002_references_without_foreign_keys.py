@@ -2,7 +2,8 @@
 inventory_reservation has `cart_id` with a foreign key to cart_cart and both tables have
 `order_id` with foreign keys to orders_order. Drop those foreign keys and rename cart_id
 to holder_id, keeping every row; the data stays exactly as it was (the same UUIDs and
-order ids). On a database made by the current 0001 there is nothing to do."""
+order ids). On a database made by the current 0001 there is nothing to do. Old code
+reads cart_id: stop it before migrating (docs/operations.md, Upgrading)."""
 from django.db import migrations
 
 CONVERT_OLD_SCHEMA = """
@@ -11,7 +12,8 @@ DECLARE fk record;
 DECLARE idx record;
 BEGIN
     IF EXISTS (SELECT 1 FROM information_schema.columns
-               WHERE table_name = 'inventory_reservation' AND column_name = 'cart_id') THEN
+               WHERE table_schema = current_schema() AND table_name = 'inventory_reservation'
+                 AND column_name = 'cart_id') THEN
         FOR fk IN SELECT conrelid::regclass AS tab, conname FROM pg_constraint
                    WHERE contype = 'f'
                      AND conrelid IN ('inventory_reservation'::regclass, 'inventory_stockmovement'::regclass)
@@ -23,7 +25,8 @@ BEGIN
         ALTER INDEX IF EXISTS inventory_r_cart_id_46c75f_idx RENAME TO reservation_holder_status;
         -- The foreign key's own index; reservation_holder_status (holder_id, status) serves.
         FOR idx IN SELECT indexname FROM pg_indexes
-                    WHERE tablename = 'inventory_reservation' AND indexname LIKE 'inventory_reservation_cart_id_%'
+                    WHERE schemaname = current_schema() AND tablename = 'inventory_reservation'
+                      AND indexname LIKE 'inventory_reservation_cart_id_%'
         LOOP
             EXECUTE format('DROP INDEX %I', idx.indexname);
         END LOOP;

@@ -454,3 +454,13 @@ def test_cart_page_query_count_for_a_signed_in_shopper_does_not_grow_with_lines(
         cart_services.add_line(cart_id=cart.pk, sku=variant.sku, quantity=1)
 
     assert queries_for(client, "/cart/") == one
+
+
+def test_links_from_a_refused_add_lead_back_to_the_product_page(client, shirt_sizes):
+    refused = add_to_cart(client, "linen-shirt", "SHIRT-L", "1")  # out of stock: the page again, at the form's URL
+    assert refused.status_code == 409 and refused.request["PATH_INFO"] == "/cart/add/linen-shirt/"
+
+    back = client.get("/cart/add/linen-shirt/")  # e.g. the currency selector's way back
+
+    assert back.status_code == 302 and back["Location"] == "/products/linen-shirt/"
+    assert client.get("/cart/add/no-such-product/").status_code == 404

@@ -102,11 +102,17 @@ def test_product_page_offers_each_variant_with_price_and_availability(client, sh
     assertContains(response, '<label for="quantity">Quantity</label>', html=True)
 
 
-def test_product_page_form_posts_to_the_cart_and_the_page_itself_takes_no_post(client, shirt_sizes):
+def test_product_page_form_posts_to_the_cart(client, shirt_sizes):
     page = client.get("/products/linen-shirt/")
 
     assertContains(page, '<form class="add-to-cart" method="post" action="/cart/add/linen-shirt/">')
-    assert client.post("/products/linen-shirt/", {"variant": "SHIRT-S", "quantity": 1}).status_code == 405
+
+
+def test_a_form_posted_to_the_product_page_goes_on_to_the_cart_with_its_body(client, shirt_sizes):
+    response = client.post("/products/linen-shirt/", {"variant": "SHIRT-S", "quantity": 1}, follow=True)
+
+    assert response.redirect_chain == [("/cart/add/linen-shirt/", 307), ("/cart/", 302)]
+    assertContains(response, "Added 1 × Linen shirt – S to your cart.")
 
 
 def test_unknown_product_is_404_page(client, db):

@@ -226,3 +226,16 @@ def test_page_api_and_stripe_amount_agree(make_variant, api, known_rates, curren
         stripe_amount(Money(Decimal(line["line_total"]["amount"]), currency))
         for line in api.get(f"/api/v1/carts/{cart['id']}/").json()["lines"]
     )
+
+
+def test_a_rate_reads_the_same_in_the_cart_the_order_and_the_currencies_list(api, shirt):
+    cart = api.post("/api/v1/carts/", {"currency": "EUR"}).json()
+    api.post(f"/api/v1/carts/{cart['id']}/lines/", {"sku": "SHIRT", "quantity": 1})
+    in_checkout = api.post(f"/api/v1/carts/{cart['id']}/checkout/").json()
+    listed = {row["code"]: row["rate"] for row in api.get("/api/v1/currencies/").json()["currencies"]}
+
+    stored = Cart.objects.get(pk=cart["id"]).exchange_rate  # as the column keeps it: 0.9215000000
+
+    assert in_checkout["exchange_rate"] == listed["EUR"] == rates.rate_json(stored) == KNOWN["EUR"] == "0.9215"
+    assert rates.rate_json(Decimal("151.3700000000")) == "151.37" and rates.rate_json(Decimal("1")) == "1"
+    assert rates.rate_json(Decimal("100.0000000000")) == "100"  # never "1E+2"

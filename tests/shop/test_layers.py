@@ -26,4 +26,4 @@ def test_no_two_apps_import_each_other():
     assert "circles between two apps: none" in result.stdout
     graph = dict(line.split(" -> ") for line in result.stdout.splitlines()[:-1])
     assert {app.strip(): targets for app, targets in graph.items()}["inventory"] == "shop, catalog"
-    assert {app.strip(): targets for app, targets in graph.items()}["orders"] == "shop, currencies, cart"
+    assert {app.strip(): targets for app, targets in graph.items()}["orders"] == "shop, currencies, inventory, cart"
