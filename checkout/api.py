@@ -24,6 +24,7 @@ from checkout.api_schema import (
     PaymentSerializer,
     ShippingMethodSerializer,
 )
+from checkout.cancellation import cancel_order
 from checkout.payment import request_payment
 from checkout.selectors import cart_with_order
 from cart.models import Cart, ShippingMethod
@@ -32,9 +33,13 @@ from cart.selectors import cart_with_lines
 from currencies.money import money_json
 from currencies.rates import rate_json
 from inventory.selectors import availability_of
+from orders import selectors as order_selectors
+from orders.api import order_json
+from orders.api_schema import OrderSerializer
 from orders.selectors import guest_link
 from shop.api_base import ScopedThrottle, ShopAPIView, body_object
 from shop.api_schema import error_responses
+from shop.errors import NotFound
 
 
 def order_summary(cart: Cart) -> dict[str, Any] | None:
@@ -234,3 +239,22 @@ class PaymentView(ShopAPIView):
                 "cart": cart_json(result.cart_id),
             }
         )
+
+
+class OrderCancelView(ShopAPIView):
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "checkout"
+
+    @extend_schema(
+        request=None,
+        parameters=[OpenApiParameter("token", OpenApiTypes.STR, description="From the order's `url`: lets a guest cancel it.")],
+        responses={200: OrderSerializer, **error_responses(404, 409, 429)},
+        summary="Cancel an order (its customer, or a guest with the token) while it is not yet being prepared",
+    )
+    def post(self, request: Request, number: str) -> Response:
+        user_id = request.user.pk if request.user.is_authenticated else None
+        order = order_selectors.order_for_viewer(number=number, user_id=user_id, token=request.query_params.get("token"))
+        if order is None:
+            raise NotFound("There is no such order.")
+        cancel_order(order_id=order.pk, by_customer=True, actor_id=user_id)
+        return Response(order_json(order_selectors.order_for_viewer(number=number, user_id=None, token=order.access_token)))

@@ -11,4 +11,5 @@ urlpatterns = [
     path("carts/<str:cart_id>/checkout/", api.CheckoutView.as_view(), name="cart-checkout"),
     path("carts/<str:cart_id>/payment/", api.PaymentView.as_view(), name="cart-payment"),
     path("shipping-methods/", api.ShippingMethodsView.as_view(), name="shipping-methods"),
+    path("orders/<str:number>/cancel/", api.OrderCancelView.as_view(), name="order-cancel"),
 ]

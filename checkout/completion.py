@@ -139,6 +139,7 @@ def complete_checkout(*, cart_id: UUID | str, payment_intent: PaymentIntentInfo,
                 f"Order {order.number} paid but out of stock: refunded",
                 f"Order {order.number} was paid ({intent.id}) after its reservation lapsed, and stock ran out: "
                 f"{shortage.message} The payment is being refunded in full and the shopper has been told.",
+                kind="unsuppliable_order",
             )
         )
         log.warning("order %s paid but out of stock; flagged and refunded", order.number)

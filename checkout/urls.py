@@ -1,5 +1,5 @@
-"""The checkout pages at /checkout/, and the cart page's checkout buttons at
-/cart/checkout/ (mounted at the site's root)."""
+"""The checkout pages at /checkout/, the cart page's checkout buttons at /cart/checkout/
+and the order page's cancel button (mounted at the site's root)."""
 from django.urls import path
 
 from checkout import views
@@ -16,4 +16,5 @@ urlpatterns = [
     path("checkout/cancel/", views.cancel, name="cancel"),
     path("cart/checkout/", views.start_from_cart, name="start_from_cart"),
     path("cart/checkout/cancel/", views.cancel_from_cart, name="cancel_from_cart"),
+    path("orders/<str:number>/cancel/", views.cancel_order, name="cancel_order"),
 ]

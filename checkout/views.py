@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,9 +24,10 @@ from cart.selectors import reservation_is_live
 from cart.session import current_cart
 from cart.validation import ADDRESS_FIELDS, COUNTRY_NAMES
 from cart.views import cart_action
-from checkout import confirmation, services
+from checkout import cancellation, confirmation, services
 from checkout import flow
 from checkout.selectors import cart_with_order
+from orders import selectors as order_selectors
 from orders.selectors import guest_link
 from payments.selectors import payments_are_emulated, payments_in_test_mode
 from payments.setup_intents import create_setup_intent, rate_limited_response
@@ -431,3 +432,25 @@ def cancel_from_cart(request: HttpRequest) -> HttpResponse:
         lambda cart_id: services.cancel_checkout(cart_id=cart_id),
         success="Checkout cancelled; your items are no longer reserved.",
     )
+
+
+# --- the order page's cancel button ---------------------------------------------------
+
+
+@require_POST
+def cancel_order(request: HttpRequest, number: str) -> HttpResponse:
+    """The shopper cancels their order from its page (signed in, or with the guest link's
+    token). Anyone else gets 404, as for an order that does not exist."""
+    user_id = request.user.pk if request.user.is_authenticated else None
+    token = request.POST.get("token") or None
+    order = order_selectors.order_for_viewer(number=number, user_id=user_id, token=token)
+    if order is None:
+        raise Http404("No such order.")
+    page = reverse("orders:detail", args=[number]) + (f"?token={token}" if token else "")
+    try:
+        cancellation.cancel_order(order_id=order.pk, by_customer=True, actor_id=user_id)
+    except ShopError as error:
+        messages.error(request, error.message)
+        return redirect(page)
+    messages.success(request, f"Order {number} is cancelled. Your payment is on its way back to your card; we have sent you an email.")
+    return redirect(page)

@@ -293,4 +293,4 @@ def _send_stale_alert(stale: list[rates.RateInfo], missing: list[str], unquoted:
         "them. Check the rate provider, or set a manual rate in the admin (Shop > Exchange rates).\n\n"
         + "\n".join(lines)
     )
-    alert_staff(subject, body)
+    alert_staff(subject, body, kind="stale_rates")

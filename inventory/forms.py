@@ -10,8 +10,10 @@ from shop.errors import ShopError
 # figure inside the database's integer column.
 MAX_ADJUSTMENT = 1_000_000
 
-# Sales move stock only through checkout (inventory.services.commit), never by hand.
-ADJUSTMENT_REASONS = [(value, label) for value, label in StockMovement.Reason.choices if value != StockMovement.Reason.SALE]
+# Sales and cancellations move stock only with their order (inventory.services.commit,
+# return_sold_units), never by hand.
+ORDER_REASONS = (StockMovement.Reason.SALE, StockMovement.Reason.CANCEL)
+ADJUSTMENT_REASONS = [(value, label) for value, label in StockMovement.Reason.choices if value not in ORDER_REASONS]
 
 
 class StockAdjustmentForm(forms.Form):

@@ -76,6 +76,7 @@ class StockMovement(models.Model):
         RECEIVED = "received", "Received"
         IMPORT = "import", "Catalog import"
         SALE = "sale", "Sale"
+        CANCEL = "cancel", "Order cancelled"
         RETURN = "return", "Return"
         DAMAGED = "damaged", "Damaged or lost"
         CORRECTION = "correction", "Stock count correction"

@@ -1,4 +1,5 @@
-"""Stock writes: reserve, extend, release, commit, adjust, sweep.
+"""Stock writes: reserve, extend, release, commit, adjust, sweep; and the drift check
+(check_stock), whose repair only recomputes `reserved` from the reservations.
 
 Every function that changes a stock row first locks it (inventory.locks), then releases
 the expired reservations of that row under the lock (docs/architecture.md, invariant 2), then checks
@@ -12,6 +13,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from uuid import UUID
 
 from django.db import connection, transaction
@@ -20,7 +22,8 @@ from django.utils import timezone
 from catalog.models import Variant
 from inventory.locks import lock_reserved_stocks, lock_stocks
 from inventory.models import Reservation, Stock, StockMovement
-from shop.alerts import alert_staff
+from inventory.selectors import StockFigures, stock_drift
+from shop.alerts import AlertKind, alert_staff
 from shop.errors import InsufficientStock, ReservationExpired, StockAdjustmentRefused
 
 log = logging.getLogger(__name__)
@@ -225,6 +228,28 @@ def attach_order(*, holder_id: UUID, order_id: int, movement_ids: Iterable[int])
     ).update(order_id=order_id)
 
 
+def return_sold_units(
+    *, order_id: int, reason: str, actor_id: int | None = None, note: str = "", now: datetime | None = None
+) -> list[StockMovement]:
+    """Put back on hand what the order's sale took and no earlier cancellation or return
+    of it gave back, as the ledger says (an order whose stock was never committed gets
+    nothing): one movement per variant, with the order's id. Locks the stock rows in
+    variant-id order (lock order: shop/locks.py)."""
+    now = now or timezone.now()
+    taken: dict[int, int] = {}
+    for variant_id, delta in StockMovement.objects.filter(order_id=order_id).values_list("variant_id", "delta"):
+        taken[variant_id] = taken.get(variant_id, 0) - delta
+    left = {vid: q for vid, q in taken.items() if q > 0}
+    if not left:
+        return []
+    with transaction.atomic():
+        stocks = lock_stocks(left)
+        _release_locked(stocks, now=now)
+        for variant_id, quantity in left.items():
+            stocks[variant_id].on_hand += quantity
+        return _write_on_hand(stocks, left, reason=reason, order_id=order_id, actor_id=actor_id, note=note, now=now)
+
+
 def _write_on_hand(
     stocks: dict[int, Stock],
     deltas: Mapping[int, int],
@@ -274,7 +299,7 @@ def adjust(*, variant_id: int, delta: int, reason: str, actor_id: int | None = N
     now = now or timezone.now()
     if delta == 0:
         raise StockAdjustmentRefused("An adjustment must change the quantity.", details={"delta": ["Must not be zero."]})
-    if reason not in StockMovement.Reason.values or reason == StockMovement.Reason.SALE:
+    if reason not in StockMovement.Reason.values or reason in (StockMovement.Reason.SALE, StockMovement.Reason.CANCEL):
         raise StockAdjustmentRefused("Choose a reason for the adjustment.", details={"reason": [f"Unknown reason {reason!r}."]})
     with transaction.atomic():
         stocks = lock_stocks([variant_id])
@@ -401,4 +426,140 @@ def _send_low_stock_alert(variant_ids: list[int], levels: dict[int, int]) -> Non
     lines = [f"{variants[vid].sku} ({variants[vid]}): {levels[vid]} on hand" for vid in variant_ids if vid in variants]
     subject = f"Low stock: {len(lines)} variant(s)"
     body = "These variants reached their low-stock threshold:\n\n" + "\n".join(lines)
-    alert_staff(subject, body)
+    alert_staff(subject, body, kind=AlertKind.LOW_STOCK)
+
+
+# --- the drift check ------------------------------------------------------------------
+
+# Whether the row or the ledger is wrong takes a count of the shelf, and "Adjust stock"
+# moves both together, so it cannot close the gap: the alert says what a person does.
+ON_HAND_NEEDS_A_PERSON = (
+    "count the units, then bring on hand and the ledger together by hand "
+    "(docs/operations.md, \"Stock drift\")"
+)
+
+
+@dataclass(frozen=True)
+class ReservedRepair:
+    """A stock row whose `reserved` check_stock recomputed from its active reservations."""
+
+    variant_id: int
+    sku: str
+    reserved_before: int
+    reserved_after: int
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """What check_stock found: every drifting stock row and what was repaired."""
+
+    checked: int
+    drifts: tuple[StockFigures, ...] = ()
+    repaired: tuple[ReservedRepair, ...] = ()
+
+    @property
+    def found(self) -> bool:
+        return bool(self.drifts)
+
+    @property
+    def unresolved(self) -> tuple[StockFigures, ...]:
+        """The drifting rows still wrong after the repair (all of them without one)."""
+        repaired = {r.variant_id for r in self.repaired}
+        return tuple(f for f in self.drifts if _needs_a_person(f) or (f.variant_id not in repaired and _reserved_wrong(f)))
+
+    @property
+    def subject(self) -> str:
+        return f"Stock drift: {len(self.drifts)} variant(s)" + ("" if self.unresolved else ", repaired")
+
+    def lines(self) -> list[str]:
+        """The report as text, for the command's output and the staff alert."""
+        if not self.found:
+            return [f"Checked {self.checked} stock row(s): no drift."]
+        lines = [
+            f"Checked {self.checked} stock row(s): {len(self.drifts)} of them drift from their ledger or reservations.",
+            "",
+        ]
+        repairs = {r.variant_id: r for r in self.repaired}
+        for f in self.drifts:
+            lines.append(
+                f"{f.sku} (variant {f.variant_id}): on hand {f.on_hand}, ledger sum {f.ledger_on_hand}; "
+                f"reserved {f.reserved}, active reservations {f.active_reserved}."
+            )
+            if _needs_a_person(f):
+                lines.append(f"  on hand NOT repaired, needs a person: {ON_HAND_NEEDS_A_PERSON}.")
+            if f.variant_id in repairs:
+                r = repairs[f.variant_id]
+                lines.append(f"  reserved repaired: {r.reserved_before} -> {r.reserved_after}.")
+            elif _reserved_wrong(f):
+                if f.active_reserved > f.on_hand or f.active_reserved < 0:
+                    lines.append(
+                        f"  reserved cannot be repaired: its active reservations ({f.active_reserved}) do not fit in "
+                        f"on hand ({f.on_hand}); needs a person."
+                    )
+                else:
+                    lines.append("  reserved not repaired: run `python manage.py check_stock --repair`.")
+        return lines
+
+
+def _needs_a_person(figures: StockFigures) -> bool:
+    return figures.on_hand_drifts or figures.on_hand < 0
+
+
+def _reserved_wrong(figures: StockFigures) -> bool:
+    return figures.reserved_drifts or figures.reserved < 0 or figures.reserved > figures.on_hand
+
+
+def check_stock(*, repair: bool = False, now: datetime | None = None) -> DriftReport:
+    """Check every stock row against its ledger and reservations (invariants 1 and 3) and
+    alert staff once (kind stock_drift) naming each drifting variant.
+
+    With repair=True, `reserved` of the drifting rows is recomputed from their active
+    reservations under their stock locks. on_hand is never repaired: whether the row or
+    the ledger is wrong takes a count of the shelf, so it is reported as needing a person.
+    The check itself is one read without locks (inventory.selectors.stock_drift).
+    """
+    checked, drifts = stock_drift()
+    repaired: list[ReservedRepair] = []
+    if repair:
+        to_repair = [f.variant_id for f in drifts if _reserved_wrong(f)]
+        if to_repair:
+            repaired = _repair_reserved(to_repair, now=now or timezone.now())
+    report = DriftReport(checked=checked, drifts=tuple(drifts), repaired=tuple(repaired))
+    if report.found:
+        log.error("stock drift in %d variant(s), %d repaired", len(report.drifts), len(report.repaired))
+        transaction.on_commit(partial(alert_staff, report.subject, "\n".join(report.lines()), kind=AlertKind.STOCK_DRIFT))
+    return report
+
+
+_SET_RESERVED_SQL = """
+UPDATE inventory_stock AS s
+   SET reserved = d.reserved, updated_at = %(now)s
+  FROM unnest(%(variant_ids)s::bigint[], %(reserved)s::integer[]) AS d(variant_id, reserved)
+ WHERE s.variant_id = d.variant_id
+"""
+
+
+def _repair_reserved(variant_ids: list[int], *, now: datetime) -> list[ReservedRepair]:
+    """Set `reserved` of these rows to the sum of their active reservations. Takes their
+    stock locks in one statement, in variant-id order (lock order: shop/locks.py), and no
+    other lock; every writer of reservations holds those locks, so the sums cannot move
+    while we write. Expired reservations still active count, as `reserved` counts them
+    until the sweeper (or the next writer of the row) releases them."""
+    with transaction.atomic():
+        lock_stocks(variant_ids)
+        # Read again under the locks: a sale may have committed, or another repair run,
+        # since the unlocked check.
+        _checked, current = stock_drift(variant_ids)
+        # More active reservations than on hand would break the row's check constraint:
+        # that one needs a person (it is reported so).
+        fixable = [f for f in current if f.reserved_drifts and 0 <= f.active_reserved <= f.on_hand]
+        if not fixable:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _SET_RESERVED_SQL,
+                {"now": now, "variant_ids": [f.variant_id for f in fixable], "reserved": [f.active_reserved for f in fixable]},
+            )
+    for f in fixable:
+        log.warning("stock %s: reserved repaired from %d to %d", f.sku, f.reserved, f.active_reserved)
+    return [ReservedRepair(f.variant_id, f.sku, f.reserved, f.active_reserved) for f in fixable]

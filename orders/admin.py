@@ -2,15 +2,23 @@
 belong with payments, whose admin adds them to this one (payments.admin)."""
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from inventory import admin as inventory_admin
 from inventory.models import Reservation, StockMovement
-from orders.models import Order, OrderLine
+from orders import fulfilment
+from orders.carriers import carriers
+from orders.fulfilment import SHIPPABLE, unshipped_quantities
+from orders.models import Order, OrderEvent, OrderLine, Shipment
+from shop.errors import ShopError
 
 
 class OrderLineInline(admin.TabularInline):
@@ -30,6 +38,70 @@ class OrderLineInline(admin.TabularInline):
         return False
 
 
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    fields = ["created_at", "from_status", "to_status", "actor", "by_customer", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "history"
+
+    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
+
+
+class ShipmentForm(forms.Form):
+    """Carrier, tracking number and, per order line, the units in this parcel (the units
+    not shipped yet by default). orders.fulfilment.ship decides what is allowed."""
+
+    carrier = forms.ChoiceField()
+    tracking_number = forms.CharField(max_length=64)
+
+    def __init__(self, *args, order: Order, left: dict[int, int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["carrier"].choices = [(code, name) for code, (name, _url) in carriers().items()]
+        self.line_fields = []
+        for line in order.lines.all():
+            name = f"line_{line.pk}"
+            self.fields[name] = forms.IntegerField(
+                label=f"{line.display_name} (SKU {line.sku})", min_value=0, max_value=max(left.get(line.pk, 0), 0),
+                initial=left.get(line.pk, 0), help_text=f"{left.get(line.pk, 0)} of {line.quantity} not shipped yet.",
+            )
+            self.line_fields.append((line.pk, name))
+
+    def quantities(self) -> dict[int, int]:
+        return {line_id: self.cleaned_data[name] or 0 for line_id, name in self.line_fields}
+
+    def add_refusal(self, error: ShopError) -> None:
+        names = {f"lines.{line_id}": name for line_id, name in self.line_fields}
+        named = [key for key in error.details if key in self.fields or key in names]
+        for key in named:
+            self.add_error(names.get(key, key), error.details[key][0])
+        if not named:
+            self.add_error(None, error.message)
+
+
+class ShipmentInline(admin.TabularInline):
+    model = Shipment
+    fields = ["shipped_at", "carrier", "tracking_number", "tracking_link", "delivered_at", "created_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
+
+    @admin.display(description="Track")
+    def tracking_link(self, shipment: Shipment) -> str:
+        return format_html('<a href="{}" rel="noopener">{}</a>', shipment.tracking_url, "track") if shipment.tracking_url else "—"
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = ["number", "status", "payment_status", "email", "total", "created_at"]
@@ -47,7 +119,7 @@ class OrderAdmin(admin.ModelAdmin):
         "subtotal", "shipping", "tax", "discount", "total", "refunded", "shipping_method", "shipping_address",
         "billing_address", "staff_note",
     ]
-    inlines = [OrderLineInline]
+    inlines = [OrderLineInline, ShipmentInline, OrderEventInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders come only from paid carts
@@ -57,6 +129,57 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
         return False
+
+    def get_fieldsets(self, request: HttpRequest, obj: Order | None = None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None and self.has_ship_permission(request):
+            fieldsets.append(("Shipping", {"fields": ["ship_button"]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None):
+        return [*super().get_readonly_fields(request, obj), "ship_button"]
+
+    def has_ship_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("orders.change_order")
+
+    @admin.display(description="Ship")
+    def ship_button(self, order: Order) -> str:
+        if order.status not in SHIPPABLE:
+            return f"Not shippable while {order.get_status_display().lower()}."
+        return format_html('<a class="button" href="{}">Ship…</a>', reverse("admin:orders_order_ship", args=[order.pk]))
+
+    def get_urls(self):
+        return [
+            path("<int:order_id>/ship/", self.admin_site.admin_view(self.ship_view), name="orders_order_ship"),
+            *super().get_urls(),
+        ]
+
+    def ship_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
+        """Ship some or all lines: the carrier, the tracking number, the units per line."""
+        if not self.has_ship_permission(request):
+            raise PermissionDenied
+        order = get_object_or_404(Order.objects.prefetch_related("lines"), pk=order_id)
+        form = ShipmentForm(request.POST or None, order=order, left=unshipped_quantities(order))
+        if request.method == "POST" and form.is_valid():
+            try:
+                shipment = fulfilment.ship(
+                    order_id=order.pk, quantities=form.quantities(), carrier=form.cleaned_data["carrier"],
+                    tracking_number=form.cleaned_data["tracking_number"], actor_id=request.user.pk,
+                )
+            except ShopError as error:
+                form.add_refusal(error)
+            else:
+                self.message_user(request, f"Shipped {shipment.carrier} {shipment.tracking_number}; the customer has been emailed.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": Order._meta,
+            "title": f"Ship order {order.number}",
+            "order": order,
+            "form": form,
+            "shippable": order.status in SHIPPABLE,
+        }
+        return TemplateResponse(request, "admin/orders/order/ship.html", context)
 
 
 # --- orders and carts on the stock ledger and reservations ------------------------------

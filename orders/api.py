@@ -20,7 +20,7 @@ from currencies.rates import rate_json
 
 
 def order_json(order: Order) -> dict[str, Any]:
-    """The Order of docs/api.md (lines expected prefetched)."""
+    """The Order of docs/api.md (lines, shipments and events expected prefetched)."""
     return {
         "number": order.number,
         "status": order.status,
@@ -50,6 +50,20 @@ def order_json(order: Order) -> dict[str, Any]:
         "billing_address": order.billing_address,
         "shipping_method": order.shipping_method or None,
         "created_at": order.created_at.isoformat(),
+        "fulfilments": [
+            {
+                "carrier": shipment.carrier,
+                "tracking_number": shipment.tracking_number,
+                "tracking_url": shipment.tracking_url or None,
+                "lines": [{"sku": line.order_line.sku, "quantity": line.quantity} for line in shipment.lines.all()],
+                "shipped_at": shipment.shipped_at.isoformat(),
+                "delivered_at": shipment.delivered_at.isoformat() if shipment.delivered_at else None,
+            }
+            for shipment in order.shipments.all()
+        ],
+        "events": [
+            {"status": entry.status, "at": entry.at.isoformat(), "note": entry.note} for entry in selectors.shopper_history(order)
+        ],
     }
 
 

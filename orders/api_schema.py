@@ -21,6 +21,35 @@ class OrderLineSerializer(serializers.Serializer):
         ref_name = "OrderLine"
 
 
+class OrderEventSerializer(serializers.Serializer):
+    status = EnumString(Order.Status.values, enum_name="OrderStatus")
+    at = serializers.DateTimeField()
+    note = serializers.CharField(help_text="What happened, in the shopper's words.")
+
+    class Meta:
+        ref_name = "OrderEvent"
+
+
+class FulfilmentLineSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "FulfilmentLine"
+
+
+class FulfilmentSerializer(serializers.Serializer):
+    carrier = serializers.CharField(help_text="dhl, ups, fedex, usps, royal_mail, dpd or other.")
+    tracking_number = serializers.CharField()
+    tracking_url = serializers.URLField(allow_null=True, help_text="The carrier's tracking page, when the shop knows it.")
+    lines = FulfilmentLineSerializer(many=True)
+    shipped_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+    class Meta:
+        ref_name = "Fulfilment"
+
+
 class OrderSerializer(serializers.Serializer):
     number = serializers.CharField(help_text="Like ORD-2026-00123.")
     status = EnumString(Order.Status.values, enum_name="OrderStatus")
@@ -39,6 +68,8 @@ class OrderSerializer(serializers.Serializer):
     billing_address = AddressSerializer(allow_null=True)
     shipping_method = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
+    fulfilments = FulfilmentSerializer(many=True, help_text="The parcels sent, oldest first.")
+    events = OrderEventSerializer(many=True, help_text="Every status the order has had, oldest first.")
 
     class Meta:
         ref_name = "Order"

@@ -16,7 +16,8 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch
 from moneyed import Money
 
-from orders.models import Order
+from orders.carriers import carrier_name
+from orders.models import Order, Shipment
 from orders.selectors import guest_link
 from currencies.money import format_money
 
@@ -77,10 +78,10 @@ def _context(order: Order) -> dict[str, Any]:
     }
 
 
-def _send_to_shopper(order_id: int, template: str) -> bool:
+def _send_to_shopper(order_id: int, template: str, extra: dict[str, Any] | None = None) -> bool:
     try:
         order = Order.objects.prefetch_related("lines").get(pk=order_id)
-        context = _context(order)
+        context = {**_context(order), **(extra or {})}
         subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
         message = EmailMultiAlternatives(
             subject=subject,
@@ -98,6 +99,23 @@ def _send_to_shopper(order_id: int, template: str) -> bool:
 
 def send_order_confirmation(order_id: int) -> bool:
     return _send_to_shopper(order_id, "order_confirmation")
+
+
+def send_order_shipped(order_id: int, shipment_id: int) -> bool:
+    """A parcel is on its way: what is in it, and the carrier's tracking link."""
+    shipment = Shipment.objects.filter(pk=shipment_id).prefetch_related("lines__order_line").first()
+    if shipment is None:
+        log.error("no shipment %s to tell order id %s about", shipment_id, order_id)
+        return False
+    parcel = [{"name": line.order_line.display_name, "sku": line.order_line.sku, "quantity": line.quantity} for line in shipment.lines.all()]
+    extra = {"shipment": shipment, "parcel": parcel, "carrier": carrier_name(shipment.carrier)}
+    return _send_to_shopper(order_id, "order_shipped", extra)
+
+
+def send_order_cancelled(order_id: int, refunding: Money | None) -> bool:
+    """The order was cancelled: `refunding` (None: nothing was left to refund) is on its
+    way back to the card, or the authorization is released."""
+    return _send_to_shopper(order_id, "order_cancelled", {"refunding": _money(refunding) if refunding is not None else ""})
 
 
 def send_order_not_fulfilled(order_id: int) -> bool:

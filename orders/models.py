@@ -23,17 +23,25 @@ def _new_token() -> str:
 
 class Order(models.Model):
     class Status(models.TextChoices):
+        """Where the order is (orders.services.TRANSITIONS says what may follow what)."""
+
+        AUTHORIZED = "authorized"  # the card is authorized, not yet captured (manual capture)
         PAID = "paid"
-        NEEDS_ATTENTION = "needs_attention"
-        FULFILLED = "fulfilled"
+        PROCESSING = "processing"  # staff are packing it: the shopper can no longer cancel
+        PARTIALLY_SHIPPED = "partially_shipped"
+        SHIPPED = "shipped"
+        DELIVERED = "delivered"
         CANCELLED = "cancelled"
-        REFUNDED = "refunded"
+        NEEDS_ATTENTION = "needs_attention"
+        REFUNDED = "refunded"  # refunded in full before it was shipped
+        FULFILLED = "fulfilled"  # not set any more; orders made before shipments kept it
 
     class PaymentStatus(models.TextChoices):
         AUTHORIZED = "authorized"
         PAID = "paid"
         PARTIALLY_REFUNDED = "partially_refunded"
         REFUNDED = "refunded"
+        FAILED = "failed"  # the authorization was cancelled or lapsed before capture
 
     number = models.CharField(max_length=20, unique=True)
     cart = models.OneToOneField("cart.Cart", on_delete=models.PROTECT, related_name="order")
@@ -89,3 +97,52 @@ class OrderNumberSequence(models.Model):
 
     year = models.PositiveIntegerField(primary_key=True)
     last = models.PositiveIntegerField(default=0)
+
+
+class OrderEvent(models.Model):
+    """One change of an order's status: from, to, who (a staff member, the customer, or
+    the shop itself when `actor` is empty), when and why. Written by orders.services only,
+    in the transaction that changes the status."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, blank=True)  # "" for the order's creation
+    to_status = models.CharField(max_length=20, choices=Order.Status.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    by_customer = models.BooleanField(default=False)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status or 'new'} -> {self.to_status}"
+
+
+class Shipment(models.Model):
+    """A parcel sent for an order: some or all of its lines, with the carrier's tracking.
+    Written by orders.fulfilment only."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    carrier = models.CharField(max_length=32)
+    tracking_number = models.CharField(max_length=64, db_index=True)
+    tracking_url = models.URLField(max_length=500, blank=True)
+    shipped_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["shipped_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.tracking_number}"
+
+
+class ShipmentLine(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="shipment_lines")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="shipment_line_quantity_positive")]

@@ -2,18 +2,56 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 
 from orders.models import Order, OrderLine
+from orders.status import cancellation_refusal
+
+
+# Each status as the shopper reads it in their order's history.
+SHOPPER_WORDS = {
+    Order.Status.AUTHORIZED: "Order placed; the payment is authorized on your card",
+    Order.Status.PAID: "Order placed and paid",
+    Order.Status.PROCESSING: "We are preparing your order",
+    Order.Status.PARTIALLY_SHIPPED: "Part of your order is on its way",
+    Order.Status.SHIPPED: "Your order is on its way",
+    Order.Status.DELIVERED: "Delivered",
+    Order.Status.CANCELLED: "Order cancelled; the payment is being returned to your card",
+    Order.Status.NEEDS_ATTENTION: "Our team is looking into your order",
+    Order.Status.REFUNDED: "Refunded in full",
+    Order.Status.FULFILLED: "Sent",
+}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    status: str
+    at: datetime
+    note: str  # in the shopper's words, never a staff note
+
+
+def shopper_history(order: Order) -> list[HistoryEntry]:
+    """The order's status changes, oldest first, as the shopper reads them."""
+    return [
+        HistoryEntry(event.to_status, event.created_at, SHOPPER_WORDS.get(event.to_status, event.to_status))
+        for event in order.events.all()
+    ]
+
+
+def customer_may_cancel(order: Order) -> bool:
+    """The cancel button shows only where the shopper may cancel (orders.services)."""
+    return cancellation_refusal(order, by_customer=True) is None
 
 
 def orders_of_customer(*, user_id: int) -> QuerySet[Order]:
     """The signed-in customer's orders, newest first, lines loaded in one more query."""
     return (
         Order.objects.filter(user_id=user_id)
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")), "events", "shipments__lines__order_line")
         .order_by("-created_at", "-id")
     )
 
@@ -24,7 +62,7 @@ def order_for_viewer(*, number: str, user_id: int | None, token: str | None) -> 
     that does not exist, so order numbers reveal nothing."""
     order = (
         Order.objects.filter(number=number)
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")), "events", "shipments__lines__order_line")
         .first()
     )
     if order is None:

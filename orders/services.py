@@ -17,8 +17,10 @@ from moneyed import Money
 from cart.models import Cart
 from cart.pricing import CartTotals
 from currencies.money import zero
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderEvent, OrderLine
+from orders.status import S, cancellation_refusal, transition_refusal
 from shop.alerts import alert_staff
+from shop.errors import OrderNotCancellable, TransitionRefused
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,9 @@ def create_order(
         number=next_order_number(now.year),
         cart=cart,
         user_id=cart.user_id,
-        status=Order.Status.NEEDS_ATTENTION if unsuppliable else Order.Status.PAID,
+        status=(
+            Order.Status.NEEDS_ATTENTION if unsuppliable else Order.Status.AUTHORIZED if authorized_only else Order.Status.PAID
+        ),
         payment_status=Order.PaymentStatus.AUTHORIZED if authorized_only else Order.PaymentStatus.PAID,
         currency=currency,
         exchange_rate=totals.rate,
@@ -90,6 +94,50 @@ def create_order(
             for priced in totals.lines
         ]
     )
+    OrderEvent.objects.create(order=order, from_status="", to_status=order.status, note="order placed")
+    return order
+
+
+# --- the status machine --------------------------------------------------------------
+
+def lock_order(order_id: int) -> Order:
+    """The order row, locked (lock order: shop/locks.py): two staff members, or staff
+    and the shopper, acting on one order at once wait for each other, and the second
+    sees what the first did."""
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+def transition(order: Order, to: str, *, actor_id: int | None = None, by_customer: bool = False, note: str = "") -> None:
+    """Move the locked `order` to `to`, recorded as an event; TransitionRefused if the
+    machine does not allow it (nothing changes then)."""
+    refusal = transition_refusal(order, to)
+    if refusal is not None:
+        raise TransitionRefused(refusal, details={"status": [refusal], "reason": order.status})
+    OrderEvent.objects.create(
+        order=order, from_status=order.status, to_status=to, actor_id=actor_id, by_customer=by_customer, note=note[:500]
+    )
+    order.status = to
+    order.save(update_fields=["status"])
+
+
+def change_status(*, order_id: int, to: str, actor_id: int | None = None, note: str = "") -> Order:
+    """A staff member moves an order on (processing, delivered, resolving needs
+    attention). Refused with a sentence when the status machine does not allow it."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        transition(order, to, actor_id=actor_id, note=note)
+    return order
+
+
+def cancel(*, order_id: int, by_customer: bool, actor_id: int | None = None, note: str = "") -> Order:
+    """Mark the order cancelled, inside the caller's transaction (checkout.cancellation,
+    which also gives the stock and the money back). The order row is locked last, as the
+    lock order has it; OrderNotCancellable says why not, and the caller rolls back."""
+    order = lock_order(order_id)
+    refusal = cancellation_refusal(order, by_customer=by_customer)
+    if refusal is not None:
+        raise OrderNotCancellable(refusal, details={"reason": order.status})
+    transition(order, S.CANCELLED, actor_id=actor_id, by_customer=by_customer, note=note or "cancelled")
     return order
 
 
@@ -97,7 +145,7 @@ def record_refunded(*, order_id: int, refunded: Money) -> Order:
     """What has been refunded of an order so far (cumulative, as Stripe reports it; a
     smaller, stale figure never lowers it), and the payment status that follows."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)  # lock order: shop/locks.py
+        order = lock_order(order_id)
         if refunded.currency.code != order.currency:
             raise ValueError(f"refund in {refunded.currency.code} for an order in {order.currency}")
         if refunded.amount > order.refunded.amount or order.refunded.currency.code != order.currency:
@@ -106,28 +154,45 @@ def record_refunded(*, order_id: int, refunded: Money) -> Order:
             return order
         fully = order.refunded.amount >= order.total.amount
         order.payment_status = Order.PaymentStatus.REFUNDED if fully else Order.PaymentStatus.PARTIALLY_REFUNDED
+        order.save(update_fields=["refunded", "refunded_currency", "payment_status"])
         if fully and order.status == Order.Status.PAID:
-            order.status = Order.Status.REFUNDED
-        order.save(update_fields=["refunded", "refunded_currency", "payment_status", "status"])
+            transition(order, Order.Status.REFUNDED, note="refunded in full")
     return order
 
 
-def mark_captured(*, order: Order) -> None:
-    """An authorized payment was captured: the order is paid."""
-    Order.objects.filter(pk=order.pk, payment_status=Order.PaymentStatus.AUTHORIZED).update(payment_status=Order.PaymentStatus.PAID)
-    order.payment_status = Order.PaymentStatus.PAID
+def mark_captured(*, order: Order, actor_id: int | None = None) -> None:
+    """An authorized payment was captured: the order is paid (if it was waiting for it)."""
+    with transaction.atomic():
+        locked = lock_order(order.pk)
+        if locked.payment_status == Order.PaymentStatus.AUTHORIZED:
+            locked.payment_status = Order.PaymentStatus.PAID
+            locked.save(update_fields=["payment_status"])
+        if locked.status == Order.Status.AUTHORIZED:
+            transition(locked, Order.Status.PAID, actor_id=actor_id, note="payment captured")
+    order.payment_status, order.status = locked.payment_status, locked.status
 
 
-def flag_order(*, order_id: int, reason: str, now: datetime | None = None) -> Order:
+def mark_payment_failed(*, order_id: int, reason: str) -> Order:
+    """The card authorization behind an order was cancelled or lapsed before capture:
+    no money is behind it. Staff are asked to look (flag_order)."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        order.payment_status = Order.PaymentStatus.FAILED
+        order.save(update_fields=["payment_status"])
+    return flag_order(order_id=order_id, reason=reason)
+
+
+def flag_order(*, order_id: int, reason: str, kind: str = "other", now: datetime | None = None) -> Order:
     """Ask staff to look at an order (a dispute, a lapsed authorization): status
     needs_attention and a dated line in its staff note."""
     now = now or timezone.now()
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)  # lock order: shop/locks.py
+        order = lock_order(order_id)
         line = f"{now:%Y-%m-%d %H:%M} UTC: {reason}"
         if line not in order.staff_note:
             order.staff_note = f"{order.staff_note}\n{line}".strip()
-        order.status = Order.Status.NEEDS_ATTENTION
-        order.save(update_fields=["status", "staff_note"])
-    transaction.on_commit(partial(alert_staff, f"Order {order.number} needs attention", reason))
+            order.save(update_fields=["staff_note"])
+        if order.status != Order.Status.NEEDS_ATTENTION:
+            transition(order, Order.Status.NEEDS_ATTENTION, note=reason)
+    transaction.on_commit(partial(alert_staff, f"Order {order.number} needs attention", reason, kind=kind))
     return order

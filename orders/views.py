@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from orders import selectors
+from orders.carriers import carrier_name
 
 
 @login_required
@@ -23,4 +24,12 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     order = selectors.order_for_viewer(number=number, user_id=user_id, token=request.GET.get("token"))
     if order is None:
         raise Http404("No such order.")
-    return render(request, "orders/order_detail.html", {"order": order, "lines": list(order.lines.all())})
+    context = {
+        "order": order,
+        "lines": list(order.lines.all()),
+        "history": selectors.shopper_history(order),
+        "shipments": [{"shipment": shipment, "carrier": carrier_name(shipment.carrier)} for shipment in order.shipments.all()],
+        "can_cancel": selectors.customer_may_cancel(order),
+        "token": request.GET.get("token", ""),
+    }
+    return render(request, "orders/order_detail.html", context)

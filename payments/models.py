@@ -98,6 +98,7 @@ class Refund(models.Model):
         AMOUNT_MISMATCH = "amount_mismatch", "Charged amount did not match the order"
         DUPLICATE = "duplicate", "Duplicate payment"
         CART_CHANGED = "cart_changed", "Paid after the checkout ended, for a cart that changed since"
+        CANCELLED = "cancelled", "Order cancelled"
         OTHER = "other", "Other"
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")

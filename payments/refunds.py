@@ -95,17 +95,32 @@ def refund_unwanted_payment(
     return True
 
 
+def lock_order_payment(order_id: int) -> Payment | None:
+    """The payment that paid for the order (paid or authorized), its row locked (lock
+    order: shop/locks.py), or None."""
+    return (
+        Payment.objects.select_for_update()
+        .filter(order_id=order_id, status__in=PAID_STATUSES)
+        .order_by("-attempt")
+        .first()
+    )
+
+
+def refund_remaining(*, payment: Payment, reason: str, note: str = "", actor_id: int | None = None) -> Refund | None:
+    """Inside the caller's transaction, holding `payment`'s row lock: give back all that
+    is not refunded yet (an authorization is released instead), sent to Stripe after
+    commit with the refund's own idempotency key. None when nothing is left."""
+    return schedule_refund(
+        payment=payment, amount=refundable(payment), reason=reason, note=note, order_id=payment.order_id, actor_id=actor_id
+    )
+
+
 def refund_order(*, order_id: int, amount: Money | None, reason: str, note: str = "", actor_id: int | None = None) -> Refund:
     """A staff refund of an order, partial (amount in the order's currency) or full
     (amount None: everything left). Raises RefundRefused naming what is wrong; Stripe
     being away leaves the refund pending, sent by the retry task."""
     with transaction.atomic():
-        payment = (  # the payment row's lock (lock order: shop/locks.py)
-            Payment.objects.select_for_update()
-            .filter(order_id=order_id, status__in=PAID_STATUSES)
-            .order_by("-attempt")
-            .first()
-        )
+        payment = lock_order_payment(order_id)
         if payment is None:
             raise RefundRefused("This order has no payment that can be refunded.", details={"amount": ["Nothing was charged."]})
         left = refundable(payment)
@@ -171,6 +186,7 @@ def send_refund(refund_id: int) -> Refund:
             f"Refund {refund.pk} was refused by Stripe",
             f"Stripe refused the refund of {format_money(from_stripe(refund.amount, refund.currency))} for payment "
             f"{payment.stripe_payment_intent_id}: {exc}. Please look at it in the admin.",
+            kind="refund_failed",
         )
         return Refund.objects.get(pk=refund.pk)
     _record_success(refund.pk, stripe_refund_id)

@@ -62,7 +62,9 @@ def on_payment_intent_canceled(obj: Mapping[str, Any]) -> Handled:
         return Handled("unknown intent", ignored=True)
     order = payment.order
     if order is not None and order.payment_status == Order.PaymentStatus.AUTHORIZED:
-        order_services.flag_order(order_id=order.pk, reason=f"The card authorization {intent.id} was cancelled or lapsed before capture.")
+        order_services.mark_payment_failed(
+            order_id=order.pk, reason=f"The card authorization {intent.id} was cancelled or lapsed before capture."
+        )
         return Handled(f"order {order.number} flagged: authorization cancelled")
     return Handled("cancellation recorded")
 
@@ -108,7 +110,7 @@ def on_dispute_created(obj: Mapping[str, Any]) -> Handled:
     payment.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
     if payment.order_id is None:
         return Handled("dispute recorded on a payment without order")
-    order = order_services.flag_order(order_id=payment.order_id, reason=reason)
+    order = order_services.flag_order(order_id=payment.order_id, reason=reason, kind="dispute")
     return Handled(f"order {order.number} flagged: dispute")
 
 

@@ -82,9 +82,9 @@ ERROR_STATUSES: dict[int, tuple[str, tuple[str, ...], str]] = {
     404: ("NotFound", ("not_found",), "`not_found`."),
     409: (
         "Conflict",
-        ("insufficient_stock", "cart_not_active", "cart_not_in_checkout", "reservation_expired"),
+        ("insufficient_stock", "cart_not_active", "cart_not_in_checkout", "reservation_expired", "order_not_cancellable"),
         '`insufficient_stock` (details: {"items": [{"sku", "requested", "available"}]}), `cart_not_active`, '
-        "`cart_not_in_checkout`, `reservation_expired`.",
+        "`cart_not_in_checkout`, `reservation_expired`, `order_not_cancellable` (details: `reason`, the order's status).",
     ),
     429: ("RateLimited", ("rate_limited",), "`rate_limited` (Retry-After header tells when to come back)."),
     502: (

@@ -2,8 +2,12 @@ from django.apps import AppConfig
 
 
 class ShopConfig(AppConfig):
-    """The project's own app: shared plumbing (errors, API base, alerts, lock order) and
-    the migration history of the exchange-rate tables, which now belong to currencies."""
+    """The project's own app: shared plumbing (errors, API base, alerts and their log, lock
+    order) and the migration history of the exchange-rate tables, which now belong to
+    currencies."""
 
     name = "shop"
     verbose_name = "Shop"
+
+    def ready(self) -> None:
+        from shop import checks  # noqa: F401  (registers the system checks)

@@ -91,6 +91,23 @@ class StockAdjustmentRefused(InvalidInput):
     status = 400
 
 
+class TransitionRefused(ShopError):
+    """An order cannot move to the status asked for (the status machine of
+    orders.services); `message` says why."""
+
+    code = "invalid"
+    status = 400
+    default_message = "The order cannot change like that."
+
+
+class OrderNotCancellable(TransitionRefused):
+    """The order cannot be cancelled any more (details: `reason`, its status)."""
+
+    code = "order_not_cancellable"
+    status = 409
+    default_message = "This order can no longer be cancelled."
+
+
 class PaymentFailed(ShopError):
     """The payment was refused (declined card, failed 3-D Secure); details carry Stripe's
     decline code when known. The cart stays in checkout with its reservation."""

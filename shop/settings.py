@@ -246,6 +246,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inventory.tasks.expire_reservations",
         "schedule": env.float("RESERVATION_SWEEP_SECONDS", default=30.0),
     },
+    # The stock drift check (inventory.services.check_stock): alerts, never repairs.
+    "check-stock": {
+        "task": "inventory.tasks.check_stock",
+        "schedule": env.float("STOCK_CHECK_SECONDS", default=86400.0),
+    },
     "abandon-idle-carts": {
         "task": "checkout.tasks.abandon_idle_carts",
         "schedule": env.float("CART_ABANDON_SWEEP_SECONDS", default=3600.0),

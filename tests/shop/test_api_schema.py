@@ -115,7 +115,7 @@ def test_every_documented_error_status_has_the_error_shape_with_its_codes(openap
         "400": {"invalid", "unsupported_currency", "checkout_incomplete"},
         "402": {"payment_failed"},
         "404": {"not_found"},
-        "409": {"insufficient_stock", "cart_not_active", "cart_not_in_checkout", "reservation_expired"},
+        "409": {"insufficient_stock", "cart_not_active", "cart_not_in_checkout", "reservation_expired", "order_not_cancellable"},
         "429": {"rate_limited"},
         "502": {"payment_provider_unavailable"},
     }
