@@ -3,15 +3,25 @@ money (payments) and its stock (inventory), so it is put on the order admin from
 the layer above both (as payments puts its refund page there)."""
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from checkout import cancellation
+from checkout import cancellation, returns
+from currencies.money import format_money
 from orders import fulfilment
 from orders import services as order_services
 from orders.models import Order
+from payments import refunds
 from payments.admin import OrderWithPaymentsAdmin
+from payments.amounts import from_stripe
+from payments.models import Refund
 from shop.errors import ShopError
 
 
@@ -63,9 +73,98 @@ class OrderStaffActions:
         )
 
 
+class ReturnForm(forms.Form):
+    """Per order line, the units that came back; shipping; restock; why."""
+
+    include_shipping = forms.BooleanField(required=False, label="Refund the shipping too")
+    restock = forms.BooleanField(required=False, initial=True, label="Put the returned units back on hand")
+    reason = forms.ChoiceField(choices=Refund.Reason.choices, initial=Refund.Reason.REQUESTED_BY_CUSTOMER)
+    note = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, order: Order, left: dict[int, int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.line_fields = []
+        for line in order.lines.all():
+            name = f"line_{line.pk}"
+            self.fields[name] = forms.IntegerField(
+                label=f"{line.display_name} (SKU {line.sku}, {line.unit_price} each)", min_value=0,
+                max_value=max(left.get(line.pk, 0), 0), initial=0,
+                help_text=f"{left.get(line.pk, 0)} of {line.quantity} not returned yet.",
+            )
+            self.line_fields.append((line.pk, name))
+        self.order_fields = ["include_shipping", "restock", "reason", "note"]
+
+    def quantities(self) -> dict[int, int]:
+        return {line_id: self.cleaned_data[name] or 0 for line_id, name in self.line_fields}
+
+    def add_refusal(self, error: ShopError) -> None:
+        names = {f"lines.{line_id}": name for line_id, name in self.line_fields}
+        named = [key for key in error.details if key in names]
+        for key in named:
+            self.add_error(names[key], error.details[key][0])
+        if not named:
+            self.add_error(None, error.message)
+
+
+class OrderReturns:
+    """A "Return and refund…" page on the order: units back (restocked if asked),
+    refunded at the prices paid, for staff who may refund (`payments.add_refund`)."""
+
+    def has_return_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.add_refund")
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
+        if obj is not None and self.has_return_permission(request):
+            fieldsets.append(("Returns", {"fields": ["return_button"]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return [*super().get_readonly_fields(request, obj), "return_button"]  # type: ignore[misc]
+
+    @admin.display(description="Return")
+    def return_button(self, order: Order) -> str:
+        return format_html('<a class="button" href="{}">Return and refund…</a>', reverse("admin:orders_order_return", args=[order.pk]))
+
+    def get_urls(self):
+        return [
+            path("<int:order_id>/return/", self.admin_site.admin_view(self.return_view), name="orders_order_return"),  # type: ignore[attr-defined]
+            *super().get_urls(),  # type: ignore[misc]
+        ]
+
+    def return_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
+        if not self.has_return_permission(request):
+            raise PermissionDenied
+        order = get_object_or_404(Order.objects.prefetch_related("lines"), pk=order_id)
+        form = ReturnForm(request.POST or None, order=order, left=order_services.returnable_quantities(order))
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund = returns.refund_return(
+                    order_id=order.pk, quantities=form.quantities(), include_shipping=form.cleaned_data["include_shipping"],
+                    restock=form.cleaned_data["restock"], reason=form.cleaned_data["reason"], note=form.cleaned_data["note"],
+                    actor_id=request.user.pk,
+                )
+            except ShopError as error:
+                form.add_refusal(error)
+            else:
+                refund = refunds.send_refund(refund.pk)  # sent after commit already; staff see Stripe's answer
+                shown = format_money(from_stripe(refund.amount, refund.currency))
+                level = messages.SUCCESS if refund.status == Refund.Status.SUCCEEDED else messages.WARNING
+                self.message_user(request, f"Refund of {shown} {refund.get_status_display().lower()}.", level)  # type: ignore[attr-defined]
+                return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+        context = {
+            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            "opts": Order._meta,
+            "title": f"Return and refund: order {order.number}",
+            "order": order,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/orders/order/return.html", context)
+
+
 admin.site.unregister(Order)
 
 
 @admin.register(Order)
-class OrderStaffAdmin(OrderStaffActions, OrderWithPaymentsAdmin):
+class OrderStaffAdmin(OrderReturns, OrderStaffActions, OrderWithPaymentsAdmin):
     actions = [*OrderWithPaymentsAdmin.actions, *OrderStaffActions.actions]

@@ -229,17 +229,26 @@ def attach_order(*, holder_id: UUID, order_id: int, movement_ids: Iterable[int])
 
 
 def return_sold_units(
-    *, order_id: int, reason: str, actor_id: int | None = None, note: str = "", now: datetime | None = None
+    *,
+    order_id: int,
+    reason: str,
+    items: Mapping[int, int] | None = None,
+    actor_id: int | None = None,
+    note: str = "",
+    now: datetime | None = None,
 ) -> list[StockMovement]:
     """Put back on hand what the order's sale took and no earlier cancellation or return
     of it gave back, as the ledger says (an order whose stock was never committed gets
-    nothing): one movement per variant, with the order's id. Locks the stock rows in
-    variant-id order (lock order: shop/locks.py)."""
+    nothing): all of it, or at most `items` (variant id -> units) of it. One movement per
+    variant, with the order's id. Locks the stock rows in variant-id order (lock order:
+    shop/locks.py)."""
     now = now or timezone.now()
     taken: dict[int, int] = {}
     for variant_id, delta in StockMovement.objects.filter(order_id=order_id).values_list("variant_id", "delta"):
         taken[variant_id] = taken.get(variant_id, 0) - delta
     left = {vid: q for vid, q in taken.items() if q > 0}
+    if items is not None:
+        left = {vid: min(q, int(items.get(vid, 0))) for vid, q in left.items() if items.get(vid, 0) > 0}
     if not left:
         return []
     with transaction.atomic():

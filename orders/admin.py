@@ -106,7 +106,7 @@ class ShipmentInline(admin.TabularInline):
 class OrderAdmin(admin.ModelAdmin):
     list_display = ["number", "status", "payment_status", "email", "total", "created_at"]
     list_filter = ["status", "payment_status", "currency", "created_at"]
-    search_fields = ["number", "email"]
+    search_fields = ["number", "email", "lines__sku", "shipments__tracking_number"]
     date_hierarchy = "created_at"
     fieldsets = [
         (None, {"fields": ["number", "status", "payment_status", "email", "user", "cart", "created_at"]}),

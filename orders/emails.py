@@ -112,6 +112,11 @@ def send_order_shipped(order_id: int, shipment_id: int) -> bool:
     return _send_to_shopper(order_id, "order_shipped", extra)
 
 
+def send_refund_notice(order_id: int, amount: Money) -> bool:
+    """Staff refunded `amount` of the order (a return, a goodwill gesture)."""
+    return _send_to_shopper(order_id, "order_refunded", {"refund_amount": _money(amount)})
+
+
 def send_order_cancelled(order_id: int, refunding: Money | None) -> bool:
     """The order was cancelled: `refunding` (None: nothing was left to refund) is on its
     way back to the card, or the authorization is released."""

@@ -146,3 +146,28 @@ class ShipmentLine(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="shipment_line_quantity_positive")]
+
+
+class ReturnedLine(models.Model):
+    """Units of an order line the customer sent back and were refunded (checkout.returns),
+    so a line is never refunded for more units than it had. `restocked`: the units went
+    back on hand (ledger reason `return`)."""
+
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="returns")
+    quantity = models.PositiveIntegerField()
+    restocked = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="returned_line_quantity_positive")]
+
+
+class SalesOverview(Order):
+    """No table of its own: it puts the sales overview (orders.report_admin) under Orders
+    in the admin index."""
+
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "sales overview"

@@ -7,20 +7,23 @@ Locks (shop/locks.py): the order-number sequence row, then order rows.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from moneyed import Money
 
 from cart.models import Cart
 from cart.pricing import CartTotals
 from currencies.money import zero
-from orders.models import Order, OrderEvent, OrderLine
+from orders.models import Order, OrderEvent, OrderLine, ReturnedLine
 from orders.status import S, cancellation_refusal, transition_refusal
 from shop.alerts import alert_staff
-from shop.errors import OrderNotCancellable, TransitionRefused
+from shop.errors import InvalidInput, OrderNotCancellable, TransitionRefused
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +142,65 @@ def cancel(*, order_id: int, by_customer: bool, actor_id: int | None = None, not
         raise OrderNotCancellable(refusal, details={"reason": order.status})
     transition(order, S.CANCELLED, actor_id=actor_id, by_customer=by_customer, note=note or "cancelled")
     return order
+
+
+def returnable_quantities(order: Order) -> dict[int, int]:
+    """order line id -> units not returned yet."""
+    returned = dict(
+        ReturnedLine.objects.filter(order_line__order=order)
+        .values("order_line_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("order_line_id", "total")
+    )
+    return {line.pk: line.quantity - returned.get(line.pk, 0) for line in order.lines.all()}
+
+
+@dataclass(frozen=True)
+class ReturnedUnits:
+    amount: Money  # what the returned units cost, at the order's snapshot prices
+    variants: dict[int, int]  # variant id -> units, for restocking
+
+
+def record_return(
+    *, order_id: int, quantities: dict[Any, Any], include_shipping: bool, restocked: bool, actor_id: int | None = None
+) -> ReturnedUnits:
+    """Inside the caller's transaction (checkout.returns): record that these units
+    (order line id -> units) came back, under the order's row lock (last in the lock
+    order), and say what they cost at the prices the customer paid (plus the order's
+    shipping if asked). InvalidInput names every line asked for more than is left."""
+    order = lock_order(order_id)
+    lines = {line.pk: line for line in order.lines.all()}
+    left = returnable_quantities(order)
+    errors: dict[str, list[str]] = {}
+    wanted: dict[int, int] = {}
+    for raw_line, raw_quantity in quantities.items():
+        try:
+            line_id, quantity = int(raw_line), int(raw_quantity)
+        except (TypeError, ValueError):
+            errors[f"lines.{raw_line}"] = ["A whole number of units."]
+            continue
+        if line_id not in lines:
+            errors[f"lines.{raw_line}"] = ["Not a line of this order."]
+        elif not 0 <= quantity <= left[line_id]:
+            errors[f"lines.{line_id}"] = [f"From 0 to {left[line_id]}, the units not returned yet."]
+        elif quantity:
+            wanted[line_id] = quantity
+    if not wanted and not errors and not include_shipping:
+        errors["lines"] = ["Return at least one unit, or refund the shipping."]
+    if errors:
+        first, messages = next(iter(errors.items()))
+        raise InvalidInput(f"{first}: {messages[0]}", details=errors)
+    amount = zero(order.currency)
+    variants: dict[int, int] = {}
+    for line_id, quantity in wanted.items():
+        line = lines[line_id]
+        amount += line.unit_price * quantity
+        if line.variant_id is not None:
+            variants[line.variant_id] = variants.get(line.variant_id, 0) + quantity
+        ReturnedLine.objects.create(order_line=line, quantity=quantity, restocked=restocked, created_by_id=actor_id)
+    if include_shipping:
+        amount += order.shipping
+    return ReturnedUnits(amount, variants)
 
 
 def record_refunded(*, order_id: int, refunded: Money) -> Order:

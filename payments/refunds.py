@@ -17,6 +17,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 from moneyed import Money
 
+from orders import emails
 from orders import services as order_services
 from payments import stripe_client
 from payments.amounts import from_stripe
@@ -115,40 +116,52 @@ def refund_remaining(*, payment: Payment, reason: str, note: str = "", actor_id:
     )
 
 
-def refund_order(*, order_id: int, amount: Money | None, reason: str, note: str = "", actor_id: int | None = None) -> Refund:
-    """A staff refund of an order, partial (amount in the order's currency) or full
-    (amount None: everything left). Raises RefundRefused naming what is wrong; Stripe
-    being away leaves the refund pending, sent by the retry task."""
-    with transaction.atomic():
-        payment = lock_order_payment(order_id)
-        if payment is None:
-            raise RefundRefused("This order has no payment that can be refunded.", details={"amount": ["Nothing was charged."]})
-        left = refundable(payment)
-        if amount is None:
-            minor = left
-        else:
-            if amount.currency.code != payment.currency:
-                raise RefundRefused(
-                    f"Give the amount in {payment.currency}, the order's currency.",
-                    details={"amount": [f"Must be in {payment.currency}."]},
-                )
-            minor = stripe_amount(amount)
-            if minor <= 0:
-                raise RefundRefused("Give an amount greater than zero.", details={"amount": ["Must be greater than zero."]})
-        if left <= 0:
-            raise RefundRefused("This order has been refunded in full already.", details={"amount": ["Nothing left to refund."]})
-        if minor > left:
+def schedule_order_refund(
+    *, order_id: int, amount: Money | None, reason: str, note: str = "", actor_id: int | None = None
+) -> Refund:
+    """Inside the caller's transaction: a refund of an order, partial (amount in the
+    order's currency) or full (amount None: everything left), bounded by what was charged
+    minus what was refunded, under the payment's row lock (lock order: shop/locks.py).
+    Written pending and sent to Stripe after commit. RefundRefused names what is wrong
+    (then the caller rolls back)."""
+    payment = lock_order_payment(order_id)
+    if payment is None:
+        raise RefundRefused("This order has no payment that can be refunded.", details={"amount": ["Nothing was charged."]})
+    left = refundable(payment)
+    if left <= 0:
+        raise RefundRefused("This order has been refunded in full already.", details={"amount": ["Nothing left to refund."]})
+    if amount is None:
+        minor = left
+    else:
+        if amount.currency.code != payment.currency:
             raise RefundRefused(
-                f"At most {format_money(from_stripe(left, payment.currency))} can still be refunded.",
-                details={"amount": [f"At most {from_stripe(left, payment.currency).amount} {payment.currency}."]},
+                f"Give the amount in {payment.currency}, the order's currency.",
+                details={"amount": [f"Must be in {payment.currency}."]},
             )
-        if payment.status == Payment.Status.REQUIRES_CAPTURE and minor != payment.amount:
-            raise RefundRefused(
-                "This payment is only authorized: capture it first to refund part of it, or refund it in full to release the authorization.",
-                details={"amount": ["Partial refunds need a captured payment."]},
-            )
-        refund = schedule_refund(payment=payment, amount=minor, reason=reason, note=note, order_id=order_id, actor_id=actor_id)
+        minor = stripe_amount(amount)
+        if minor <= 0:
+            raise RefundRefused("Give an amount greater than zero.", details={"amount": ["Must be greater than zero."]})
+    if minor > left:
+        raise RefundRefused(
+            f"At most {format_money(from_stripe(left, payment.currency))} can still be refunded.",
+            details={"amount": [f"At most {from_stripe(left, payment.currency).amount} {payment.currency}."]},
+        )
+    if payment.status == Payment.Status.REQUIRES_CAPTURE and minor != payment.amount:
+        raise RefundRefused(
+            "This payment is only authorized: capture it first to refund part of it, or refund it in full to release the authorization.",
+            details={"amount": ["Partial refunds need a captured payment."]},
+        )
+    refund = schedule_refund(payment=payment, amount=minor, reason=reason, note=note, order_id=order_id, actor_id=actor_id)
     assert refund is not None
+    transaction.on_commit(partial(emails.send_refund_notice, order_id, from_stripe(refund.amount, refund.currency)))
+    return refund
+
+
+def refund_order(*, order_id: int, amount: Money | None, reason: str, note: str = "", actor_id: int | None = None) -> Refund:
+    """A staff refund of an order by amount (schedule_order_refund), and Stripe's answer
+    for staff to see. Stripe being away leaves the refund pending, sent by the retry task."""
+    with transaction.atomic():
+        refund = schedule_order_refund(order_id=order_id, amount=amount, reason=reason, note=note, actor_id=actor_id)
     # Usually sent already by the on_commit hook; when this ran inside an outer
     # transaction it is not yet, and staff should see Stripe's answer now.
     return send_refund(refund.pk)

@@ -196,3 +196,15 @@ def test_a_shipment_racing_a_cancellation_exactly_one_wins(paid, lamp, bulb):
         assert paid.status == "shipped" and Shipment.objects.count() == 1 and not Refund.objects.exists()
         assert_stock_exact(lamp.pk, on_hand=3, reserved=0)
         assert_stock_exact(bulb.pk, on_hand=17, reserved=0)
+
+
+def test_staff_find_an_order_by_number_email_sku_or_tracking_number(admin_client, paid):
+    ids = lines(paid)
+    fulfilment.ship(order_id=paid.pk, quantities={ids["LAMP-1"]: 1}, carrier="dhl", tracking_number="JD0099")
+    url = reverse("admin:orders_order_changelist")
+
+    for term in (paid.number, "ada@example.com", "BULB-1", "JD0099"):
+        found = admin_client.get(url, {"q": term}).context["cl"].result_list
+        assert [order.pk for order in found] == [paid.pk], term
+    assert list(admin_client.get(url, {"q": "NOTHING-LIKE-IT"}).context["cl"].result_list) == []
+    assert list(admin_client.get(url, {"status__exact": "partially_shipped"}).context["cl"].result_list) == [paid]
