@@ -22,6 +22,12 @@ def _state_fields(intent: PaymentIntentInfo) -> dict[str, object]:
     return fields
 
 
+def cancel_key(payment: Payment) -> str:
+    """The idempotency key of cancelling a payment's intent, whoever does it (a new
+    attempt replacing it, an ended checkout, a released authorization): one operation."""
+    return f"shop-pi-cancel-{payment.pk}"
+
+
 def lock_payment_for_intent(*, cart: Cart, intent: PaymentIntentInfo) -> Payment:
     """The locked Payment row of this intent, created if the shop has no record of it
     (an intent whose recording was lost). The caller holds the cart's row lock (lock

@@ -22,7 +22,7 @@ from orders import services as order_services
 from payments import stripe_client
 from payments.amounts import from_stripe
 from payments.models import PAID_STATUSES, Payment, Refund
-from payments.records import record_intent_state, save_intent_state
+from payments.records import cancel_key, record_intent_state, save_intent_state
 from payments.stripe_client import PaymentIntentInfo
 from shop.alerts import alert_staff
 from shop.errors import InvalidInput, PaymentProviderUnavailable
@@ -209,7 +209,7 @@ def send_refund(refund_id: int) -> Refund:
 def _send(refund: Refund, payment: Payment) -> str:
     """Ask Stripe; returns Stripe's refund id ("" when an authorization was released)."""
     if payment.status == Payment.Status.REQUIRES_CAPTURE:
-        intent = stripe_client.cancel_payment_intent(payment.stripe_payment_intent_id)
+        intent = stripe_client.cancel_payment_intent(payment.stripe_payment_intent_id, idempotency_key=cancel_key(payment))
         record_intent_state(intent)
         if intent.status == Payment.Status.CANCELED:
             return ""

@@ -171,11 +171,13 @@ def intent_for_quote(cart: Cart, current: Payment | None, *, amount: int, curren
             spent = intent.has_been_attempted or intent.status == Payment.Status.REQUIRES_ACTION
             if same_currency and not spent:
                 if intent.amount != amount:
-                    intent = stripe_client.update_payment_intent_amount(intent.id, amount=amount)
+                    intent = stripe_client.update_payment_intent_amount(
+                        intent.id, amount=amount, idempotency_key=f"shop-pi-{cart.pk}-{current.attempt}-amount-{amount}"
+                    )
                 return intent
             if same_currency and not new_card and intent.amount == amount:
                 return intent  # its failure is reported; the next card replaces it
-            intent = stripe_client.cancel_payment_intent(intent.id)
+            intent = stripe_client.cancel_payment_intent(intent.id, idempotency_key=records.cancel_key(current))
             records.record_intent_state(intent)
             if intent.is_paid:  # paid while being replaced (3-D Secure finished just now)
                 return intent
@@ -191,7 +193,9 @@ def intent_for_quote(cart: Cart, current: Payment | None, *, amount: int, curren
 
 def confirm_intent(intent: PaymentIntentInfo, card: str) -> PaymentIntentInfo:
     try:
-        confirmed = stripe_client.confirm_payment_intent(intent.id, payment_method=card)
+        confirmed = stripe_client.confirm_payment_intent(
+            intent.id, payment_method=card, idempotency_key=f"shop-pi-{intent.cart_id}-confirm-{intent.id}-{card}"
+        )
     except CardDeclined as exc:
         records.record_intent_state(_failed(intent, exc.code, exc.stripe_message))
         raise declines.payment_failed(exc.code) from None
@@ -241,7 +245,7 @@ def cancel_open_intents(cart_id: UUID, *, on_paid: Callable[[PaymentIntentInfo],
     cancelled = 0
     for payment in list(Payment.objects.filter(cart_id=cart_id, status__in=CANCELLABLE_STATUSES)):
         try:
-            intent = stripe_client.cancel_payment_intent(payment.stripe_payment_intent_id)
+            intent = stripe_client.cancel_payment_intent(payment.stripe_payment_intent_id, idempotency_key=records.cancel_key(payment))
         except (PaymentProviderUnavailable, StripeRefused):
             log.warning("could not cancel %s of cart %s", payment.stripe_payment_intent_id, cart_id)
             continue
@@ -276,7 +280,7 @@ def capture_order_payment(*, order_id: int) -> Order:
     if payment is None:
         raise InvalidInput("This order has no authorized payment to capture.", details={"order": ["Nothing to capture."]})
     try:
-        intent = stripe_client.capture_payment_intent(payment.stripe_payment_intent_id)
+        intent = stripe_client.capture_payment_intent(payment.stripe_payment_intent_id, idempotency_key=f"shop-pi-capture-{payment.pk}")
     except StripeRefused as exc:
         raise InvalidInput(f"Stripe refused the capture: {exc}", details={"order": [str(exc)]}) from None
     records.record_intent_state(intent)

@@ -9,6 +9,7 @@ amount, so nothing the browser does here can change what is charged.
 from __future__ import annotations
 
 import math
+import secrets
 from uuid import UUID
 
 from django.http import HttpRequest, JsonResponse
@@ -55,7 +56,9 @@ def create_setup_intent(*, cart_id: UUID | str) -> str:
         raise NotFound("That cart does not exist.")
     cart_services.require_live_checkout(cart, timezone.now())
     try:
-        return stripe_client.create_setup_intent().client_secret
+        # One SetupIntent per attempt (a failed one cannot be reused): the key names the
+        # cart and this attempt, so the SDK's own retries of the request make no second.
+        return stripe_client.create_setup_intent(idempotency_key=f"shop-si-{cart.pk}-{secrets.token_hex(8)}").client_secret
     except stripe_client.StripeRefused:
         # A refusal of a parameter-free request means the keys or set-up are wrong;
         # to the shopper it is the same as Stripe being away.

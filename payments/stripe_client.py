@@ -10,6 +10,10 @@ is one of three kinds:
   side (nothing was charged by this call; try again later);
 - StripeRefused: Stripe understood and refused the request (wrong state, bad id).
 
+Every request that changes something at Stripe carries an idempotency key, which the
+caller derives from the shop's own ids (a cart, a payment attempt, a refund), so a
+request repeated after a lost answer is carried out once.
+
 Nothing here logs keys, client secrets or card data.
 """
 from __future__ import annotations
@@ -196,16 +200,18 @@ def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntentInfo:
     return intent_from(pi)
 
 
-def update_payment_intent_amount(payment_intent_id: str, *, amount: int) -> PaymentIntentInfo:
+def update_payment_intent_amount(payment_intent_id: str, *, amount: int, idempotency_key: str) -> PaymentIntentInfo:
     pi = _call(
         "update payment intent",
-        lambda: client().v1.payment_intents.update(payment_intent_id, params={"amount": amount}),
+        lambda: client().v1.payment_intents.update(
+            payment_intent_id, params={"amount": amount}, options={"idempotency_key": idempotency_key}
+        ),
         payment_intent_id=payment_intent_id,
     )
     return intent_from(pi)
 
 
-def confirm_payment_intent(payment_intent_id: str, *, payment_method: str) -> PaymentIntentInfo:
+def confirm_payment_intent(payment_intent_id: str, *, payment_method: str, idempotency_key: str) -> PaymentIntentInfo:
     """Attach the payment method, then confirm (server-side confirmation).
 
     Two requests rather than `confirm(payment_method=...)`: localstripe implements only
@@ -213,24 +219,26 @@ def confirm_payment_intent(payment_intent_id: str, *, payment_method: str) -> Pa
     """
     _call(
         "attach payment method",
-        lambda: client().v1.payment_intents.update(payment_intent_id, params={"payment_method": payment_method}),
+        lambda: client().v1.payment_intents.update(
+            payment_intent_id, params={"payment_method": payment_method}, options={"idempotency_key": f"{idempotency_key}-attach"}
+        ),
         payment_intent_id=payment_intent_id,
     )
     pi = _call(
         "confirm payment intent",
-        lambda: client().v1.payment_intents.confirm(payment_intent_id),
+        lambda: client().v1.payment_intents.confirm(payment_intent_id, options={"idempotency_key": idempotency_key}),
         payment_intent_id=payment_intent_id,
     )
     return intent_from(pi)
 
 
-def cancel_payment_intent(payment_intent_id: str) -> PaymentIntentInfo:
+def cancel_payment_intent(payment_intent_id: str, *, idempotency_key: str) -> PaymentIntentInfo:
     """Cancel an open intent. One that can no longer be cancelled (already paid or
     cancelled) is returned as it is, so the caller decides from its status."""
     try:
         pi = _call(
             "cancel payment intent",
-            lambda: client().v1.payment_intents.cancel(payment_intent_id),
+            lambda: client().v1.payment_intents.cancel(payment_intent_id, options={"idempotency_key": idempotency_key}),
             payment_intent_id=payment_intent_id,
         )
     except StripeRefused:
@@ -238,10 +246,10 @@ def cancel_payment_intent(payment_intent_id: str) -> PaymentIntentInfo:
     return intent_from(pi)
 
 
-def capture_payment_intent(payment_intent_id: str) -> PaymentIntentInfo:
+def capture_payment_intent(payment_intent_id: str, *, idempotency_key: str) -> PaymentIntentInfo:
     pi = _call(
         "capture payment intent",
-        lambda: client().v1.payment_intents.capture(payment_intent_id),
+        lambda: client().v1.payment_intents.capture(payment_intent_id, options={"idempotency_key": idempotency_key}),
         payment_intent_id=payment_intent_id,
     )
     return intent_from(pi)
@@ -261,10 +269,15 @@ def create_refund(*, payment_intent_id: str, amount: int, idempotency_key: str, 
     )
 
 
-def create_setup_intent() -> SetupIntentInfo:
+def create_setup_intent(*, idempotency_key: str) -> SetupIntentInfo:
     """A SetupIntent for collecting a card in the browser (`stripe.confirmCardSetup`),
     whose resulting payment method the page then sends to the payment endpoint."""
-    seti = _call("create setup intent", lambda: client().v1.setup_intents.create(params={"payment_method_types": ["card"]}))
+    seti = _call(
+        "create setup intent",
+        lambda: client().v1.setup_intents.create(
+            params={"payment_method_types": ["card"]}, options={"idempotency_key": idempotency_key}
+        ),
+    )
     return SetupIntentInfo(id=seti.id, client_secret=seti.client_secret)
 
 

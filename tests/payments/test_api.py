@@ -359,9 +359,10 @@ def test_a_confirmation_refused_as_a_repeat_of_one_that_went_through_still_compl
     cart = ready_cart({shirt: 1})
     real_confirm = stripe_client.confirm_payment_intent
 
-    def confirm_twice(intent_id, *, payment_method):
-        real_confirm(intent_id, payment_method=payment_method)  # went through; the answer was lost
-        return real_confirm(intent_id, payment_method=payment_method)  # the retry is refused
+    def confirm_twice(intent_id, *, payment_method, idempotency_key):
+        real_confirm(intent_id, payment_method=payment_method, idempotency_key=idempotency_key)  # went through; the answer was lost
+        # A retry that Stripe does not recognise as the same request is refused.
+        return real_confirm(intent_id, payment_method=payment_method, idempotency_key=f"{idempotency_key}-again")
 
     monkeypatch.setattr(stripe_client, "confirm_payment_intent", confirm_twice)
     response = pay(api, cart, stripe_emulator.payment_method())
