@@ -61,6 +61,10 @@ def order_json(order: Order) -> dict[str, Any]:
             }
             for shipment in order.shipments.all()
         ],
+        "refunds": [
+            {"amount": money_json(note.amount), "at": note.created_at.isoformat(), "reason": note.reason}
+            for note in order.refund_notes.all()
+        ],
         "events": [
             {"status": entry.status, "at": entry.at.isoformat(), "note": entry.note} for entry in selectors.shopper_history(order)
         ],

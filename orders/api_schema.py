@@ -50,6 +50,15 @@ class FulfilmentSerializer(serializers.Serializer):
         ref_name = "Fulfilment"
 
 
+class OrderRefundSerializer(serializers.Serializer):
+    amount = MoneySerializer()
+    at = serializers.DateTimeField()
+    reason = serializers.CharField(help_text="Why, as staff gave it, or \"Refunded at Stripe\" for a refund made there.")
+
+    class Meta:
+        ref_name = "OrderRefund"
+
+
 class OrderSerializer(serializers.Serializer):
     number = serializers.CharField(help_text="Like ORD-2026-00123.")
     status = EnumString(Order.Status.values, enum_name="OrderStatus")
@@ -69,6 +78,7 @@ class OrderSerializer(serializers.Serializer):
     shipping_method = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
     fulfilments = FulfilmentSerializer(many=True, help_text="The parcels sent, oldest first.")
+    refunds = OrderRefundSerializer(many=True, help_text="What came back to the card, oldest first; the sum is `refunded`.")
     events = OrderEventSerializer(many=True, help_text="Every status the order has had, oldest first.")
 
     class Meta:

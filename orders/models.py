@@ -171,3 +171,18 @@ class SalesOverview(Order):
     class Meta:
         proxy = True
         verbose_name = verbose_name_plural = "sales overview"
+
+
+class RefundNote(models.Model):
+    """What came back to the customer, when and why, as the order tells it: one row per
+    rise of the refunded total (orders.services.record_refunded), whether the shop
+    refunded or staff did in Stripe's dashboard. The sum is always `Order.refunded`."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refund_notes")
+    amount = MoneyField(**MONEY)
+    reason = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+

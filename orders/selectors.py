@@ -51,7 +51,7 @@ def orders_of_customer(*, user_id: int) -> QuerySet[Order]:
     """The signed-in customer's orders, newest first, lines loaded in one more query."""
     return (
         Order.objects.filter(user_id=user_id)
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")), "events", "shipments__lines__order_line")
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")), "events", "refund_notes", "shipments__lines__order_line")
         .order_by("-created_at", "-id")
     )
 
@@ -62,7 +62,7 @@ def order_for_viewer(*, number: str, user_id: int | None, token: str | None) -> 
     that does not exist, so order numbers reveal nothing."""
     order = (
         Order.objects.filter(number=number)
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")), "events", "shipments__lines__order_line")
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")), "events", "refund_notes", "shipments__lines__order_line")
         .first()
     )
     if order is None:

@@ -20,7 +20,7 @@ from moneyed import Money
 from cart.models import Cart
 from cart.pricing import CartTotals
 from currencies.money import zero
-from orders.models import Order, OrderEvent, OrderLine, ReturnedLine
+from orders.models import Order, OrderEvent, OrderLine, RefundNote, ReturnedLine
 from orders.status import S, cancellation_refusal, transition_refusal
 from shop.alerts import alert_staff
 from shop.errors import InvalidInput, OrderNotCancellable, TransitionRefused
@@ -203,13 +203,17 @@ def record_return(
     return ReturnedUnits(amount, variants)
 
 
-def record_refunded(*, order_id: int, refunded: Money) -> Order:
+def record_refunded(*, order_id: int, refunded: Money, reason: str = "Refunded") -> Order:
     """What has been refunded of an order so far (cumulative, as Stripe reports it; a
-    smaller, stale figure never lowers it), and the payment status that follows."""
+    smaller, stale figure never lowers it), the payment status that follows, and a note
+    of the rise (`reason`) for the order's history."""
     with transaction.atomic():
         order = lock_order(order_id)
         if refunded.currency.code != order.currency:
             raise ValueError(f"refund in {refunded.currency.code} for an order in {order.currency}")
+        before = order.refunded if order.refunded.currency.code == order.currency else zero(order.currency)
+        if refunded.amount > before.amount:
+            RefundNote.objects.create(order=order, amount=refunded - before, reason=reason[:100])
         if refunded.amount > order.refunded.amount or order.refunded.currency.code != order.currency:
             order.refunded = refunded
         if order.refunded.amount <= 0:

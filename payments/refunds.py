@@ -240,7 +240,11 @@ def _record_success(refund_id: int, stripe_refund_id: str) -> None:
         payment.amount_refunded = max(payment.amount_refunded, succeeded)
         payment.save(update_fields=["amount_refunded", "updated_at"])
         if payment.order_id:
-            order_services.record_refunded(order_id=payment.order_id, refunded=from_stripe(payment.amount_refunded, payment.currency))
+            order_services.record_refunded(
+                order_id=payment.order_id,
+                refunded=from_stripe(payment.amount_refunded, payment.currency),
+                reason=refund.get_reason_display(),
+            )
     log.info("refund %s sent (%s minor units of %s)", refund_id, refund.amount, payment.currency)
 
 

@@ -93,7 +93,9 @@ def on_charge_refunded(obj: Mapping[str, Any]) -> Handled:
         payment.save(update_fields=["amount_refunded", "updated_at"])
     if payment.order_id is None:
         return Handled(f"refund of {refunded} recorded (no order)")
-    order = order_services.record_refunded(order_id=payment.order_id, refunded=from_stripe(payment.amount_refunded, payment.currency))
+    order = order_services.record_refunded(
+        order_id=payment.order_id, refunded=from_stripe(payment.amount_refunded, payment.currency), reason="Refunded at Stripe"
+    )
     return Handled(f"order {order.number}: {order.refunded} refunded, {order.payment_status}")
 
 

@@ -145,3 +145,18 @@ def test_two_returns_of_the_same_units_at_once_refund_them_once(paid, lamp):
     assert Refund.objects.count() == 1 and Refund.objects.get().amount == 8000
     assert_stock_exact(lamp.pk, on_hand=5, reserved=0)
     assert StockMovement.objects.filter(reason=StockMovement.Reason.RETURN).count() == 1
+
+
+def test_the_order_json_lists_each_refund_with_its_reason_and_they_add_up(paid, api, django_capture_on_commit_callbacks):
+    ids = line_ids(paid)
+    with django_capture_on_commit_callbacks(execute=True):
+        returns.refund_return(order_id=paid.pk, quantities={ids["LAMP-1"]: 1}, reason=Refund.Reason.REQUESTED_BY_CUSTOMER)
+        returns.refund_return(order_id=paid.pk, quantities={ids["BULB-1"]: 2}, reason=Refund.Reason.OTHER)
+
+    body = api.get(f"/api/v1/orders/{paid.number}/?token={paid.access_token}").json()
+
+    assert [(r["amount"], r["reason"]) for r in body["refunds"]] == [
+        ({"amount": "40.00", "currency": "USD"}, "Requested by the customer"),
+        ({"amount": "10.00", "currency": "USD"}, "Other"),
+    ]
+    assert body["refunded"] == {"amount": "50.00", "currency": "USD"}

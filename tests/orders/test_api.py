@@ -62,6 +62,7 @@ def test_guest_reads_the_order_with_the_url_from_the_cart(api, stripe_emulator, 
         "shipping_method": None,
         "created_at": order.created_at.isoformat(),
         "fulfilments": [],
+        "refunds": [],
         "events": [{"status": "paid", "at": order.events.get().created_at.isoformat(), "note": "Order placed and paid"}],
     }
     assert order.number.startswith(f"ORD-{order.created_at.year}-")

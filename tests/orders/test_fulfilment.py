@@ -208,3 +208,17 @@ def test_staff_find_an_order_by_number_email_sku_or_tracking_number(admin_client
         assert [order.pk for order in found] == [paid.pk], term
     assert list(admin_client.get(url, {"q": "NOTHING-LIKE-IT"}).context["cl"].result_list) == []
     assert list(admin_client.get(url, {"status__exact": "partially_shipped"}).context["cl"].result_list) == [paid]
+
+
+def test_my_orders_lists_status_and_tracking_links(paid):
+    ids = lines(paid)
+    owner = get_user_model().objects.create_user("owner", "owner@example.com", "pw-owner-1")
+    Order.objects.filter(pk=paid.pk).update(user=owner)
+    fulfilment.ship(order_id=paid.pk, quantities={ids["LAMP-1"]: 2}, carrier="ups", tracking_number="1Z77")
+    client = Client()
+    client.force_login(owner)
+
+    page = client.get(reverse("orders:list"))
+
+    assert b'<a href="https://www.ups.com/track?tracknum=1Z77" rel="noopener">1Z77</a>' in page.content
+    assert b"Partially Shipped" in page.content
