@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from checkout import cancellation, returns
 from currencies.money import format_money
 from orders import fulfilment
+from orders import status as order_status
 from orders import services as order_services
 from orders.models import Order
 from payments import refunds
@@ -106,6 +107,55 @@ class ReturnForm(forms.Form):
             self.add_error(None, error.message)
 
 
+class OrderCancelButton:
+    """A "Cancel order…" button on the order page, with a confirmation page, for staff
+    allowed to change orders; the same service as the list action."""
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
+        if obj is not None and request.user.has_perm("orders.change_order"):
+            fieldsets.append(("Cancel", {"fields": ["cancel_button"]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return [*super().get_readonly_fields(request, obj), "cancel_button"]  # type: ignore[misc]
+
+    @admin.display(description="Cancel")
+    def cancel_button(self, order: Order) -> str:
+        refusal = order_status.cancellation_refusal(order, by_customer=False)
+        if refusal is not None:
+            return refusal
+        return format_html('<a class="button" href="{}">Cancel order…</a>', reverse("admin:orders_order_cancel", args=[order.pk]))
+
+    def get_urls(self):
+        return [
+            path("<int:order_id>/cancel/", self.admin_site.admin_view(self.cancel_view), name="orders_order_cancel"),  # type: ignore[attr-defined]
+            *super().get_urls(),  # type: ignore[misc]
+        ]
+
+    def cancel_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
+        if not request.user.has_perm("orders.change_order"):
+            raise PermissionDenied
+        order = get_object_or_404(Order, pk=order_id)
+        error = None
+        if request.method == "POST":
+            try:
+                cancellation.cancel_order(order_id=order.pk, by_customer=False, actor_id=request.user.pk, note=request.POST.get("note", "")[:500])
+            except ShopError as refused:
+                error = refused.message
+            else:
+                self.message_user(request, f"Order {order.number} is cancelled: the payment is refunded and the stock put back.", messages.SUCCESS)  # type: ignore[attr-defined]
+                return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+        context = {
+            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            "opts": Order._meta,
+            "title": f"Cancel order {order.number}?",
+            "order": order,
+            "error": error or order_status.cancellation_refusal(order, by_customer=False),
+        }
+        return TemplateResponse(request, "admin/orders/order/cancel.html", context)
+
+
 class OrderReturns:
     """A "Return and refund…" page on the order: units back (restocked if asked),
     refunded at the prices paid, for staff who may refund (`payments.add_refund`)."""
@@ -166,5 +216,5 @@ admin.site.unregister(Order)
 
 
 @admin.register(Order)
-class OrderStaffAdmin(OrderReturns, OrderStaffActions, OrderWithPaymentsAdmin):
+class OrderStaffAdmin(OrderCancelButton, OrderReturns, OrderStaffActions, OrderWithPaymentsAdmin):
     actions = [*OrderWithPaymentsAdmin.actions, *OrderStaffActions.actions]

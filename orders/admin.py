@@ -15,9 +15,9 @@ from django.utils.html import format_html
 from inventory import admin as inventory_admin
 from inventory.models import Reservation, StockMovement
 from orders import fulfilment
-from orders.carriers import carriers
+from orders.carriers import carrier_name, carriers
 from orders.fulfilment import SHIPPABLE, unshipped_quantities
-from orders.models import Order, OrderEvent, OrderLine, Shipment
+from orders.models import Order, OrderEvent, OrderLine, RefundNote, Shipment
 from shop.errors import ShopError
 
 
@@ -84,6 +84,21 @@ class ShipmentForm(forms.Form):
             self.add_error(None, error.message)
 
 
+class RefundNoteInline(admin.TabularInline):
+    model = RefundNote
+    fields = ["created_at", "amount", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "refunds"
+
+    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
+
+
 class ShipmentInline(admin.TabularInline):
     model = Shipment
     fields = ["shipped_at", "carrier", "tracking_number", "tracking_link", "delivered_at", "created_by"]
@@ -119,7 +134,7 @@ class OrderAdmin(admin.ModelAdmin):
         "subtotal", "shipping", "tax", "discount", "total", "refunded", "shipping_method", "shipping_address",
         "billing_address", "staff_note",
     ]
-    inlines = [OrderLineInline, ShipmentInline, OrderEventInline]
+    inlines = [OrderLineInline, ShipmentInline, RefundNoteInline, OrderEventInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders come only from paid carts
@@ -169,7 +184,9 @@ class OrderAdmin(admin.ModelAdmin):
             except ShopError as error:
                 form.add_refusal(error)
             else:
-                self.message_user(request, f"Shipped {shipment.carrier} {shipment.tracking_number}; the customer has been emailed.", messages.SUCCESS)
+                self.message_user(
+                    request, f"Shipped {carrier_name(shipment.carrier)} {shipment.tracking_number}; the customer has been emailed.", messages.SUCCESS
+                )
                 return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
         context = {
             **self.admin_site.each_context(request),

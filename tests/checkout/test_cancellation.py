@@ -19,6 +19,7 @@ from moneyed import Money
 
 from cart.models import Cart
 from checkout import cancellation
+from inventory import services as inventory_services
 from inventory.models import StockMovement
 from inventory.selectors import ledger_balance
 from orders import services as order_services
@@ -73,6 +74,7 @@ def test_the_guest_cancels_through_the_api_and_gets_stock_money_and_an_email_bac
     assert "We are refunding $80.00 to your card" in mail.outbox[0].body
     event = order.events.get(to_status="cancelled")
     assert (event.from_status, event.by_customer, event.actor_id) == ("paid", True, None)
+    assert not inventory_services.check_stock().found  # on hand, reserved and the ledger agree
 
 
 def test_an_order_being_prepared_cannot_be_cancelled_by_its_customer_and_nothing_changes(
@@ -207,3 +209,19 @@ def test_a_cancelled_order_is_not_cancelled_twice_and_its_refusal_says_why(api, 
 
     assert error["message"] == f"Order {order.number} is cancelled, so it can no longer be cancelled."
     assert StockMovement.objects.filter(reason=StockMovement.Reason.CANCEL).count() == 1 and Refund.objects.count() == 1
+
+
+def test_staff_cancel_from_the_order_page_button_with_a_reason(api, stripe_emulator, ready_cart, lamp, admin_client, admin_user):
+    order = buy(api, stripe_emulator, ready_cart, lamp)
+    change = admin_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    url = reverse("admin:orders_order_cancel", args=[order.pk])
+    assert url.encode() in change.content
+    assert b"Yes, cancel the order" in admin_client.get(url).content
+
+    response = admin_client.post(url, {"note": "customer phoned"})
+
+    assert response.status_code == 302
+    event = Order.objects.get(pk=order.pk).events.get(to_status="cancelled")
+    assert (event.actor_id, event.note) == (admin_user.pk, "customer phoned")
+    again = admin_client.get(url)
+    assert b"is cancelled, so it can no longer be cancelled" in again.content and b"Yes, cancel" not in again.content

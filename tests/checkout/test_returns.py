@@ -18,6 +18,7 @@ from django.urls import reverse
 from moneyed import Money
 
 from checkout import returns
+from inventory import services as inventory_services
 from inventory.models import StockMovement
 from inventory.selectors import ledger_balance
 from orders.models import Order, ReturnedLine
@@ -84,6 +85,7 @@ def test_staff_refund_a_returned_lamp_with_restock_from_the_admin(paid, lamp, re
     assert refunded_at_stripe(paid) == 4000
     assert [m.subject for m in mail.outbox] == [f"Order {paid.number}: we have refunded $40.00"]
     assert list(ReturnedLine.objects.values_list("order_line__sku", "quantity", "restocked")) == [("LAMP-1", 1, True)]
+    assert not inventory_services.check_stock().found  # on hand, reserved and the ledger agree
 
 
 def test_returns_adding_up_to_the_total_refund_it_all_and_one_more_is_refused(paid, lamp, bulb, django_capture_on_commit_callbacks):
