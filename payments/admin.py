@@ -229,9 +229,12 @@ class OrderPaymentActions:
         }
         return TemplateResponse(request, "admin/orders/order/refund.html", context)
 
-    @admin.action(description="Capture the authorized payments of the selected orders")
+    def has_capture_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.change_payment")
+
+    @admin.action(description="Capture the authorized payments of the selected orders", permissions=["capture"])
     def capture_authorized_payments(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        if not request.user.has_perm("payments.change_payment"):
+        if not self.has_capture_permission(request):
             raise PermissionDenied
         captured, problems = 0, []
         for order in queryset.filter(payment_status=Order.PaymentStatus.AUTHORIZED):
