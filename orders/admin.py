@@ -21,12 +21,14 @@ from orders.models import Order, OrderEvent, OrderLine, RefundNote, Shipment
 from shop.errors import ShopError
 
 
-class OrderLineInline(admin.TabularInline):
-    model = OrderLine
-    fields = ["sku", "product_name", "variant_name", "attributes", "quantity", "unit_price_usd", "unit_price", "line_total"]
-    readonly_fields = fields
+class ReadOnlyInline(admin.TabularInline):
+    """A record of the order's (its lines, events, parcels, refunds): shown, never edited."""
+
     extra = 0
     can_delete = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None):
+        return self.fields
 
     def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
         return False
@@ -38,19 +40,15 @@ class OrderLineInline(admin.TabularInline):
         return False
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = ["sku", "product_name", "variant_name", "attributes", "quantity", "unit_price_usd", "unit_price", "line_total"]
+
+
+class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
     fields = ["created_at", "from_status", "to_status", "actor", "by_customer", "note"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name_plural = "history"
-
-    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
-        return False
 
 
 class ShipmentForm(forms.Form):
@@ -84,33 +82,15 @@ class ShipmentForm(forms.Form):
             self.add_error(None, error.message)
 
 
-class RefundNoteInline(admin.TabularInline):
+class RefundNoteInline(ReadOnlyInline):
     model = RefundNote
     fields = ["created_at", "amount", "reason"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name_plural = "refunds"
 
-    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
-        return False
-
-
-class ShipmentInline(admin.TabularInline):
+class ShipmentInline(ReadOnlyInline):
     model = Shipment
     fields = ["shipped_at", "carrier", "tracking_number", "tracking_link", "delivered_at", "created_by"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
-        return False
 
     @admin.display(description="Track")
     def tracking_link(self, shipment: Shipment) -> str:

@@ -16,12 +16,12 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from cart.validation import has_control_characters
 from orders import emails
 from orders.carriers import carriers, tracking_url
+from orders.lines import clean_line_quantities, units_left
 from orders.models import Order, OrderLine, Shipment, ShipmentLine
 from orders.services import lock_order, transition
 from shop.errors import InvalidInput, TransitionRefused
@@ -36,13 +36,7 @@ SHIPPABLE = frozenset({S.PAID, S.PROCESSING, S.PARTIALLY_SHIPPED})
 
 def unshipped_quantities(order: Order) -> dict[int, int]:
     """order line id -> units not shipped yet."""
-    shipped = dict(
-        ShipmentLine.objects.filter(shipment__order=order)
-        .values("order_line_id")
-        .annotate(total=Sum("quantity"))
-        .values_list("order_line_id", "total")
-    )
-    return {line.pk: line.quantity - shipped.get(line.pk, 0) for line in order.lines.all()}
+    return units_left(order, ShipmentLine.objects.filter(shipment__order=order))
 
 
 def _clean_shipment(order: Order, quantities: dict[Any, Any], carrier: Any, tracking_number: Any) -> dict[int, int]:
@@ -55,20 +49,7 @@ def _clean_shipment(order: Order, quantities: dict[Any, Any], carrier: Any, trac
         errors["tracking_number"] = ["Enter the carrier's tracking number."]
     elif len(tracking) > MAX_TRACKING_LENGTH or has_control_characters(tracking):
         errors["tracking_number"] = [f"Text on one line of at most {MAX_TRACKING_LENGTH} characters."]
-    left = unshipped_quantities(order)
-    wanted: dict[int, int] = {}
-    for raw_line, raw_quantity in quantities.items():
-        try:
-            line_id, quantity = int(raw_line), int(raw_quantity)
-        except (TypeError, ValueError):
-            errors[f"lines.{raw_line}"] = ["A whole number of units."]
-            continue
-        if line_id not in left:
-            errors[f"lines.{raw_line}"] = ["Not a line of this order."]
-        elif quantity < 0 or quantity > left[line_id]:
-            errors[f"lines.{line_id}"] = [f"From 0 to {left[line_id]}, the units not shipped yet."]
-        elif quantity:
-            wanted[line_id] = quantity
+    wanted = clean_line_quantities(quantities, unshipped_quantities(order), not_yet="shipped", errors=errors)
     if not wanted and not any(key.startswith("lines") for key in errors):
         errors["lines"] = ["Ship at least one unit."]
     if errors:

@@ -13,13 +13,13 @@ from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Sum
 from django.utils import timezone
 from moneyed import Money
 
 from cart.models import Cart
 from cart.pricing import CartTotals
 from currencies.money import zero
+from orders.lines import clean_line_quantities, units_left
 from orders.models import Order, OrderEvent, OrderLine, RefundNote, ReturnedLine
 from orders.status import S, cancellation_refusal, transition_refusal
 from shop.alerts import alert_staff
@@ -146,13 +146,7 @@ def cancel(*, order_id: int, by_customer: bool, actor_id: int | None = None, not
 
 def returnable_quantities(order: Order) -> dict[int, int]:
     """order line id -> units not returned yet."""
-    returned = dict(
-        ReturnedLine.objects.filter(order_line__order=order)
-        .values("order_line_id")
-        .annotate(total=Sum("quantity"))
-        .values_list("order_line_id", "total")
-    )
-    return {line.pk: line.quantity - returned.get(line.pk, 0) for line in order.lines.all()}
+    return units_left(order, ReturnedLine.objects.filter(order_line__order=order))
 
 
 @dataclass(frozen=True)
@@ -170,21 +164,8 @@ def record_return(
     shipping if asked). InvalidInput names every line asked for more than is left."""
     order = lock_order(order_id)
     lines = {line.pk: line for line in order.lines.all()}
-    left = returnable_quantities(order)
     errors: dict[str, list[str]] = {}
-    wanted: dict[int, int] = {}
-    for raw_line, raw_quantity in quantities.items():
-        try:
-            line_id, quantity = int(raw_line), int(raw_quantity)
-        except (TypeError, ValueError):
-            errors[f"lines.{raw_line}"] = ["A whole number of units."]
-            continue
-        if line_id not in lines:
-            errors[f"lines.{raw_line}"] = ["Not a line of this order."]
-        elif not 0 <= quantity <= left[line_id]:
-            errors[f"lines.{line_id}"] = [f"From 0 to {left[line_id]}, the units not returned yet."]
-        elif quantity:
-            wanted[line_id] = quantity
+    wanted = clean_line_quantities(quantities, returnable_quantities(order), not_yet="returned", errors=errors)
     if not wanted and not errors and not include_shipping:
         errors["lines"] = ["Return at least one unit, or refund the shipping."]
     if errors:
