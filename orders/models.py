@@ -86,6 +86,9 @@ class OrderLine(models.Model):
     class Meta:
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.display_name}"
+
     @property
     def display_name(self) -> str:
         """The name the shopper saw in the cart: product and variant."""
@@ -116,7 +119,7 @@ class OrderEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.order_id}: {self.from_status or 'new'} -> {self.to_status}"
+        return f"{self.from_status or 'new'} → {self.to_status}"
 
 
 class Shipment(models.Model):
@@ -185,4 +188,7 @@ class RefundNote(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.amount} ({self.reason})"
 
