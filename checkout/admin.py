@@ -17,6 +17,7 @@ from checkout import cancellation, returns
 from currencies.money import format_money
 from orders import fulfilment
 from orders import status as order_status
+from orders.admin import OrderLinesForm
 from orders import services as order_services
 from orders.models import Order
 from payments import refunds
@@ -74,37 +75,20 @@ class OrderStaffActions:
         )
 
 
-class ReturnForm(forms.Form):
-    """Per order line, the units that came back; shipping; restock; why."""
+class ReturnForm(OrderLinesForm):
+    """Per order line, the units that came back (none by default); shipping; restock; why."""
 
+    not_yet = "returned"
     include_shipping = forms.BooleanField(required=False, label="Refund the shipping too")
     restock = forms.BooleanField(required=False, initial=True, label="Put the returned units back on hand")
     reason = forms.ChoiceField(choices=Refund.Reason.choices, initial=Refund.Reason.REQUESTED_BY_CUSTOMER)
     note = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, order: Order, left: dict[int, int], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.line_fields = []
-        for line in order.lines.all():
-            name = f"line_{line.pk}"
-            self.fields[name] = forms.IntegerField(
-                label=f"{line.display_name} (SKU {line.sku}, {line.unit_price} each)", min_value=0,
-                max_value=max(left.get(line.pk, 0), 0), initial=0,
-                help_text=f"{left.get(line.pk, 0)} of {line.quantity} not returned yet.",
-            )
-            self.line_fields.append((line.pk, name))
-        self.order_fields = ["include_shipping", "restock", "reason", "note"]
+    def line_label(self, line) -> str:
+        return f"{line.display_name} (SKU {line.sku}, {line.unit_price} each)"
 
-    def quantities(self) -> dict[int, int]:
-        return {line_id: self.cleaned_data[name] or 0 for line_id, name in self.line_fields}
-
-    def add_refusal(self, error: ShopError) -> None:
-        names = {f"lines.{line_id}": name for line_id, name in self.line_fields}
-        named = [key for key in error.details if key in names]
-        for key in named:
-            self.add_error(names[key], error.details[key][0])
-        if not named:
-            self.add_error(None, error.message)
+    def line_initial(self, units_left: int) -> int:
+        return 0
 
 
 class OrderCancelButton:

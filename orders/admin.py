@@ -51,24 +51,30 @@ class OrderEventInline(ReadOnlyInline):
     verbose_name_plural = "history"
 
 
-class ShipmentForm(forms.Form):
-    """Carrier, tracking number and, per order line, the units in this parcel (the units
-    not shipped yet by default). orders.fulfilment.ship decides what is allowed."""
+class OrderLinesForm(forms.Form):
+    """A staff form with one whole-number field per order line (`line_<id>`), from 0 to
+    the units of the line `left` for this action, and the service's refusals shown next
+    to the fields they name (`lines.<id>` -> that line's field)."""
 
-    carrier = forms.ChoiceField()
-    tracking_number = forms.CharField(max_length=64)
+    not_yet = ""  # what `left` counts: units not "shipped" / "returned" yet
 
     def __init__(self, *args, order: Order, left: dict[int, int], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["carrier"].choices = [(code, name) for code, (name, _url) in carriers().items()]
         self.line_fields = []
         for line in order.lines.all():
             name = f"line_{line.pk}"
+            units = max(left.get(line.pk, 0), 0)
             self.fields[name] = forms.IntegerField(
-                label=f"{line.display_name} (SKU {line.sku})", min_value=0, max_value=max(left.get(line.pk, 0), 0),
-                initial=left.get(line.pk, 0), help_text=f"{left.get(line.pk, 0)} of {line.quantity} not shipped yet.",
+                label=self.line_label(line), min_value=0, max_value=units, initial=self.line_initial(units),
+                help_text=f"{units} of {line.quantity} not {self.not_yet} yet.",
             )
             self.line_fields.append((line.pk, name))
+
+    def line_label(self, line: OrderLine) -> str:
+        return f"{line.display_name} (SKU {line.sku})"
+
+    def line_initial(self, units_left: int) -> int:
+        return units_left
 
     def quantities(self) -> dict[int, int]:
         return {line_id: self.cleaned_data[name] or 0 for line_id, name in self.line_fields}
@@ -80,6 +86,19 @@ class ShipmentForm(forms.Form):
             self.add_error(names.get(key, key), error.details[key][0])
         if not named:
             self.add_error(None, error.message)
+
+
+class ShipmentForm(OrderLinesForm):
+    """Carrier, tracking number and, per order line, the units in this parcel (the units
+    not shipped yet by default). orders.fulfilment.ship decides what is allowed."""
+
+    not_yet = "shipped"
+    carrier = forms.ChoiceField()
+    tracking_number = forms.CharField(max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["carrier"].choices = [(code, name) for code, (name, _url) in carriers().items()]
 
 
 class RefundNoteInline(ReadOnlyInline):

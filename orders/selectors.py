@@ -47,12 +47,26 @@ def customer_may_cancel(order: Order) -> bool:
     return cancellation_refusal(order, by_customer=True) is None
 
 
+def _details() -> tuple:
+    return (Prefetch("lines", queryset=OrderLine.objects.order_by("id")), "events", "refund_notes", "shipments__lines__order_line")
+
+
 def orders_of_customer(*, user_id: int) -> QuerySet[Order]:
     """The signed-in customer's orders, newest first, lines loaded in one more query."""
     return (
         Order.objects.filter(user_id=user_id)
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")), "events", "refund_notes", "shipments__lines__order_line")
+        .prefetch_related(*_details())
         .order_by("-created_at", "-id")
+    )
+
+
+def order_with_details(number: str) -> Order | None:
+    """The order with its lines, events, refunds and parcels loaded (what its page and its
+    JSON show), in a constant number of queries. No access check: see order_for_viewer."""
+    return (
+        Order.objects.filter(number=number)
+        .prefetch_related(*_details())
+        .first()
     )
 
 
@@ -60,11 +74,7 @@ def order_for_viewer(*, number: str, user_id: int | None, token: str | None) -> 
     """The order if the viewer may see it: its customer, or anyone holding the signed
     link's token (a guest's only key). Everyone else gets None, exactly as for an order
     that does not exist, so order numbers reveal nothing."""
-    order = (
-        Order.objects.filter(number=number)
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")), "events", "refund_notes", "shipments__lines__order_line")
-        .first()
-    )
+    order = order_with_details(number)
     if order is None:
         return None
     if user_id is not None and order.user_id == user_id:

@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.support.browser_fixtures",
     "tests.support.pages",
     "tests.support.admin",
+    "tests.support.orders",
 ]
 
 E2E_DIR = Path(__file__).resolve().parent / "e2e"

@@ -29,9 +29,6 @@ from tests.support.api_helpers import assert_error
 from tests.support.race import Crew, assert_stock_exact
 
 
-@pytest.fixture
-def lamp(make_variant):
-    return make_variant("LAMP-1", price="40.00", on_hand=5)
 
 
 def buy(api, emulator, ready_cart, variant, quantity=2, user=None) -> Order:

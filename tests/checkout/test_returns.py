@@ -25,31 +25,14 @@ from orders.models import Order, ReturnedLine
 from payments.models import Refund
 from payments.refunds import RefundRefused
 from shop.errors import InvalidInput
+from tests.support.orders import line_ids
 from tests.support.race import Crew, assert_stock_exact
 
 
-@pytest.fixture
-def lamp(make_variant):
-    return make_variant("LAMP-1", price="40.00", on_hand=5)
 
 
-@pytest.fixture
-def bulb(make_variant):
-    return make_variant("BULB-1", price="5.00", on_hand=20)
 
 
-@pytest.fixture
-def paid(api, stripe_emulator, ready_cart, lamp, bulb):
-    """A paid order of 2 lamps and 3 bulbs: 95.00 USD."""
-    cart = ready_cart({lamp: 2, bulb: 3})
-    response = api.post(f"/api/v1/carts/{cart.pk}/payment/", {"payment_method": stripe_emulator.payment_method()})
-    assert response.status_code == 200, response.content
-    mail.outbox.clear()
-    return Order.objects.get(cart=cart)
-
-
-def line_ids(order: Order) -> dict[str, int]:
-    return {line.sku: line.pk for line in order.lines.all()}
 
 
 def refunded_at_stripe(order: Order) -> int:

@@ -22,31 +22,14 @@ from orders import fulfilment
 from orders.models import Order, Shipment
 from payments.models import Refund
 from shop.errors import InvalidInput, TransitionRefused
+from tests.support.orders import line_ids as lines
 from tests.support.race import Crew, assert_stock_exact
 
 
-@pytest.fixture
-def lamp(make_variant):
-    return make_variant("LAMP-1", price="40.00", on_hand=5)
 
 
-@pytest.fixture
-def bulb(make_variant):
-    return make_variant("BULB-1", price="5.00", on_hand=20)
 
 
-@pytest.fixture
-def paid(api, stripe_emulator, ready_cart, lamp, bulb):
-    """A paid order of 2 lamps and 3 bulbs."""
-    cart = ready_cart({lamp: 2, bulb: 3})
-    response = api.post(f"/api/v1/carts/{cart.pk}/payment/", {"payment_method": stripe_emulator.payment_method()})
-    assert response.status_code == 200, response.content
-    mail.outbox.clear()
-    return Order.objects.get(cart=cart)
-
-
-def lines(order: Order) -> dict[str, int]:
-    return {line.sku: line.pk for line in order.lines.all()}
 
 
 def test_a_partial_shipment_then_the_rest_with_emails_and_tracking(paid, django_capture_on_commit_callbacks):
