@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from cart.models import Cart, CartLine, ShippingMethod
+from cart.models import Cart, CartLine
 
 
 class CartLineInline(admin.TabularInline):
@@ -67,20 +67,3 @@ class CartAdmin(admin.ModelAdmin):
     @admin.display(description="Lines", ordering="line_total")
     def line_count(self, cart: Cart) -> int:
         return cart.line_total
-
-
-@admin.register(ShippingMethod)
-class ShippingMethodAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "price", "is_active", "position"]
-    list_editable = ["name", "price", "is_active", "position"]
-    list_filter = ["is_active"]
-    search_fields = ["code", "name"]
-    ordering = ["position", "id"]
-    fields = ["code", "name", "price", "is_active", "position"]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: ShippingMethod | None = None) -> list[str]:
-        # Carts in checkout refer to a method by its code; renaming it would orphan them.
-        return ["code"] if obj is not None else []
-
-    def has_delete_permission(self, request: HttpRequest, obj: ShippingMethod | None = None) -> bool:
-        return False  # deactivate instead: carts and orders refer to the code

@@ -7,7 +7,6 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from djmoney.models.fields import MoneyField
 
 
 class Cart(models.Model):
@@ -34,8 +33,12 @@ class Cart(models.Model):
     shipping_address = models.JSONField(null=True, blank=True)
     billing_address = models.JSONField(null=True, blank=True)
     shipping_method = models.CharField(max_length=32, blank=True)
-    # The quote: the shipping method's USD price when it was chosen in checkout.
+    # The quote: the shipping method's USD price (for the cart's weight) and free-shipping
+    # threshold when it was chosen in checkout.
     quoted_shipping_usd = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    quoted_free_over_usd = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # The one discount code the shopper applied (discounts.DiscountCode.code), or "".
+    discount_code = models.CharField(max_length=40, blank=True)
     checkout_step = models.CharField(max_length=16, choices=Step.choices, default=Step.CART)
     reservation_expires_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(auto_now_add=True)
@@ -72,17 +75,3 @@ class CartLine(models.Model):
             models.UniqueConstraint(fields=["cart", "variant"], name="cart_line_unique_variant"),
             models.CheckConstraint(condition=Q(quantity__gte=1) & Q(quantity__lte=99), name="cart_line_quantity_1_99"),
         ]
-
-
-class ShippingMethod(models.Model):
-    code = models.SlugField(max_length=32, unique=True)
-    name = models.CharField(max_length=100)
-    price = MoneyField(max_digits=12, decimal_places=2, default_currency="USD", currency_choices=[("USD", "USD")])
-    is_active = models.BooleanField(default=True)
-    position = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["position", "id"]
-
-    def __str__(self) -> str:
-        return self.name

@@ -19,17 +19,22 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
-from moneyed import Money
 
-from cart.models import Cart, CartLine, ShippingMethod
+from cart.models import Cart, CartLine
+from cart.pricing import cart_weight, price_cart
 from cart.selectors import parse_cart_id, reservation_is_live
 from cart.validation import MAX_LINE_QUANTITY, clean_address, clean_email, has_control_characters, parse_quantity
 from catalog.models import Variant
 from currencies import rates
+from discounts import selectors as discount_selectors
+from discounts import services as discount_services
 from inventory.selectors import available_quantities
+from shipping import selectors as shipping
+from shipping.selectors import MethodQuote
 from shop.errors import (
     CartNotActive,
     CartNotInCheckout,
+    DiscountNotApplicable,
     InsufficientStock,
     InvalidInput,
     NotFound,
@@ -225,7 +230,10 @@ def enter_checkout(cart: Cart, *, expires_at: datetime, now: datetime) -> None:
         cart.checkout_step = Cart.Step.ADDRESS
         _fix_quote(cart)
     cart.reservation_expires_at = expires_at
-    touch(cart, now, ["status", "exchange_rate", "checkout_step", "reservation_expires_at", "quoted_shipping_usd"])
+    touch(cart, now, [*QUOTE_FIELDS, "status", "exchange_rate", "checkout_step", "reservation_expires_at"])
+
+
+QUOTE_FIELDS = ["shipping_method", "quoted_shipping_usd", "quoted_free_over_usd"]
 
 
 def _fix_quote(cart: Cart) -> None:
@@ -234,32 +242,89 @@ def _fix_quote(cart: Cart) -> None:
     CartLine.objects.filter(cart=cart).update(
         quoted_unit_price_usd=Subquery(Variant.objects.filter(pk=OuterRef("variant_id")).values("price")[:1])
     )
-    method = ShippingMethod.objects.filter(code=cart.shipping_method).first() if cart.shipping_method else None
-    cart.quoted_shipping_usd = method.price.amount if method else None
+    _quote_shipping(cart, _method_of(cart) if cart.shipping_method else None)
+
+
+def _weight(cart: Cart) -> int:
+    return cart_weight(CartLine.objects.filter(cart=cart).select_related("variant__product"))
+
+
+def _method_of(cart: Cart, country: str | None = None) -> MethodQuote | None:
+    """The cart's chosen method as the zone of `country` (else of its address) offers it
+    for the cart's parcel, if it does."""
+    country = country or (cart.shipping_address or {}).get("country")
+    return shipping.method_for(country, cart.shipping_method, _weight(cart))
+
+
+def _quote_shipping(cart: Cart, method: MethodQuote | None) -> None:
+    """The chosen method and its USD price and threshold, fixed on the cart; a method
+    the address's zone does not offer is dropped (the shopper chooses again)."""
+    cart.shipping_method = method.code if method else ""
+    cart.quoted_shipping_usd = method.price_usd if method else None
+    cart.quoted_free_over_usd = method.free_over_usd if method else None
 
 
 def _clear_quote(cart: Cart) -> None:
     CartLine.objects.filter(cart=cart).update(quoted_unit_price_usd=None)
     cart.quoted_shipping_usd = None
+    cart.quoted_free_over_usd = None
 
 
 def apply_checkout_fields(cart: Cart, changes: dict[str, Any], *, now: datetime) -> None:
-    """Write contact, addresses and shipping method (cleaned by clean_checkout_fields)
-    and the step they lead to, with the reservation expiry as the caller left it."""
+    """Write contact, addresses, shipping method and discount code (cleaned by
+    clean_checkout_fields) and the step they lead to, with the reservation expiry as the
+    caller left it. A new address re-prices the chosen method for its zone, or drops it
+    when that zone does not offer it."""
     changes = dict(changes)
     method = changes.pop("shipping_method", None)
-    if method is not None:
-        changes["shipping_method"] = method.code
-        changes["quoted_shipping_usd"] = method.price.amount
+    code = changes.pop("discount_code", None)
     for field, value in changes.items():
         setattr(cart, field, value)
+    if method is not None:
+        _quote_shipping(cart, method)
+    elif "shipping_address" in changes and cart.shipping_method:
+        _quote_shipping(cart, _method_of(cart))
+    fields = [*changes, *QUOTE_FIELDS]
+    if code is not None:
+        apply_discount_code(cart, code, now=now)
+        fields.append("discount_code")
     if cart.email and cart.shipping_address:
         cart.checkout_step = Cart.Step.PAYMENT if cart.shipping_method else Cart.Step.SHIPPING
-    touch(cart, now, [*changes, "checkout_step", "reservation_expires_at"])
+    touch(cart, now, [*fields, "checkout_step", "reservation_expires_at"])
 
 
-def clean_checkout_fields(*, email: Any, shipping_address: Any, billing_address: Any, shipping_method: Any) -> dict[str, Any]:
-    """The given fields cleaned; InvalidInput naming every bad one."""
+def apply_discount_code(cart: Cart, code: Any, *, now: datetime) -> None:
+    """Set (or with "" remove) the cart's one discount code; the caller holds the cart
+    locked and saves it. A code that does not apply raises DiscountNotApplicable with its
+    reason and changes nothing. A use the checkout held of another code is released."""
+    if code is None:
+        code = ""
+    if not isinstance(code, str) or len(code) > discount_selectors.MAX_CODE_LENGTH * 2 or has_control_characters(code):
+        raise InvalidInput("Enter the discount code as text.", details={"discount_code": ["Must be a code of at most 40 characters."]})
+    code = discount_selectors.normalize_code(code)
+    if code == cart.discount_code:
+        return
+    if code:
+        problem = discount_selectors.code_problem(code, email=cart.email, holder_id=cart.pk, now=now)
+        if problem is not None:
+            raise DiscountNotApplicable(discount_selectors.reason_sentence(problem, code), reason=problem)
+        previous = cart.discount_code
+        cart.discount_code = code
+        totals = price_cart(cart, now=now)
+        if totals.discount_problem is not None:
+            cart.discount_code = previous
+            raise DiscountNotApplicable(totals.discount_message, reason=totals.discount_problem)
+    cart.discount_code = code
+    discount_services.release_uses(holder_id=cart.pk)
+
+
+def clean_checkout_fields(
+    cart: Cart, *, email: Any, shipping_address: Any, billing_address: Any, shipping_method: Any, discount_code: Any = UNSET
+) -> dict[str, Any]:
+    """The given fields cleaned; InvalidInput naming every bad one. A shipping address
+    must be in a country the shop ships to; a shipping method must be one its zone offers
+    (the new address's, if one is given). The discount code is checked when it is
+    applied (apply_checkout_fields)."""
     changes: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
 
@@ -272,28 +337,44 @@ def clean_checkout_fields(*, email: Any, shipping_address: Any, billing_address:
     if email is not UNSET:
         collect("email", lambda: clean_email(email))
     if shipping_address is not UNSET:
-        collect("shipping_address", lambda: clean_address(shipping_address, field="shipping_address"))
+        collect("shipping_address", lambda: _clean_shipping_address(shipping_address))
     if billing_address is not UNSET:
         collect(
             "billing_address",
             lambda: None if billing_address is None else clean_address(billing_address, field="billing_address"),
         )
-    if shipping_method is not UNSET:
-        collect("shipping_method", lambda: _clean_shipping_method(shipping_method))
+    if shipping_method is not UNSET and "shipping_address" not in errors:
+        address = changes.get("shipping_address") or cart.shipping_address
+        collect("shipping_method", lambda: _clean_shipping_method(shipping_method, cart, (address or {}).get("country")))
+    if discount_code is not UNSET:
+        changes["discount_code"] = discount_code
     if errors:
         first_field, messages = next(iter(errors.items()))
         raise InvalidInput(f"{first_field}: {messages[0]}", details=errors)
     return changes
 
 
-def _clean_shipping_method(code: Any) -> ShippingMethod:
-    known = isinstance(code, str) and not has_control_characters(code)
-    method = ShippingMethod.objects.filter(code=code, is_active=True).first() if known else None
+def _clean_shipping_address(value: Any) -> dict[str, str]:
+    address = clean_address(value, field="shipping_address")
+    if not shipping.ships_to(address["country"]):
+        sentence = shipping.not_shipped_sentence(address["country"])
+        raise InvalidInput(sentence, details={"shipping_address.country": [sentence]})
+    return address
+
+
+def _clean_shipping_method(code: Any, cart: Cart, country: str | None) -> MethodQuote:
+    if not country:
+        raise InvalidInput(
+            "Enter the shipping address first: the methods depend on it.",
+            details={"shipping_method": ["Enter the shipping address first."]},
+        )
+    offered = shipping.methods_for(country, _weight(cart))
+    method = next((m for m in offered if m.code == code), None) if isinstance(code, str) else None
     if method is None:
-        codes = list(ShippingMethod.objects.filter(is_active=True).values_list("code", flat=True))
+        codes = ", ".join(m.code for m in offered) or "none"
         raise InvalidInput(
             "Choose one of the shipping methods offered.",
-            details={"shipping_method": [f"Unknown shipping method; choose one of {', '.join(codes)}."]},
+            details={"shipping_method": [f"Unknown shipping method for this address; choose one of {codes}."]},
         )
     return method
 
@@ -307,7 +388,8 @@ def leave_checkout(cart: Cart, *, now: datetime) -> None:
     cart.reservation_expires_at = None
     cart.checkout_step = Cart.Step.CART
     _clear_quote(cart)
-    touch(cart, now, ["status", "exchange_rate", "reservation_expires_at", "checkout_step", "quoted_shipping_usd"])
+    discount_services.release_uses(holder_id=cart.pk)
+    touch(cart, now, ["status", "exchange_rate", "reservation_expires_at", "checkout_step", "quoted_shipping_usd", "quoted_free_over_usd"])
 
 
 def idle_open_cart_ids(*, cutoff: datetime, excluding: Iterable[UUID] = (), limit: int = 200) -> list[UUID]:
@@ -324,10 +406,19 @@ def abandon(cart: Cart) -> None:
     """active|checkout -> abandoned (idle too long); the caller released its stock."""
     cart.status = Cart.Status.ABANDONED
     cart.reservation_expires_at = None
+    discount_services.release_uses(holder_id=cart.pk)
     cart.save(update_fields=["status", "reservation_expires_at", "updated_at"])
 
 
-def restore_quote(cart: Cart, *, rate: Decimal, unit_prices_usd: dict[int, Decimal], shipping_usd: Decimal | None) -> None:
+def restore_quote(
+    cart: Cart,
+    *,
+    rate: Decimal,
+    unit_prices_usd: dict[int, Decimal],
+    shipping_usd: Decimal | None,
+    free_over_usd: Decimal | None,
+    discount_code: str,
+) -> None:
     """Put a quote back on a cart whose checkout ended (cancelling it cleared the fixed
     prices and rate): a payment for that quote arrived, so the order is priced as paid."""
     lines = list(CartLine.objects.filter(cart=cart))
@@ -336,6 +427,8 @@ def restore_quote(cart: Cart, *, rate: Decimal, unit_prices_usd: dict[int, Decim
     CartLine.objects.bulk_update(lines, ["quoted_unit_price_usd"])
     cart.exchange_rate = rate
     cart.quoted_shipping_usd = shipping_usd
+    cart.quoted_free_over_usd = free_over_usd
+    cart.discount_code = discount_code
 
 
 def line_quantities(cart: Cart) -> dict[int, int]:
@@ -351,7 +444,8 @@ def complete(cart: Cart, *, now: datetime) -> None:
     cart.checkout_step = Cart.Step.CONFIRMATION
     cart.save(
         update_fields=[
-            "status", "completed_at", "reservation_expires_at", "checkout_step", "exchange_rate", "quoted_shipping_usd", "updated_at",
+            "status", "completed_at", "reservation_expires_at", "checkout_step", "exchange_rate", "quoted_shipping_usd",
+            "quoted_free_over_usd", "discount_code", "updated_at",
         ]
     )
 
@@ -396,11 +490,3 @@ def merge_carts(*, source_id: UUID | str, user_id: int) -> Cart:
         source.save(update_fields=["status", "updated_at"])
         touch(target, timezone.now(), [])
     return target
-
-
-def upsert_shipping_method(*, code: str, name: str, price_usd: Decimal, position: int = 0) -> ShippingMethod:
-    """Create or update a shipping method by code; its price is in the USD base."""
-    method, _ = ShippingMethod.objects.update_or_create(
-        code=code, defaults={"name": name, "price": Money(price_usd, "USD"), "position": position}
-    )
-    return method

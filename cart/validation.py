@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from babel import Locale
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django_countries import countries
 
 from shop.errors import InvalidInput
 
@@ -14,11 +14,16 @@ ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "co
 REQUIRED_ADDRESS_FIELDS = ("name", "line1", "city", "postal_code", "country")
 ADDRESS_MAX_LENGTH = 200
 
-# ISO 3166 alpha-2 codes and their English names, from CLDR: the countries an address
-# may name, and the list the checkout's address form offers.
-COUNTRY_NAMES: dict[str, str] = {
-    code: name for code, name in Locale("en").territories.items() if len(code) == 2 and code.isalpha()
-}
+
+
+def is_country(code: str) -> bool:
+    """An ISO 3166-1 alpha-2 code of a real country (django-countries' list: not
+    "European Union", "Eurozone" or "Unknown Region")."""
+    return len(code) == 2 and code.isalpha() and code.isupper() and bool(countries.name(code))
+
+
+def country_name(code: str) -> str:
+    return str(countries.name(code)) or code
 EMAIL_MAX_LENGTH = 254  # the column's length; Django's validator alone allows up to 320
 _CONTROL_CHARACTERS = frozenset(map(chr, [*range(0x20), 0x7F]))
 
@@ -76,7 +81,7 @@ def address_errors(value: Any) -> dict[str, list[str]]:
     country = value.get("country")
     if isinstance(country, str) and country.strip() and "country" not in errors:
         code = country.strip().upper()
-        if code not in COUNTRY_NAMES:
+        if not is_country(code):
             errors["country"] = ["Use an ISO 3166 two-letter country code, like US or DE."]
     return errors
 
@@ -89,3 +94,16 @@ def clean_address(value: Any, *, field: str) -> dict[str, str]:
     cleaned = {key: value[key].strip() for key in ADDRESS_FIELDS if isinstance(value.get(key), str) and value[key].strip()}
     cleaned["country"] = cleaned["country"].upper()
     return cleaned
+
+
+def clean_country_param(value: Any, *, field: str = "country") -> str | None:
+    """An optional ISO 3166 alpha-2 code from a query string, upper-cased."""
+    if value is None or value == "":
+        return None
+    code = str(value).strip().upper()
+    if not is_country(code):
+        raise InvalidInput(
+            f"{field}: use an ISO 3166 two-letter country code, like US or DE.",
+            details={field: ["Use an ISO 3166 two-letter country code, like US or DE."]},
+        )
+    return code

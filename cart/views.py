@@ -1,7 +1,8 @@
 """Shopper pages of the cart: see it, add to it from a product page, change quantities,
 remove lines, and switch the currency. Each action calls one service; a refused action
 re-renders the page with the reason and changes nothing. Every amount comes from
-cart.pricing.price_cart. (The checkout buttons on the cart page are checkout's views.)"""
+cart.pricing.price_cart. (The checkout buttons and the discount code form on the cart page
+are checkout's views: they call checkout's services.)"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from catalog import selectors as catalog_selectors
 from catalog.views import render_product_page
 from currencies.choice import remember_currency
 from inventory.selectors import Availability, availability_of
+from shipping import selectors as shipping_selectors
 from shop.errors import InsufficientStock, InvalidInput, NotFound, ShopError, UnsupportedCurrency
 
 
@@ -35,11 +37,19 @@ class CartRow:
 
 
 def render_cart(
-    request: HttpRequest, *, status: int = 200, error: str | None = None, line_errors: dict[int, str] | None = None
+    request: HttpRequest,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    line_errors: dict[int, str] | None = None,
+    discount_error: str | None = None,
+    discount_code: str = "",
 ) -> HttpResponse:
+    """The cart page; a refused action shows its reason at the top, next to its line, or
+    (`discount_error`, with what was typed) next to the discount code field."""
     cart = current_cart(request)
     line_errors = line_errors or {}
-    context: dict[str, Any] = {"cart": cart, "error": error}
+    context: dict[str, Any] = {"cart": cart, "error": error, "discount_error": discount_error, "discount_value": discount_code}
     if cart is not None:
         lines = list(cart.lines.all())
         availability = availability_of([line.variant_id for line in lines])
@@ -48,6 +58,9 @@ def render_cart(
             totals=totals,
             in_checkout=cart.status == Cart.Status.CHECKOUT,
             reservation_live=reservation_is_live(cart),
+            shipping_method_name=shipping_selectors.method_name(
+                (cart.shipping_address or {}).get("country"), cart.shipping_method
+            ) if cart.shipping_method else "",
             rows=[
                 CartRow(priced, *availability[priced.line.variant_id], line_errors.get(priced.line.pk))
                 for priced in totals.lines

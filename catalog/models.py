@@ -26,6 +26,8 @@ class Product(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
+    # The shipping weight of its variants that give none.
+    weight_grams = models.PositiveIntegerField(null=True, blank=True, help_text="Shipping weight of each variant that gives none.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -48,6 +50,7 @@ class Variant(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     # The base price: always USD (invariant 5).
     price = MoneyField(max_digits=12, decimal_places=2, default_currency="USD", currency_choices=[("USD", "USD")])
+    weight_grams = models.PositiveIntegerField(null=True, blank=True, help_text="Shipping weight; empty: the product's.")
     is_active = models.BooleanField(default=True)
     position = models.PositiveIntegerField(default=0)
 
@@ -57,6 +60,13 @@ class Variant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product.name} – {self.display_name}" if self.product_id else self.sku
+
+    @property
+    def shipping_weight_grams(self) -> int:
+        """Its own weight, else its product's, else 0 (the product must be loaded)."""
+        if self.weight_grams is not None:
+            return self.weight_grams
+        return self.product.weight_grams or 0
 
     @property
     def display_name(self) -> str:

@@ -39,3 +39,18 @@ def category_and_descendants(category: Category) -> list[int]:
 
 def categories() -> QuerySet[Category]:
     return Category.objects.order_by("name")
+
+
+def category_parents() -> dict[int, int | None]:
+    """Every category's parent id, in one query: tax and discount rules that name a
+    category also cover its subcategories."""
+    return dict(Category.objects.values_list("pk", "parent_id"))
+
+
+def category_chain(category_id: int | None, parents: dict[int, int | None]) -> list[int]:
+    """The category and its ancestors, nearest first."""
+    chain: list[int] = []
+    while category_id is not None and category_id not in chain:
+        chain.append(category_id)
+        category_id = parents.get(category_id)
+    return chain

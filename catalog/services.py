@@ -1,5 +1,10 @@
 """Catalog writes: the products and variants of a JSON catalog file (upsert by slug and
-SKU). The file's stock figures are the inventory's to set (checkout.imports)."""
+SKU). The file's stock figures are the inventory's to set (checkout.imports).
+
+It also holds the checks every section of a catalog file shares (`fail`, `decimal_field`,
+`whole_number`, `text_field`, `country_field`, `no_nul`, `known_keys`), so the shipping, tax and
+discount sections, in the apps above, name a bad entry in the same words as a bad
+variant."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,6 +13,7 @@ from typing import Any, NoReturn
 
 from django.db import transaction
 from django.utils.text import slugify
+from django_countries import countries
 from moneyed import Money
 
 from catalog.models import Category, Product, Variant
@@ -22,6 +28,7 @@ MAX_VARIANT_NAME_LENGTH = Variant._meta.get_field("name").max_length
 MAX_CATEGORY_NAME_LENGTH = Category._meta.get_field("name").max_length
 MAX_COUNT = 2**31 - 1  # stock and thresholds are 32-bit integer columns
 MAX_PRICE = Decimal("1e10")  # 12 digits, 2 of them decimals
+MAX_WEIGHT_GRAMS = 10_000_000  # ten tonnes: anything above is a typo, not a parcel
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,25 @@ class StockFigure:
 
 
 @dataclass
+class Upserted:
+    """What an import did to one kind of row: created, updated, or kept as the shop had it
+    (only_new: the row exists, so staff's version stays)."""
+
+    created: int = 0
+    updated: int = 0
+    kept: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.kept
+
+    def describe(self, label: str) -> str:
+        """"3 shipping zones (2 created, 1 updated)"."""
+        kept = f", {self.kept} kept" if self.kept else ""
+        return f"{self.total} {label} ({self.created} created, {self.updated} updated{kept})"
+
+
+@dataclass
 class ImportResult:
     products_created: int = 0
     products_updated: int = 0
@@ -44,10 +70,91 @@ class ImportResult:
     stock_movements: int = 0
     skus: list[str] = field(default_factory=list)
     stock: list[StockFigure] = field(default_factory=list)  # what to set, in file order
+    # The file's other sections, by what their rows are called ("tax rates"), in file order.
+    sections: dict[str, Upserted] = field(default_factory=dict)
 
 
 def fail(where: str, message: str) -> NoReturn:
     raise InvalidInput(f"{where}: {message}", details={where: [message]})
+
+
+def _number_range(minimum: Decimal | int, maximum: Decimal | int | None, *, above_minimum: bool) -> str:
+    if maximum is None:
+        return f"more than {minimum}" if above_minimum else f"of {minimum} or more"
+    if above_minimum:
+        return f"more than {minimum} and at most {maximum}"
+    return f"from {minimum} to {maximum}"
+
+
+def decimal_field(
+    value: Any,
+    where: str,
+    *,
+    minimum: Decimal = Decimal(0),
+    maximum: Decimal | None = None,
+    above_minimum: bool = False,
+    example: str = "19.99",
+) -> Decimal:
+    """An amount of a catalog file (a USD price, a percentage) with at most 2 decimals,
+    as the columns store it. Text or a whole number, never a JSON float: a float is a
+    binary fraction, and "19.99" must stay exactly 19.99. `maximum` is inclusive; without
+    one, the column's limit applies."""
+    try:
+        amount = Decimal(str(value)) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    except InvalidOperation:
+        amount = None
+    if amount is not None and amount.is_finite() and amount >= MAX_PRICE and (maximum is None or maximum >= MAX_PRICE):
+        fail(where, f"must be less than {MAX_PRICE:f}")
+    if (
+        amount is None
+        or not amount.is_finite()
+        or (amount <= minimum if above_minimum else amount < minimum)
+        or (maximum is not None and amount > maximum)
+        or amount != amount.quantize(Decimal("0.01"))  # last: in range, so it cannot overflow
+    ):
+        fail(where, f'must be a decimal string {_number_range(minimum, maximum, above_minimum=above_minimum)} with at most 2 decimals, like "{example}"')
+    return amount
+
+
+def whole_number(value: Any, where: str, *, minimum: int = 0, maximum: int = MAX_COUNT) -> int:
+    """A count of a catalog file (stock, days, grams, uses): a JSON integer, not text and
+    not true/false (which Python counts as 1 and 0)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        limits = f"of {minimum} or more" if maximum == MAX_COUNT else f"from {minimum} to {maximum:,}"
+        fail(where, f"must be a whole number {limits}")
+    return value
+
+
+def text_field(value: Any, where: str, *, max_length: int) -> str:
+    """Required text of a catalog file, without its surrounding spaces."""
+    if not isinstance(value, str) or not value.strip():
+        fail(where, "is required")
+    if len(value.strip()) > max_length:
+        fail(where, f"must be at most {max_length} characters")
+    return value.strip()
+
+
+def country_field(value: Any, where: str) -> str:
+    """A real ISO 3166 alpha-2 country code, in capitals as addresses store it."""
+    if not isinstance(value, str) or value != value.upper() or not countries.name(value):
+        fail(where, f'must be an ISO 3166 country code like "DE", not {value!r}')
+    return value
+
+
+def no_nul(value: Any, where: str) -> None:
+    """PostgreSQL refuses NUL characters in text and JSON: name where one hides, before
+    anything is written."""
+    found = _nul_path(value, where)
+    if found:
+        fail(found, "must not contain NUL characters")
+
+
+def known_keys(entry: dict[str, Any], where: str, keys: set[str]) -> None:
+    """A key the format does not have is most likely a typo ("free_over" for
+    "free_over_usd"): named, rather than silently ignored."""
+    unknown = sorted(set(entry) - keys)
+    if unknown:
+        fail(f"{where}.{unknown[0]}", f"is not a key of this entry (it takes {', '.join(sorted(keys))})")
 
 
 def _nul_path(value: Any, path: str) -> str | None:
@@ -71,9 +178,7 @@ def _validate(data: Any) -> list[dict[str, Any]]:
     """Check the whole file before writing anything; the first bad entry is named."""
     if not isinstance(data, dict) or not isinstance(data.get("products"), list):
         fail("file", 'must be an object with a "products" list')
-    nul_at = _nul_path(data["products"], "products")
-    if nul_at:
-        fail(nul_at, "must not contain NUL characters")
+    no_nul(data["products"], "products")
     seen_skus: set[str] = set()
     seen_slugs: set[str] = set()
     for i, product in enumerate(data["products"]):
@@ -87,16 +192,15 @@ def _validate(data: Any) -> list[dict[str, Any]]:
             fail(f"{where}.slug", f"{slug!r} appears twice in the file")
         seen_slugs.add(slug)
         where = f"products[{i}] ({slug})"
-        if not isinstance(product.get("name"), str) or not product["name"].strip():
-            fail(f"{where}.name", "is required")
-        if len(product["name"].strip()) > MAX_NAME_LENGTH:
-            fail(f"{where}.name", f"must be at most {MAX_NAME_LENGTH} characters")
+        text_field(product.get("name"), f"{where}.name", max_length=MAX_NAME_LENGTH)
         for key in ("description", "category"):
             if key in product and product[key] is not None and not isinstance(product[key], str):
                 fail(f"{where}.{key}", "must be text")
         category = product.get("category")
         if category and (not slugify(category) or len(category) > MAX_CATEGORY_NAME_LENGTH):
             fail(f"{where}.category", f"must be a name of at most {MAX_CATEGORY_NAME_LENGTH} characters with letters or digits")
+        if product.get("weight_grams") is not None:
+            whole_number(product["weight_grams"], f"{where}.weight_grams", maximum=MAX_WEIGHT_GRAMS)
         variants = product.get("variants")
         if not isinstance(variants, list) or not variants:
             fail(f"{where}.variants", "must be a non-empty list")
@@ -111,25 +215,12 @@ def _validate(data: Any) -> list[dict[str, Any]]:
                 fail(f"{vwhere}.sku", f"{sku!r} appears twice in the file")
             seen_skus.add(sku)
             vwhere = f"{vwhere} ({sku})"
-            price = variant.get("price_usd")
-            try:
-                amount = Decimal(str(price)) if isinstance(price, (str, int)) and not isinstance(price, bool) else None
-            except InvalidOperation:
-                amount = None
-            if (
-                amount is None
-                or not amount.is_finite()
-                or amount < 0
-                or amount >= MAX_PRICE
-                or amount != amount.quantize(Decimal("0.01"))
-            ):
-                fail(f"{vwhere}.price_usd", 'must be a decimal string of 0 or more with at most 2 decimals, like "19.99"')
-            stock = variant.get("stock")
-            if isinstance(stock, bool) or not isinstance(stock, int) or not 0 <= stock <= MAX_COUNT:
-                fail(f"{vwhere}.stock", "must be a whole number of 0 or more")
-            threshold = variant.get("low_stock_threshold")
-            if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= MAX_COUNT):
-                fail(f"{vwhere}.low_stock_threshold", "must be a whole number of 0 or more")
+            decimal_field(variant.get("price_usd"), f"{vwhere}.price_usd")
+            whole_number(variant.get("stock"), f"{vwhere}.stock")
+            if variant.get("low_stock_threshold") is not None:
+                whole_number(variant["low_stock_threshold"], f"{vwhere}.low_stock_threshold")
+            if variant.get("weight_grams") is not None:
+                whole_number(variant["weight_grams"], f"{vwhere}.weight_grams", maximum=MAX_WEIGHT_GRAMS)
             if "attributes" in variant and not isinstance(variant["attributes"], dict):
                 fail(f"{vwhere}.attributes", "must be an object")
             if "name" in variant and variant["name"] is not None and (
@@ -149,6 +240,10 @@ def import_products(data: Any, *, only_new: bool = False) -> ImportResult:
 
     only_new: add what the shop does not have yet and leave existing products and variants
     (and their stock: they are not listed) exactly as staff left them (the demo seed).
+
+    weight_grams (of a product: its variants' that give none) is written only when the
+    entry has the key, and null clears it: a file from before weights existed does not
+    wipe the weights staff have entered since.
     """
     products = _validate(data)
     result = ImportResult()
@@ -164,6 +259,8 @@ def import_products(data: Any, *, only_new: bool = False) -> ImportResult:
                         slug=slugify(entry["category"]), defaults={"name": entry["category"]}
                     )
                 fields = {"name": entry["name"].strip(), "description": entry.get("description") or "", "category": category}
+                if "weight_grams" in entry:
+                    fields["weight_grams"] = entry["weight_grams"]
                 if product is None:
                     product = Product.objects.create(slug=entry["slug"], **fields)
                     result.products_created += 1
@@ -186,6 +283,8 @@ def import_products(data: Any, *, only_new: bool = False) -> ImportResult:
                     "position": position,
                     "is_active": True,
                 }
+                if "weight_grams" in v:
+                    fields["weight_grams"] = v["weight_grams"]
                 if existing is None:
                     variant_id = Variant.objects.create(product=product, sku=v["sku"], **fields).pk
                     result.variants_created += 1

@@ -27,11 +27,13 @@ from checkout.api_schema import (
 from checkout.cancellation import cancel_order
 from checkout.payment import request_payment
 from checkout.selectors import cart_with_order
-from cart.models import Cart, ShippingMethod
-from cart.pricing import price_cart, shipping_price
+from cart.models import Cart
+from cart.pricing import ShippingOption, TaxLine, price_cart, shipping_options
+from cart.validation import clean_country_param
 from cart.selectors import cart_with_lines
 from currencies.money import money_json
 from currencies.rates import rate_json
+from taxes.selectors import rate_text
 from inventory.selectors import availability_of
 from orders import selectors as order_selectors
 from orders.api import order_json
@@ -39,7 +41,7 @@ from orders.api_schema import OrderSerializer
 from orders.selectors import guest_link
 from shop.api_base import ScopedThrottle, ShopAPIView, body_object
 from shop.api_schema import error_responses
-from shop.errors import NotFound
+from shop.errors import CheckoutIncomplete, InvalidInput, NotFound
 
 
 def order_summary(cart: Cart) -> dict[str, Any] | None:
@@ -47,6 +49,21 @@ def order_summary(cart: Cart) -> dict[str, Any] | None:
     if order is None:
         return None
     return {"number": order.number, "status": order.status, "url": guest_link(order, view="api:order-detail")}
+
+
+def shipping_option_json(option: ShippingOption) -> dict[str, Any]:
+    return {
+        "code": option.code,
+        "name": option.name,
+        "price": money_json(option.price),
+        "regular_price": money_json(option.regular_price),
+        "estimated_delivery": {"min_days": option.min_days, "max_days": option.max_days},
+        "free_over": money_json(option.free_over) if option.free_over is not None else None,
+    }
+
+
+def tax_line_json(line: TaxLine) -> dict[str, Any]:
+    return {"name": line.name, "rate": rate_text(line.rate), "amount": money_json(line.amount)}
 
 
 def cart_json(cart_id) -> dict[str, Any]:
@@ -73,7 +90,13 @@ def cart_json(cart_id) -> dict[str, Any]:
         "subtotal": money_json(totals.subtotal),
         "shipping": money_json(totals.shipping),
         "tax": money_json(totals.tax),
+        "tax_lines": [tax_line_json(line) for line in totals.tax_lines],
+        "prices_include_tax": totals.prices_include_tax,
         "discount": money_json(totals.discount),
+        "discount_code": cart.discount_code or None,
+        "discount_problem": (
+            {"reason": totals.discount_problem, "message": totals.discount_message} if totals.discount_problem else None
+        ),
         "total": money_json(totals.total),
         "email": cart.email or None,
         "shipping_address": cart.shipping_address,
@@ -106,13 +129,15 @@ class CartDetailView(ShopAPIView):
     @extend_schema(
         request=CartUpdateRequestSerializer,
         responses={200: CartSerializer, **error_responses(400, 404, 409, 429)},
-        summary="Change the cart's currency",
+        summary="Change the cart's currency or discount code",
     )
     def patch(self, request: Request, cart_id) -> Response:
         body = body_object(request)
         if "currency" in body:
             services.set_currency(cart_id=cart_id, currency=body["currency"])
-        else:
+        if "discount_code" in body:
+            checkout_services.set_discount_code(cart_id=cart_id, code=body["discount_code"])
+        if "currency" not in body and "discount_code" not in body:
             cart_with_lines(cart_id)  # 404 for an unknown cart
         return Response(cart_json(cart_id))
 
@@ -184,11 +209,13 @@ class CheckoutView(ShopAPIView):
     @extend_schema(
         request=CheckoutUpdateRequestSerializer,
         responses={200: CartSerializer, **error_responses(400, 404, 409, 429)},
-        summary="Contact, addresses, shipping method",
+        summary="Contact, addresses, shipping method, discount code",
     )
     def patch(self, request: Request, cart_id) -> Response:
         body = body_object(request)
-        fields = {k: body[k] for k in ("email", "shipping_address", "billing_address", "shipping_method") if k in body}
+        fields = {
+            k: body[k] for k in ("email", "shipping_address", "billing_address", "shipping_method", "discount_code") if k in body
+        }
         checkout_services.update_checkout(cart_id=cart_id, **fields)
         return Response(cart_json(cart_id))
 
@@ -202,19 +229,31 @@ class CheckoutView(ShopAPIView):
 
 class ShippingMethodsView(ShopAPIView):
     @extend_schema(
-        parameters=[OpenApiParameter("cart", OpenApiTypes.UUID, description="Price the methods for this cart (its currency).")],
-        responses={200: ShippingMethodSerializer(many=True), **error_responses(404, 429)},
-        summary="Shipping methods priced for a cart",
+        parameters=[
+            OpenApiParameter("cart", OpenApiTypes.UUID, description="The methods for this cart's shipping address, priced for it."),
+            OpenApiParameter("country", OpenApiTypes.STR, description="Without a cart: the methods for this country (ISO 3166 alpha-2), in USD."),
+        ],
+        responses={200: ShippingMethodSerializer(many=True), **error_responses(400, 404, 429)},
+        summary="Shipping methods for a cart's address",
     )
     def get(self, request: Request) -> Response:
         cart_id = request.query_params.get("cart")
-        cart = cart_with_lines(cart_id) if cart_id else Cart(currency=settings.DEFAULT_CURRENCY)
-        return Response(
-            [
-                {"code": m.code, "name": m.name, "price": money_json(shipping_price(m, cart))}
-                for m in ShippingMethod.objects.filter(is_active=True)
-            ]
-        )
+        if cart_id:
+            cart = cart_with_lines(cart_id)
+            if not (cart.shipping_address or {}).get("country"):
+                raise CheckoutIncomplete(
+                    "Enter the shipping address first: the methods depend on it.",
+                    details={"missing": ["shipping_address"], "shipping_address": ["Enter a shipping address."]},
+                )
+        else:
+            country = clean_country_param(request.query_params.get("country"))
+            if country is None:
+                raise InvalidInput(
+                    "Give a cart (or a country): shipping methods depend on the address.",
+                    details={"cart": ["Give the id of a cart with a shipping address, or a country."]},
+                )
+            cart = Cart(currency=settings.DEFAULT_CURRENCY, shipping_address={"country": country})
+        return Response([shipping_option_json(option) for option in shipping_options(cart)])
 
 
 class PaymentView(ShopAPIView):

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from cart.models import Cart
 from orders.models import Order
 from catalog.api_schema import STOCK_STATUSES
-from shop.api_schema import AddressSerializer, EnumString, MoneySerializer, WholeBody
+from shop.api_schema import AddressSerializer, EnumString, MoneySerializer, TaxLineSerializer, WholeBody
 
 
 class CartLineSerializer(serializers.Serializer):
@@ -32,6 +32,14 @@ class OrderSummarySerializer(serializers.Serializer):
         ref_name = "OrderSummary"
 
 
+class DiscountProblemSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text="A reason of discount_not_applicable.")
+    message = serializers.CharField()
+
+    class Meta:
+        ref_name = "DiscountProblem"
+
+
 class CartSerializer(serializers.Serializer):
     id = serializers.UUIDField(help_text="Unguessable; knowing it is the right to use the cart.")
     status = EnumString(Cart.Status.values, enum_name="CartStatus")
@@ -40,8 +48,12 @@ class CartSerializer(serializers.Serializer):
     lines = CartLineSerializer(many=True)
     subtotal = MoneySerializer()
     shipping = MoneySerializer()
-    tax = MoneySerializer()
+    tax = MoneySerializer(help_text="Added to the total, or (prices_include_tax) the part of it that is tax.")
+    tax_lines = TaxLineSerializer(many=True, help_text="Tax by name and rate; empty until the shipping address is known.")
+    prices_include_tax = serializers.BooleanField()
     discount = MoneySerializer()
+    discount_code = serializers.CharField(allow_null=True)
+    discount_problem = DiscountProblemSerializer(allow_null=True, help_text="Why the cart's code gives nothing now.")
     total = MoneySerializer()
     email = serializers.EmailField(allow_null=True)
     shipping_address = AddressSerializer(allow_null=True)
@@ -63,7 +75,10 @@ class CartCreateRequestSerializer(serializers.Serializer):
 
 
 class CartUpdateRequestSerializer(WholeBody, serializers.Serializer):
-    currency = serializers.CharField(help_text="ISO 4217; only while the cart is active.")
+    currency = serializers.CharField(required=False, help_text="ISO 4217; only while the cart is active.")
+    discount_code = serializers.CharField(
+        required=False, allow_blank=True, help_text='The one code of the cart; "" removes it. Also while in checkout.'
+    )
 
     class Meta:
         ref_name = "CartUpdateRequest"
@@ -89,6 +104,7 @@ class CheckoutUpdateRequestSerializer(WholeBody, serializers.Serializer):
     shipping_address = AddressSerializer(required=False)
     billing_address = AddressSerializer(required=False, allow_null=True, help_text="null: same as shipping.")
     shipping_method = serializers.CharField(required=False, help_text="A code from GET /api/v1/shipping-methods/.")
+    discount_code = serializers.CharField(required=False, allow_blank=True, help_text='"" removes it.')
 
     class Meta:
         ref_name = "CheckoutUpdateRequest"
@@ -111,10 +127,21 @@ class CartStockSerializer(serializers.Serializer):
         ref_name = "CartStock"
 
 
+class EstimatedDeliverySerializer(serializers.Serializer):
+    min_days = serializers.IntegerField()
+    max_days = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "EstimatedDelivery"
+
+
 class ShippingMethodSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
-    price = MoneySerializer(help_text="In the cart's currency.")
+    price = MoneySerializer(help_text="What this cart pays for it, in its currency (0 when shipping is free for it).")
+    regular_price = MoneySerializer(help_text="The method's price before any free-shipping threshold or code.")
+    estimated_delivery = EstimatedDeliverySerializer()
+    free_over = MoneySerializer(allow_null=True, help_text="Free when the subtotal after discounts reaches this.")
 
     class Meta:
         ref_name = "ShippingMethod"

@@ -22,6 +22,8 @@ from cart import services as cart_services
 from cart.models import Cart
 from cart.pricing import CartTotals, price_cart
 from currencies.money import format_money, stripe_amount
+from discounts import services as discounts
+from shipping.selectors import method_name
 from inventory import services as inventory
 from inventory.models import StockMovement
 from orders import emails
@@ -32,7 +34,7 @@ from payments.amounts import from_stripe
 from payments.models import Payment, Refund
 from payments.stripe_client import PaymentIntentInfo
 from shop.alerts import alert_staff
-from shop.errors import InsufficientStock
+from shop.errors import DiscountUnavailable, InsufficientStock, ShopError
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +79,10 @@ def complete_checkout(*, cart_id: UUID | str, payment_intent: PaymentIntentInfo,
     4. The charged amount and currency must equal the quote, else the payment is
        refunded and flagged and no order is made (the cart stays as it was, so the
        shopper can pay again; Problem.AMOUNT_MISMATCH).
-    5. The reservations are committed as sales, re-reserving what lapsed or was released
-       if stock allows; if stock ran out the order is still made, flagged for staff,
-       refunded in full and the shopper told (invariant 12).
+    5. The discount code's use and the reservations are committed as sales, re-reserving
+       what lapsed or was released if the code's limits and the stock allow; if not, the
+       order is still made, flagged for staff, refunded in full and the shopper told
+       (invariants 12, 16).
     """
     intent = payment_intent
     if not intent.is_paid:
@@ -104,12 +107,16 @@ def complete_checkout(*, cart_id: UUID | str, payment_intent: PaymentIntentInfo,
             return CheckoutOutcome(None, False, Problem.AMOUNT_MISMATCH)
 
         items = {priced.line.variant_id: priced.line.quantity for priced in totals.lines}
-        shortage: InsufficientStock | None = None
+        shortage: ShopError | None = None
         movements: list[StockMovement] = []
-        try:
+        uses_code = bool(totals.discount_code) and totals.discount_problem is None
+        try:  # the code's row before the stock rows (shop/locks.py); each in a savepoint
+            if uses_code:
+                discounts.commit_use(holder_id=cart.pk, code=totals.discount_code, email=cart.email, now=now)
             movements = inventory.commit(holder_id=cart.pk, items=items, order_id=None, now=now)
-        except InsufficientStock as exc:  # commit ran in a savepoint: nothing of it stays
+        except (InsufficientStock, DiscountUnavailable) as exc:  # nothing of the failed commit stays
             shortage = exc
+            discounts.release_uses(holder_id=cart.pk)
             inventory.release(holder_id=cart.pk, now=now)
 
         order = order_services.create_order(
@@ -118,9 +125,12 @@ def complete_checkout(*, cart_id: UUID | str, payment_intent: PaymentIntentInfo,
             authorized_only=intent.status != Payment.Status.SUCCEEDED,
             now=now,
             unsuppliable=None if shortage is None else shortage.message,
+            shipping_method_name=method_name((cart.shipping_address or {}).get("country"), cart.shipping_method),
         )
         if movements:
             inventory.attach_order(holder_id=cart.pk, order_id=order.pk, movement_ids=[m.pk for m in movements])
+        if uses_code and shortage is None:
+            discounts.attach_order(holder_id=cart.pk, order_id=order.pk)
         records.save_intent_state(payment, intent, order_id=order.pk)
         cart_services.complete(cart, now=now)
 
@@ -191,11 +201,16 @@ def _cart_changed_since_quote(cart: Cart, payment: Payment) -> bool:
 def _restore_quote(cart: Cart, quote: dict) -> None:
     """Put the intent's quote back on a cart whose checkout ended (cancelling it cleared
     the fixed prices and rate), so the order is priced as the payment was."""
+    def decimal_or_none(key: str) -> Decimal | None:
+        return None if quote.get(key) is None else Decimal(quote[key])
+
     cart_services.restore_quote(
         cart,
         rate=Decimal(quote["rate"]),
         unit_prices_usd={int(line["variant_id"]): Decimal(line["unit_price_usd"]) for line in quote["lines"]},
-        shipping_usd=None if quote["shipping_usd"] is None else Decimal(quote["shipping_usd"]),
+        shipping_usd=decimal_or_none("shipping_usd"),
+        free_over_usd=decimal_or_none("free_over_usd"),
+        discount_code=quote.get("discount_code", ""),
     )
 
 

@@ -5,12 +5,9 @@ paying) are checkout.services and checkout.payment; this module only orders the 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from moneyed import Money
-
-from cart.models import Cart, ShippingMethod
-from cart.pricing import shipping_price
+from cart import pricing
+from cart.models import Cart
+from cart.pricing import ShippingOption
 
 ADDRESS = "address"
 SHIPPING = "shipping"
@@ -23,13 +20,6 @@ STEP_TITLES = {
     PAYMENT: "Payment",
     CONFIRMATION: "Confirmation",
 }
-
-
-@dataclass(frozen=True)
-class ShippingOption:
-    code: str
-    name: str
-    price: Money
 
 
 def furthest_step(cart: Cart) -> str:
@@ -49,8 +39,5 @@ def may_open(cart: Cart, step: str) -> bool:
 
 
 def shipping_options(cart: Cart) -> list[ShippingOption]:
-    """Active shipping methods priced in the cart's currency at its fixed rate."""
-    return [
-        ShippingOption(method.code, method.name, shipping_price(method, cart))
-        for method in ShippingMethod.objects.filter(is_active=True)
-    ]
+    """The methods the zone of the cart's address offers its parcel, priced for it."""
+    return pricing.shipping_options(cart)

@@ -27,6 +27,8 @@ from cart.pricing import CartTotals, price_cart
 from cart.selectors import parse_cart_id
 from checkout.completion import complete_checkout
 from checkout.reservations import keep_reservation_alive
+from discounts import selectors as discount_selectors
+from discounts import services as discounts
 from orders.models import Order
 from payments import declines, records, stripe_client
 from payments import services as payment_services
@@ -37,6 +39,7 @@ from payments.stripe_client import PaymentIntentInfo, StripeRefused
 from shop.errors import (
     CartNotInCheckout,
     CheckoutIncomplete,
+    DiscountUnavailable,
     NotFound,
     PaymentInProgress,
     PaymentProviderUnavailable,
@@ -86,6 +89,26 @@ def _require_details(cart: Cart) -> None:
             "Enter your " + " and ".join(name.replace("_", " ") for name in missing) + " before paying.",
             details={"missing": list(missing), **missing},
         )
+
+
+def _uses_code(totals: CartTotals) -> bool:
+    return bool(totals.discount_code) and totals.discount_problem is None
+
+
+def _require_usable_discount(cart: Cart) -> None:
+    """The cart's code must still give what the shopper was shown, and have a use left
+    for them (checked again under its lock when the use is reserved): else 409
+    discount_unavailable before anything is asked of Stripe."""
+    if not cart.discount_code:
+        return
+    now = timezone.now()
+    totals = price_cart(cart, now=now)
+    reason = totals.discount_problem or discount_selectors.code_problem(
+        cart.discount_code, email=cart.email, holder_id=cart.pk, now=now
+    )
+    if reason is not None:
+        message = totals.discount_message or discount_selectors.reason_sentence(reason, cart.discount_code)
+        raise DiscountUnavailable(f"{message} Remove it to pay without it.", reason=reason)
 
 
 # --- the payment request --------------------------------------------------------------
@@ -143,6 +166,7 @@ def _pay(cart_id: UUID, card: str | None) -> PaymentResult:
         return _completed_result(cart)
     _require_payable(cart, timezone.now())
     _require_details(cart)
+    _require_usable_discount(cart)
     for _ in range(_QUOTE_ROUNDS):
         totals = price_cart(cart)
         amount = to_stripe(totals.total)
@@ -196,6 +220,19 @@ def _record_intent(cart_id: UUID, intent: PaymentIntentInfo, totals: CartTotals)
             # The quote changed while Stripe was asked: the intent has a stale amount.
             return locked, None, False
         records.save_quote(payment, records.quote_of(locked, current))
+        if _uses_code(current):
+            # The code's use is held with the stock, in its lock order (shop/locks.py): a
+            # code with its last use taken meanwhile is refused before any card is charged.
+            try:
+                discounts.reserve_use(
+                    holder_id=locked.pk,
+                    code=current.discount_code,
+                    email=locked.email,
+                    expires_at=max(now + settings.RESERVATION_PAYMENT_TTL, locked.reservation_expires_at),
+                    now=now,
+                )
+            except DiscountUnavailable as exc:
+                return locked, exc, False
         keep_reservation_alive(
             locked, now=now, ttl=settings.RESERVATION_PAYMENT_TTL, extend_below=settings.RESERVATION_PAYMENT_TTL
         )

@@ -6,7 +6,15 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from cart.models import Cart
+from discounts import services as discounts
 from inventory import services as inventory
+
+
+def extend_reservation(cart: Cart, *, expires_at: datetime, now: datetime) -> None:
+    """Extend all of the checkout's stock reservation (or ReservationExpired) and the
+    discount use its payment holds, if any, together."""
+    discounts.extend_use(holder_id=cart.pk, expires_at=expires_at, now=now)
+    inventory.extend(holder_id=cart.pk, expires_at=expires_at, now=now)  # last: stock locks are held to the commit
 
 
 def keep_reservation_alive(
@@ -19,5 +27,5 @@ def keep_reservation_alive(
     extend_below = extend_below if extend_below is not None else settings.RESERVATION_EXTEND_BELOW
     if cart.reservation_expires_at - now < extend_below:
         target = now + ttl
-        inventory.extend(holder_id=cart.pk, expires_at=target, now=now)
+        extend_reservation(cart, expires_at=target, now=now)
         cart.reservation_expires_at = max(target, cart.reservation_expires_at)

@@ -22,7 +22,7 @@ from cart import services as cart_services
 from cart.models import Cart
 from cart.selectors import parse_cart_id, reservation_is_live
 from checkout import payment
-from checkout.reservations import keep_reservation_alive
+from checkout.reservations import extend_reservation, keep_reservation_alive
 from inventory import services as inventory
 from payments.services import hold_payment_lock_until_commit
 from shop.errors import CartNotActive, InvalidInput, PaymentInProgress, ReservationExpired
@@ -51,7 +51,7 @@ def start_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
         if cart.status == Cart.Status.CHECKOUT and reservation_is_live(cart, now):
             target = max(expires_at, cart.reservation_expires_at)
             try:
-                inventory.extend(holder_id=cart.pk, expires_at=target, now=now)
+                extend_reservation(cart, expires_at=target, now=now)
             except ReservationExpired:
                 pass  # part of it ran out and may be someone else's: reserve again below
             else:
@@ -72,9 +72,10 @@ def update_checkout(
     shipping_address: Any = UNSET,
     billing_address: Any = UNSET,
     shipping_method: Any = UNSET,
+    discount_code: Any = UNSET,
     now: datetime | None = None,
 ) -> Cart:
-    """Contact, addresses and shipping method for a cart in checkout.
+    """Contact, addresses, shipping method and discount code for a cart in checkout.
 
     The cart must exist (404) and be in checkout with a live reservation (409); then
     every field is checked before anything is written, so a bad one changes nothing
@@ -85,10 +86,31 @@ def update_checkout(
         now = now or timezone.now()  # read after the lock wait, which may cross the expiry
         cart_services.require_live_checkout(cart, now)
         changes = cart_services.clean_checkout_fields(
-            email=email, shipping_address=shipping_address, billing_address=billing_address, shipping_method=shipping_method
+            cart,
+            email=email,
+            shipping_address=shipping_address,
+            billing_address=billing_address,
+            shipping_method=shipping_method,
+            discount_code=discount_code,
         )
         keep_reservation_alive(cart, now=now)
         cart_services.apply_checkout_fields(cart, changes, now=now)
+    return cart
+
+
+def set_discount_code(*, cart_id: UUID | str, code: Any, now: datetime | None = None) -> Cart:
+    """Apply (or with "" remove) the cart's discount code, while it is active or in a
+    live checkout (which this activity keeps alive). DiscountNotApplicable, with its
+    reason, when the code does not apply; nothing changes then."""
+    with transaction.atomic():
+        cart = cart_services.lock_cart(cart_id)
+        now = now or timezone.now()
+        if cart.status == Cart.Status.CHECKOUT:
+            return update_checkout(cart_id=cart.pk, discount_code=code, now=now)
+        if cart.status != Cart.Status.ACTIVE:
+            raise CartNotActive()
+        cart_services.apply_discount_code(cart, code, now=now)
+        cart_services.touch(cart, now, ["discount_code"])
     return cart
 
 

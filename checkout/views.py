@@ -17,20 +17,23 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
+from django_countries import countries as all_countries
 
 from cart.models import Cart
 from cart.pricing import price_cart
 from cart.selectors import reservation_is_live
-from cart.session import current_cart
-from cart.validation import ADDRESS_FIELDS, COUNTRY_NAMES
-from cart.views import cart_action
+from cart.session import current_cart, current_cart_id
+from cart.validation import ADDRESS_FIELDS
+from cart.views import cart_action, render_cart
 from checkout import cancellation, confirmation, services
 from checkout import flow
 from checkout.selectors import cart_with_order
 from orders import selectors as order_selectors
 from orders.selectors import guest_link
+from orders.views import order_totals
 from payments.selectors import payments_are_emulated, payments_in_test_mode
 from payments.setup_intents import create_setup_intent, rate_limited_response
+from shipping import selectors as shipping_selectors
 from shop.api_errors import shop_error_json
 from shop.errors import (
     CartNotActive,
@@ -77,9 +80,6 @@ ADDRESS_AUTOCOMPLETE = {
 DEFAULT_COUNTRY = "US"
 
 
-COUNTRIES = sorted(COUNTRY_NAMES.items(), key=lambda item: item[1])
-
-
 # --- shared pieces -------------------------------------------------------------------
 
 
@@ -108,6 +108,9 @@ def _page(request: HttpRequest, template: str, cart: Cart, step: str, context: d
     base = {
         "cart": cart,
         "totals": price_cart(cart, lines),
+        "shipping_method_name": shipping_selectors.method_name(
+            (cart.shipping_address or {}).get("country"), cart.shipping_method
+        ) if cart.shipping_method else "",
         "step": step,
         "progress": _progress(cart, step),
         "expires_at": expires_at,
@@ -223,15 +226,27 @@ def _address_from_form(data, prefix: str) -> dict[str, str]:
     return {field: data.get(f"{prefix}-{field}", "").strip() for field in ADDRESS_FIELDS}
 
 
-def _address_fields(prefix: str, values: dict[str, Any] | None, errors: dict[str, list[str]], error_prefix: str) -> list[dict[str, Any]]:
-    values = values or {}
+def _address_fields(
+    prefix: str,
+    values: dict[str, Any] | None,
+    errors: dict[str, list[str]],
+    error_prefix: str,
+    countries: list[tuple[str, str]],
+) -> list[dict[str, Any]]:
+    codes = {code for code, _ in countries}
+    default_country = DEFAULT_COUNTRY if DEFAULT_COUNTRY in codes else (next(iter(codes)) if len(codes) == 1 else "")
+    values = {**(values or {})}
+    values["country"] = values.get("country") or default_country
     return [
         {
             "name": f"{prefix}-{field}",
             "id": f"id_{prefix}_{field}",
             "key": field,
             "label": ADDRESS_LABELS[field],
-            "value": values.get(field, "") or ("" if field != "country" else DEFAULT_COUNTRY),
+            "value": values.get(field) or "",
+            # A country not in the list (one the shop does not ship to): the list asks
+            # for a choice instead of showing another country as chosen.
+            "offered": field != "country" or values["country"] in codes,
             "errors": errors.get(f"{error_prefix}.{field}", []),
             "required": field not in ("line2", "region"),
             "autocomplete": f"{'billing' if prefix == 'billing' else 'shipping'} {ADDRESS_AUTOCOMPLETE[field]}",
@@ -241,15 +256,20 @@ def _address_fields(prefix: str, values: dict[str, Any] | None, errors: dict[str
 
 
 def _address_context(email: str, shipping: dict | None, billing: dict | None, billing_same: bool, errors: dict[str, list[str]]) -> dict[str, Any]:
+    """The address step's fields: the shipping address offers the countries the shop
+    ships to; the billing address any country."""
+    shipping_countries = shipping_selectors.shippable_countries()
+    billing_countries = [(country.code, country.name) for country in all_countries]
     return {
         "email": email,
         "email_errors": errors.get("email", []),
-        "shipping_fields": _address_fields("shipping", shipping, errors, "shipping_address"),
+        "shipping_fields": _address_fields("shipping", shipping, errors, "shipping_address", shipping_countries),
         "shipping_errors": errors.get("shipping_address", []),
-        "billing_fields": _address_fields("billing", billing, errors, "billing_address"),
+        "shipping_countries": shipping_countries,
+        "billing_fields": _address_fields("billing", billing, errors, "billing_address", billing_countries),
         "billing_errors": errors.get("billing_address", []),
+        "billing_countries": billing_countries,
         "billing_same": billing_same,
-        "countries": COUNTRIES,
         "errors": errors,
     }
 
@@ -329,6 +349,10 @@ def payment(request: HttpRequest) -> HttpResponse:
     cart, response = _open_step(request, flow.PAYMENT)
     if response is not None:
         return response
+    return _payment_page(request, cart)
+
+
+def _payment_page(request: HttpRequest, cart: Cart, *, status: int = 200, discount_error: str | None = None, discount_code: str = "") -> HttpResponse:
     context = {
         "stripe_js_url": getattr(settings, "STRIPE_JS_URL", "https://js.stripe.com/v3/"),
         "publishable_key": getattr(settings, "STRIPE_PUBLISHABLE_KEY", ""),
@@ -337,9 +361,10 @@ def payment(request: HttpRequest) -> HttpResponse:
         "cart_api_url": reverse("api:cart-detail", args=[cart.pk]),
         "setup_intent_url": reverse("checkout:setup_intent"),
         "complete_url": reverse("checkout:complete"),
-        "shipping_method_name": next((o.name for o in flow.shipping_options(cart) if o.code == cart.shipping_method), cart.shipping_method),
+        "discount_error": discount_error,
+        "discount_value": discount_code,
     }
-    return _page(request, "checkout/payment.html", cart, flow.PAYMENT, context)
+    return _page(request, "checkout/payment.html", cart, flow.PAYMENT, context, status=status)
 
 
 @require_POST
@@ -358,6 +383,79 @@ def setup_intent(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"client_secret": client_secret})
 
 
+# --- the discount code, on the payment step and the cart page ------------------------
+
+ENTER_A_CODE = "Enter a discount code."
+
+
+def _typed_code(request: HttpRequest) -> str:
+    return request.POST.get("code", "")
+
+
+def _refusal(error: ShopError) -> str:
+    """What the field says when a code is refused: the reason, in the shopper's words."""
+    if isinstance(error, InvalidInput):
+        return next(iter(error.details.get("discount_code", [])), error.message)
+    return error.message
+
+
+@require_POST
+def apply_discount(request: HttpRequest) -> HttpResponse:
+    """The payment step's discount code form: apply the code and come back to the step
+    (its total, and so the Pay button, now with the discount); a code that does not apply
+    is explained next to the field and changes nothing."""
+    return _set_discount_in_checkout(request, _typed_code(request), removing=False)
+
+
+@require_POST
+def remove_discount(request: HttpRequest) -> HttpResponse:
+    return _set_discount_in_checkout(request, "", removing=True)
+
+
+def _set_discount_in_checkout(request: HttpRequest, typed: str, *, removing: bool) -> HttpResponse:
+    cart, response = _open_step(request, flow.PAYMENT)
+    if response is not None:
+        return response
+    if not removing and not typed.strip():
+        return _payment_page(request, cart, status=400, discount_error=ENTER_A_CODE)
+    try:
+        cart = services.set_discount_code(cart_id=cart.pk, code=typed)
+    except ReservationExpired as error:
+        return _problem(request, error, cart=cart)
+    except (CartNotActive, CartNotInCheckout):  # paid or cancelled in another tab meanwhile
+        return redirect("checkout:start")
+    except ShopError as error:
+        return _payment_page(request, cart, status=error.status, discount_error=_refusal(error), discount_code=typed)
+    messages.success(request, "Discount code removed." if removing else f"Discount code {cart.discount_code} applied.")
+    return redirect("checkout:payment")
+
+
+@require_POST
+def apply_discount_from_cart(request: HttpRequest) -> HttpResponse:
+    """The cart page's discount code form (the cart in checkout too): apply the code; a
+    code that does not apply is explained next to the field and changes nothing."""
+    return _set_discount_from_cart(request, _typed_code(request), removing=False)
+
+
+@require_POST
+def remove_discount_from_cart(request: HttpRequest) -> HttpResponse:
+    return _set_discount_from_cart(request, "", removing=True)
+
+
+def _set_discount_from_cart(request: HttpRequest, typed: str, *, removing: bool) -> HttpResponse:
+    cart_id = current_cart_id(request)
+    if cart_id is None:
+        return render_cart(request, status=400, error="Your cart is empty.")
+    if not removing and not typed.strip():
+        return render_cart(request, status=400, discount_error=ENTER_A_CODE)
+    try:
+        cart = services.set_discount_code(cart_id=cart_id, code=typed)
+    except ShopError as error:
+        return render_cart(request, status=error.status, discount_error=_refusal(error), discount_code=typed)
+    messages.success(request, "Discount code removed." if removing else f"Discount code {cart.discount_code} applied.")
+    return redirect("cart:detail")
+
+
 # --- step 4: confirmation ------------------------------------------------------------
 
 
@@ -372,6 +470,7 @@ def complete(request: HttpRequest) -> HttpResponse:
             context = {
                 "order": order,
                 "order_lines": list(order.lines.all()),
+                "order_totals": order_totals(order),
                 "order_url": _order_page_url(order),
                 # Paid after the reservation lapsed with no stock left: refunded, not placed.
                 "unsupplied": confirmation.unsupplied_order_refund(order),

@@ -2,6 +2,8 @@
 belong with payments, whose admin adds them to this one (payments.admin)."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -10,8 +12,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from moneyed import Money
 
+from currencies.money import format_money
+from discounts import admin as discounts_admin
+from discounts.models import DiscountCode, DiscountUse
 from inventory import admin as inventory_admin
 from inventory.models import Reservation, StockMovement
 from orders import fulfilment
@@ -19,6 +26,20 @@ from orders.carriers import carrier_name, carriers
 from orders.fulfilment import SHIPPABLE, unshipped_quantities
 from orders.models import Order, OrderEvent, OrderLine, RefundNote, Shipment
 from shop.errors import ShopError
+from taxes.selectors import format_rate
+
+# Amounts on the order page are written one way for every currency ($, €, ¥, KWD), with
+# the currency's own minor units, as the confirmation email writes them.
+STAFF_MONEY_LOCALE = "en_US"
+
+
+def money_text(amount: Money) -> str:
+    return format_money(amount, STAFF_MONEY_LOCALE)
+
+
+def tax_line_text(line: dict, currency: str) -> str:
+    """One entry of Order.tax_lines as staff read it: "VAT 19%: €3.19"."""
+    return f"{line['name']} {format_rate(Decimal(line['rate']))}%: {money_text(Money(Decimal(line['amount']), currency))}"
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -42,7 +63,14 @@ class ReadOnlyInline(admin.TabularInline):
 
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ["sku", "product_name", "variant_name", "attributes", "quantity", "unit_price_usd", "unit_price", "line_total"]
+    fields = [
+        "sku", "product_name", "variant_name", "attributes", "quantity", "unit_price_usd", "unit_price", "line_total",
+        "discount", "tax", "tax_rate_text",
+    ]
+
+    @admin.display(description="Tax rate")
+    def tax_rate_text(self, line: OrderLine) -> str:
+        return f"{format_rate(line.tax_rate)}%" if line.tax_rate is not None else "—"
 
 
 class OrderEventInline(ReadOnlyInline):
@@ -116,24 +144,63 @@ class ShipmentInline(ReadOnlyInline):
         return format_html('<a href="{}" rel="noopener">{}</a>', shipment.tracking_url, "track") if shipment.tracking_url else "—"
 
 
+class DiscountCodeUsedFilter(admin.SimpleListFilter):
+    title = "discount code"
+    parameter_name = "with_code"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "With a discount code"), ("no", "Without")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(discount_code="")
+        if self.value() == "no":
+            return queryset.filter(discount_code="")
+        return queryset
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = ["number", "status", "payment_status", "email", "total", "created_at"]
-    list_filter = ["status", "payment_status", "currency", "created_at"]
-    search_fields = ["number", "email", "lines__sku", "shipments__tracking_number"]
+    list_filter = ["status", "payment_status", "currency", DiscountCodeUsedFilter, "created_at"]
+    search_fields = ["number", "email", "lines__sku", "shipments__tracking_number", "=discount_code"]
     date_hierarchy = "created_at"
     fieldsets = [
         (None, {"fields": ["number", "status", "payment_status", "email", "user", "cart", "created_at"]}),
-        ("Amounts", {"fields": ["currency", "exchange_rate", "subtotal", "shipping", "tax", "discount", "total", "refunded"]}),
-        ("Delivery", {"fields": ["shipping_method", "shipping_address", "billing_address"]}),
+        ("Amounts", {"fields": [
+            "currency", "exchange_rate", "subtotal", "discount_code_link", "discount", "shipping", "tax", "tax_breakdown",
+            "prices_include_tax", "total", "refunded",
+        ]}),
+        ("Delivery", {"fields": ["shipping_method_text", "shipping_address", "billing_address"]}),
         ("Staff", {"fields": ["staff_note"]}),
     ]
     readonly_fields = [
         "number", "status", "payment_status", "email", "user", "cart", "created_at", "currency", "exchange_rate",
-        "subtotal", "shipping", "tax", "discount", "total", "refunded", "shipping_method", "shipping_address",
-        "billing_address", "staff_note",
+        "subtotal", "discount_code_link", "discount", "shipping", "tax", "tax_breakdown", "prices_include_tax", "total",
+        "refunded", "shipping_method_text", "shipping_address", "billing_address", "staff_note",
     ]
     inlines = [OrderLineInline, ShipmentInline, RefundNoteInline, OrderEventInline]
+
+    @admin.display(description="Discount code")
+    def discount_code_link(self, order: Order) -> str:
+        if not order.discount_code:
+            return "—"
+        code_id = DiscountCode.objects.filter(code=order.discount_code).values_list("pk", flat=True).first()
+        if code_id is None:  # the code was deleted (it had no committed use then)
+            return order.discount_code
+        return format_html('<a href="{}">{}</a>', reverse("admin:discounts_discountcode_change", args=[code_id]), order.discount_code)
+
+    @admin.display(description="Tax by rate")
+    def tax_breakdown(self, order: Order) -> str:
+        if not order.tax_lines:
+            return "No tax."
+        return format_html_join(mark_safe("<br>"), "{}", ((tax_line_text(line, order.currency),) for line in order.tax_lines))
+
+    @admin.display(description="Shipping method")
+    def shipping_method_text(self, order: Order) -> str:
+        if order.shipping_method_name and order.shipping_method:
+            return f"{order.shipping_method_name} ({order.shipping_method})"
+        return order.shipping_method_name or order.shipping_method or "—"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders come only from paid carts
@@ -256,3 +323,24 @@ class ReservationWithLinksAdmin(OrderLinkMixin, inventory_admin.ReservationAdmin
     @admin.display(description="Cart")
     def cart_link(self, reservation: Reservation) -> str:
         return format_html('<a href="{}">{}</a>', reverse("admin:cart_cart_change", args=[reservation.holder_id]), reservation.holder_id)
+
+
+# --- orders on the discount codes' uses -------------------------------------------------
+# Discounts know an order only by its id; the order admin shows its number, linked.
+
+admin.site.unregister(DiscountCode)
+admin.site.unregister(DiscountUse)
+
+
+@admin.register(DiscountCode)
+class DiscountCodeWithOrdersAdmin(discounts_admin.DiscountCodeAdmin):
+    def order_numbers(self, order_ids: list[int]) -> dict[int, str]:
+        return dict(Order.objects.filter(pk__in=order_ids).values_list("pk", "number"))
+
+
+@admin.register(DiscountUse)
+class DiscountUseWithOrdersAdmin(discounts_admin.DiscountUseAdmin):
+    search_fields = [*discounts_admin.DiscountUseAdmin.search_fields, "=order_number"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DiscountUse]:
+        return super().get_queryset(request).annotate(order_number=_order_number_of("order_id"))

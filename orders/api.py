@@ -2,6 +2,7 @@
 customer or a guest holding the token of the order's url."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -17,6 +18,8 @@ from shop.api_schema import error_responses
 from shop.errors import NotFound
 from currencies.money import money_json
 from currencies.rates import rate_json
+from moneyed import Money
+from taxes.selectors import rate_text
 
 
 def order_json(order: Order) -> dict[str, Any]:
@@ -36,19 +39,29 @@ def order_json(order: Order) -> dict[str, Any]:
                 "unit_price": money_json(line.unit_price),
                 "unit_price_usd": money_json(line.unit_price_usd),
                 "line_total": money_json(line.line_total),
+                "discount": money_json(line.discount),
+                "tax": money_json(line.tax),
+                "tax_rate": rate_text(line.tax_rate) if line.tax_rate is not None else None,
             }
             for line in order.lines.all()
         ],
         "subtotal": money_json(order.subtotal),
         "shipping": money_json(order.shipping),
         "tax": money_json(order.tax),
+        "tax_lines": [
+            {"name": t["name"], "rate": rate_text(Decimal(t["rate"])), "amount": money_json(Money(Decimal(t["amount"]), order.currency))}
+            for t in order.tax_lines
+        ],
+        "prices_include_tax": order.prices_include_tax,
         "discount": money_json(order.discount),
+        "discount_code": order.discount_code or None,
         "total": money_json(order.total),
         "refunded": money_json(order.refunded),
         "email": order.email,
         "shipping_address": order.shipping_address,
         "billing_address": order.billing_address,
         "shipping_method": order.shipping_method or None,
+        "shipping_method_name": order.shipping_method_name or None,
         "created_at": order.created_at.isoformat(),
         "fulfilments": [
             {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from orders.models import Order
-from shop.api_schema import AddressSerializer, EnumString, MoneySerializer
+from shop.api_schema import AddressSerializer, EnumString, MoneySerializer, TaxLineSerializer
 
 
 class OrderLineSerializer(serializers.Serializer):
@@ -16,6 +16,9 @@ class OrderLineSerializer(serializers.Serializer):
     unit_price = MoneySerializer()
     unit_price_usd = MoneySerializer()
     line_total = MoneySerializer()
+    discount = MoneySerializer(help_text="The line's share of the order's discount.")
+    tax = MoneySerializer(help_text="The line's tax, on its total after its discount.")
+    tax_rate = serializers.CharField(allow_null=True, help_text='Percent, "19.00"; null when untaxed.')
 
     class Meta:
         ref_name = "OrderLine"
@@ -69,13 +72,17 @@ class OrderSerializer(serializers.Serializer):
     subtotal = MoneySerializer()
     shipping = MoneySerializer()
     tax = MoneySerializer()
+    tax_lines = TaxLineSerializer(many=True)
+    prices_include_tax = serializers.BooleanField()
     discount = MoneySerializer()
+    discount_code = serializers.CharField(allow_null=True)
     total = MoneySerializer()
     refunded = MoneySerializer()
     email = serializers.EmailField()
     shipping_address = AddressSerializer()
     billing_address = AddressSerializer(allow_null=True)
     shipping_method = serializers.CharField(allow_null=True)
+    shipping_method_name = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
     fulfilments = FulfilmentSerializer(many=True, help_text="The parcels sent, oldest first.")
     refunds = OrderRefundSerializer(many=True, help_text="What came back to the card, oldest first; the sum is `refunded`.")

@@ -8,6 +8,7 @@ never breaks a checkout: the failure is logged for staff.
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from orders.carriers import carrier_name
 from orders.models import Order, Shipment
 from orders.selectors import guest_link
 from currencies.money import format_money
+from taxes.selectors import TaxRule
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +68,25 @@ def _context(order: Order) -> dict[str, Any]:
         }
         for line in order.lines.all()
     ]
+    tax_lines = [
+        {"label": TaxRule(line["name"], Decimal(line["rate"])).label, "amount": _money(Money(Decimal(line["amount"]), order.currency))}
+        for line in order.tax_lines or []
+    ]
+    if not tax_lines and order.tax.amount:  # an order from before tax lines were stored
+        tax_lines = [{"label": "Tax", "amount": _money(order.tax)}]
     return {
         "order": order,
         "lines": lines,
         "totals": {name: _money(getattr(order, name)) for name in ("subtotal", "shipping", "tax", "discount", "total")},
         "has_discount": order.discount.amount > 0,
+        # What the totals block shows besides the amounts (templates/emails/_totals.*),
+        # all from the order's snapshot.
+        "tax_lines": tax_lines,
+        "prices_include_tax": order.prices_include_tax,
+        "discount_code": order.discount_code,
+        "free_shipping": not order.shipping.amount,
+        "free_shipping_code": bool(order.discount_code) and not order.discount.amount and not order.shipping.amount,
+        "shipping_method_name": order.shipping_method_name or order.shipping_method,
         "authorized_only": order.payment_status == Order.PaymentStatus.AUTHORIZED,
         "address_lines": _address_lines(order.shipping_address),
         "order_url": order_url(order),

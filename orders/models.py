@@ -54,12 +54,18 @@ class Order(models.Model):
     shipping_address = models.JSONField()
     billing_address = models.JSONField(null=True, blank=True)
     shipping_method = models.CharField(max_length=32, blank=True)
+    shipping_method_name = models.CharField(max_length=100, blank=True)
     subtotal = MoneyField(**MONEY)
     shipping = MoneyField(**MONEY)
     tax = MoneyField(**MONEY)
     discount = MoneyField(**MONEY)
     total = MoneyField(**MONEY)
     refunded = MoneyField(**MONEY)
+    # The quote's parts (invariant 17): tax by name and rate ([{"name", "rate", "amount"}],
+    # amounts as decimal strings in `currency`), whether prices included it, and the code.
+    tax_lines = models.JSONField(default=list, blank=True)
+    prices_include_tax = models.BooleanField(default=False)
+    discount_code = models.CharField(max_length=40, blank=True)
     access_token = models.CharField(max_length=64, default=_new_token, editable=False)
     staff_note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -82,6 +88,11 @@ class OrderLine(models.Model):
     unit_price_usd = MoneyField(**MONEY)
     unit_price = MoneyField(**MONEY)
     line_total = MoneyField(**MONEY)
+    # The line's share of the order's discount, and its tax at `tax_rate` percent (on the
+    # discounted amount; included in line_total when the order's prices include tax).
+    discount = MoneyField(**MONEY, default=0)
+    tax = MoneyField(**MONEY, default=0)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

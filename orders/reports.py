@@ -10,7 +10,8 @@ The rules, in one place:
 - An order in USD is `total / exchange_rate` (the rate it was made with: units of its
   currency per 1 USD), rounded half-up to the cent per order, in SQL; sums are of those
   rounded amounts. Refunds likewise, from `Order.refunded` (orders know nothing of the
-  payments tables). A line in USD is `line_total / exchange_rate`, rounded per line.
+  payments tables). The export's discount and tax in USD likewise, per order. A line in
+  USD is `line_total / exchange_rate`, rounded per line.
 - Per currency: the orders' own totals in that currency, unconverted.
 - Every figure is computed by a constant number of queries, whatever the number of
   orders; the exports stream rows from a server-side cursor.
@@ -31,6 +32,7 @@ from currencies.money import quantum
 from currencies.rates import rate_json
 from inventory.selectors import annotate_availability, filter_by_stock_status
 from orders.models import Order, OrderLine
+from taxes.selectors import format_rate, rate_text
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
@@ -318,11 +320,14 @@ def sales_overview(*, start: date, end: date) -> SalesOverview:
 # --- the CSV exports ------------------------------------------------------------------
 
 EXPORT_CHUNK_SIZE = 2000
+# New columns go at the end, so a spreadsheet built on an older export keeps its columns.
 ORDER_COLUMNS = (
     "number", "created_at", "status", "payment_status", "currency", "total", "refunded", "exchange_rate", "total_usd", "email",
+    "discount_code", "discount", "discount_usd", "tax", "tax_usd", "tax_lines", "prices_include_tax",
 )
 LINE_COLUMNS = (
     "number", "created_at", "sku", "product", "variant", "quantity", "unit_price", "currency", "line_total", "unit_price_usd",
+    "discount", "tax", "tax_rate",
 )
 # A spreadsheet runs a cell that starts with one of these as a formula; emails and product
 # names come from users, so such cells are written with a leading apostrophe (OWASP's
@@ -335,6 +340,15 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def tax_lines_cell(tax_lines: list[dict[str, str]] | None, currency: str) -> str:
+    """An order's tax by rate in one cell: "VAT 19%: 3.19; VAT 7%: 0.70" (amounts in the
+    order's currency, with its minor units)."""
+    return "; ".join(
+        f"{line['name']} {format_rate(Decimal(line['rate']))}%: {in_minor_units(Decimal(line['amount']), currency)}"
+        for line in tax_lines or []
+    )
 
 
 def _timestamp(moment: datetime) -> str:
@@ -354,21 +368,27 @@ def order_export_rows(*, start: date, end: date) -> Iterator[list[Any]]:
     _check(date_range)
     rows: Iterable[tuple] = (
         _orders_in(date_range)
-        .annotate(total_usd=_usd("total"))
+        .annotate(total_usd=_usd("total"), discount_usd=_usd("discount"), tax_usd=_usd("tax"))
         .order_by("created_at", "id")
         .values_list(
-            "number", "created_at", "status", "payment_status", "currency", "total", "refunded", "exchange_rate", "total_usd", "email"
+            "number", "created_at", "status", "payment_status", "currency", "total", "refunded", "exchange_rate", "total_usd", "email",
+            "discount_code", "discount", "discount_usd", "tax", "tax_usd", "tax_lines", "prices_include_tax",
         )
         .iterator(chunk_size=EXPORT_CHUNK_SIZE)
     )
 
     def generate() -> Iterator[list[Any]]:
         yield list(ORDER_COLUMNS)
-        for number, created_at, status, payment_status, currency, total, refunded, rate, total_usd, email in rows:
+        for (
+            number, created_at, status, payment_status, currency, total, refunded, rate, total_usd, email,
+            discount_code, discount, discount_usd, tax, tax_usd, tax_lines, prices_include_tax,
+        ) in rows:
             yield [
                 csv_cell(number), _timestamp(created_at), status, payment_status, currency,
                 in_minor_units(total, currency), in_minor_units(refunded, currency), rate_json(rate), to_cents(total_usd),
-                csv_cell(email),
+                csv_cell(email), csv_cell(discount_code), in_minor_units(discount, currency), to_cents(discount_usd),
+                in_minor_units(tax, currency), to_cents(tax_usd), csv_cell(tax_lines_cell(tax_lines, currency)),
+                "yes" if prices_include_tax else "no",
             ]
 
     return generate()
@@ -384,17 +404,21 @@ def line_export_rows(*, start: date, end: date) -> Iterator[list[Any]]:
         .order_by("order__created_at", "order_id", "id")
         .values_list(
             "order__number", "order__created_at", "sku", "product_name", "variant_name", "quantity", "unit_price",
-            "order__currency", "line_total", "unit_price_usd",
+            "order__currency", "line_total", "unit_price_usd", "discount", "tax", "tax_rate",
         )
         .iterator(chunk_size=EXPORT_CHUNK_SIZE)
     )
 
     def generate() -> Iterator[list[Any]]:
         yield list(LINE_COLUMNS)
-        for number, created_at, sku, product, variant, quantity, unit_price, currency, line_total, unit_price_usd in rows:
+        for (
+            number, created_at, sku, product, variant, quantity, unit_price, currency, line_total, unit_price_usd,
+            discount, tax, tax_rate,
+        ) in rows:
             yield [
                 csv_cell(number), _timestamp(created_at), csv_cell(sku), csv_cell(product), csv_cell(variant), quantity,
                 in_minor_units(unit_price, currency), currency, in_minor_units(line_total, currency), to_cents(unit_price_usd),
+                in_minor_units(discount, currency), in_minor_units(tax, currency), "" if tax_rate is None else rate_text(tax_rate),
             ]
 
     return generate()

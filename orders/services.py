@@ -46,7 +46,13 @@ def next_order_number(year: int) -> str:
 
 
 def create_order(
-    *, cart: Cart, totals: CartTotals, authorized_only: bool, now: datetime, unsuppliable: str | None = None
+    *,
+    cart: Cart,
+    totals: CartTotals,
+    authorized_only: bool,
+    now: datetime,
+    unsuppliable: str | None = None,
+    shipping_method_name: str = "",
 ) -> Order:
     """The order snapshot of a paid cart (invariant 7): numbered, with its lines, every
     amount as priced by cart.pricing. `authorized_only`: the card is authorized, not yet
@@ -67,14 +73,18 @@ def create_order(
         shipping_address=cart.shipping_address,
         billing_address=cart.billing_address,
         shipping_method=cart.shipping_method,
+        shipping_method_name=shipping_method_name,
         subtotal=totals.subtotal,
         shipping=totals.shipping,
         tax=totals.tax,
         discount=totals.discount,
         total=totals.total,
         refunded=zero(currency),
+        tax_lines=[{"name": t.name, "rate": str(t.rate), "amount": str(t.amount.amount)} for t in totals.tax_lines],
+        prices_include_tax=totals.prices_include_tax,
+        discount_code=totals.discount_code if totals.discount_problem is None else "",
         staff_note=(
-            f"{now:%Y-%m-%d %H:%M} UTC: paid after the reservation lapsed and stock ran out ({unsuppliable}); "
+            f"{now:%Y-%m-%d %H:%M} UTC: paid after the reservation lapsed, and it could no longer be supplied ({unsuppliable}); "
             "refunded in full automatically, shopper told."
             if unsuppliable
             else ""
@@ -93,6 +103,9 @@ def create_order(
                 unit_price_usd=priced.unit_price_usd,
                 unit_price=priced.unit_price,
                 line_total=priced.line_total,
+                discount=priced.discount,
+                tax=priced.tax,
+                tax_rate=priced.tax_rate,
             )
             for priced in totals.lines
         ]

@@ -93,6 +93,16 @@ def quote_of(cart: Cart, totals: CartTotals) -> dict[str, Any]:
         ],
         "shipping_method": cart.shipping_method,
         "shipping_usd": None if cart.quoted_shipping_usd is None else str(cart.quoted_shipping_usd),
+        "free_over_usd": None if cart.quoted_free_over_usd is None else str(cart.quoted_free_over_usd),
+        "discount_code": cart.discount_code,
+        "country": (cart.shipping_address or {}).get("country"),
+        # The parts, in the order they are worked out (cart.pricing), for the record.
+        "subtotal": str(totals.subtotal.amount),
+        "discount": str(totals.discount.amount),
+        "shipping": str(totals.shipping.amount),
+        "tax": str(totals.tax.amount),
+        "tax_lines": [{"name": t.name, "rate": str(t.rate), "amount": str(t.amount.amount)} for t in totals.tax_lines],
+        "prices_include_tax": totals.prices_include_tax,
         "total": str(totals.total.amount),
     }
 

@@ -58,6 +58,15 @@ class MoneySerializer(serializers.Serializer):
         ref_name = "Money"
 
 
+class TaxLineSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text='Like "VAT" or "Sales tax".')
+    rate = serializers.CharField(help_text='Percent as a decimal string with two places: "19.00".')
+    amount = MoneySerializer()
+
+    class Meta:
+        ref_name = "TaxLine"
+
+
 class AddressSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     line1 = serializers.CharField(max_length=200)
@@ -75,16 +84,21 @@ class AddressSerializer(serializers.Serializer):
 ERROR_STATUSES: dict[int, tuple[str, tuple[str, ...], str]] = {
     400: (
         "BadRequest",
-        ("invalid", "unsupported_currency", "checkout_incomplete"),
-        "`invalid` (details: field -> messages), `unsupported_currency`, `checkout_incomplete` (details: missing fields).",
+        ("invalid", "unsupported_currency", "checkout_incomplete", "discount_not_applicable"),
+        "`invalid` (details: field -> messages), `unsupported_currency`, `checkout_incomplete` (details: missing fields), "
+        "`discount_not_applicable` (details: `reason`: `unknown`, `expired`, `not_started`, `used_up`, `minimum_not_met`, "
+        "`not_in_cart`, `customer_limit`).",
     ),
     402: ("PaymentFailed", ("payment_failed",), "`payment_failed` (details: Stripe's decline code, when known)."),
     404: ("NotFound", ("not_found",), "`not_found`."),
     409: (
         "Conflict",
-        ("insufficient_stock", "cart_not_active", "cart_not_in_checkout", "reservation_expired", "order_not_cancellable"),
+        (
+            "insufficient_stock", "cart_not_active", "cart_not_in_checkout", "reservation_expired", "discount_unavailable",
+            "order_not_cancellable",
+        ),
         '`insufficient_stock` (details: {"items": [{"sku", "requested", "available"}]}), `cart_not_active`, '
-        "`cart_not_in_checkout`, `reservation_expired`, `order_not_cancellable` (details: `reason`, the order's status).",
+        "`cart_not_in_checkout`, `reservation_expired`, `discount_unavailable` (details: `reason`), `order_not_cancellable` (details: `reason`, the order's status).",
     ),
     429: ("RateLimited", ("rate_limited",), "`rate_limited` (Retry-After header tells when to come back)."),
     502: (

@@ -108,6 +108,33 @@ class OrderNotCancellable(TransitionRefused):
     default_message = "This order can no longer be cancelled."
 
 
+class DiscountNotApplicable(ShopError):
+    """A discount code that does not apply to this cart; details carry `reason`: unknown,
+    expired, not_started, used_up, minimum_not_met, not_in_cart or customer_limit."""
+
+    code = "discount_not_applicable"
+    status = 400
+    default_message = "That discount code does not apply to this cart."
+
+    def __init__(self, message: str | None = None, *, reason: str):
+        self.reason = reason
+        super().__init__(message, details={"reason": reason})
+
+
+class DiscountUnavailable(ShopError):
+    """The cart's discount code cannot be used for this payment any more (its last use was
+    taken by another checkout, it expired, ...); details carry `reason` as above. Raised
+    before any card is charged."""
+
+    code = "discount_unavailable"
+    status = 409
+    default_message = "Your discount code can no longer be used. Remove it or try another."
+
+    def __init__(self, message: str | None = None, *, reason: str):
+        self.reason = reason
+        super().__init__(message, details={"reason": reason})
+
+
 class PaymentFailed(ShopError):
     """The payment was refused (declined card, failed 3-D Secure); details carry Stripe's
     decline code when known. The cart stays in checkout with its reservation."""

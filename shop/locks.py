@@ -14,6 +14,9 @@ deadlocks by construction (invariant 4 of docs/architecture.md).
 2. The webhook event row (payments.webhooks.process_event), one event at a time.
 3. Cart rows (cart.services.lock_cart; lock_carts for several, by primary key).
 4. Payment rows (payments.records.lock_payment_for_intent; payments.refunds).
+4a. The discount code row (discounts.services: reserve_use, commit_use), then that
+   checkout's discount use row. Before the stock rows, so that nothing but the stock
+   statements runs while a hot stock row is locked.
 5. Stock rows, by ascending variant id, all of a transaction's rows in one statement
    (inventory.locks.lock_stocks and lock_reserved_stocks).
 6. Reservation rows: written only while their variants' stock rows are locked (5), never
@@ -33,6 +36,7 @@ LOCK_ORDER = (
     "webhook event row",
     "cart rows, by primary key",
     "payment rows",
+    "discount code row, then its use rows",
     "stock rows, by ascending variant id",
     "reservation rows",
     "order-number sequence row",

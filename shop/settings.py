@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "djmoney",
+    "django_countries",
     # The project's apps, lowest layer first (docs/architecture.md): each imports only
     # from the ones above it in this list. payments comes after orders on purpose: its
     # admin adds the payment panel to the order admin.
@@ -50,6 +51,9 @@ INSTALLED_APPS = [
     "currencies",
     "catalog",
     "inventory",
+    "shipping",
+    "taxes",
+    "discounts",
     "cart",
     "orders",
     "payments",
@@ -168,6 +172,10 @@ RATES_STALE_AFTER = timedelta(hours=RATES_STALE_AFTER_HOURS)
 RATES_FETCH_TIMEOUT_SECONDS = env.float("RATES_FETCH_TIMEOUT_SECONDS", default=10.0)
 # How long one process may serve the rate table from the cache; updates also clear it.
 RATES_CACHE_SECONDS = env.int("RATES_CACHE_SECONDS", default=60)
+
+# Tax (docs/architecture.md, invariant 17): whether catalog prices include tax (EU style:
+# shown gross, tax extracted) or not (US style: tax added at checkout).
+PRICES_INCLUDE_TAX = env.bool("PRICES_INCLUDE_TAX", default=False)
 
 # Stock reservations (docs/architecture.md, invariant 10)
 RESERVATION_TTL = timedelta(seconds=env("RESERVATION_TTL_SECONDS"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django import template
 
-from cart.validation import COUNTRY_NAMES
+from cart.validation import country_name as name_of_country
 
 register = template.Library()
 
@@ -12,4 +12,4 @@ register = template.Library()
 def country_name(code: str | None) -> str:
     if not code:
         return ""
-    return COUNTRY_NAMES.get(str(code).upper(), str(code))
+    return name_of_country(str(code).upper())

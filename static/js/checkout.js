@@ -125,6 +125,17 @@
       say("");
     }
 
+    function offerToRemoveCode() {
+      var removeForm = document.querySelector("[data-discount-remove]");
+      if (!removeForm) return;
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button-link";
+      button.textContent = "Remove the code";
+      button.addEventListener("click", function () { removeForm.submit(); });
+      problem.appendChild(button);
+    }
+
     function clearErrors() {
       cardErrors.hidden = true;
       cardErrors.textContent = "";
@@ -184,6 +195,11 @@
         send("GET", urls.cartUrl).catch(function () {});
       } else if (answer.status === 400 && error.code === "checkout_incomplete") {
         window.location.assign(urls.addressUrl);
+      } else if (error.code === "discount_unavailable") {
+        // The code's last use went to another shopper, or it expired: nothing was
+        // charged. Say why, and offer to pay without it (the page's own remove form).
+        showProblem(message, false);
+        offerToRemoveCode();
       } else if (answer.status === 409) {
         showProblem(message, true);
       } else if (answer.status === 502) {

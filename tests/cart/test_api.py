@@ -9,9 +9,10 @@ import pytest
 from moneyed import Money
 
 from cart import services as cart_services
-from cart.models import Cart, CartLine, ShippingMethod
+from cart.models import Cart, CartLine
 from tests.support.api_helpers import assert_error, db_state, money
 from checkout import services as checkout_services
+from tests.support.shipping import make_method
 
 CART_KEYS = {
     "id", "status", "currency", "lines", "subtotal", "shipping", "tax", "discount", "total", "email",
@@ -537,29 +538,54 @@ def test_stock_of_a_cart_in_checkout_counts_its_own_reservation_as_available(api
 
 @pytest.fixture
 def shipping_methods(db):
-    standard = ShippingMethod.objects.create(code="standard", name="Standard", price=Money(Decimal("4.95"), "USD"), position=0)
-    express = ShippingMethod.objects.create(code="express", name="Express", price=Money(Decimal("14.90"), "USD"), position=1)
-    ShippingMethod.objects.create(code="retired", name="Retired", price=Money(Decimal("1.00"), "USD"), is_active=False)
+    standard = make_method(code="standard", name="Standard", price=Money(Decimal("4.95"), "USD"), position=0)
+    express = make_method(code="express", name="Express", price=Money(Decimal("14.90"), "USD"), position=1)
+    make_method(code="retired", name="Retired", price=Money(Decimal("1.00"), "USD"), is_active=False)
     return standard, express
 
 
-def test_shipping_methods_without_a_cart_are_in_usd(api, shipping_methods):
-    response = api.get("/api/v1/shipping-methods/")
+def _method(code: str, name: str, price: dict, *, free_over: dict | None = None, days: tuple[int, int] = (2, 5)) -> dict:
+    return {
+        "code": code,
+        "name": name,
+        "price": price,
+        "regular_price": price,
+        "estimated_delivery": {"min_days": days[0], "max_days": days[1]},
+        "free_over": free_over,
+    }
+
+
+def test_shipping_methods_for_a_country_without_a_cart_are_in_usd(api, shipping_methods):
+    response = api.get("/api/v1/shipping-methods/?country=us")
 
     assert response.status_code == 200
-    assert response.json() == [
-        {"code": "standard", "name": "Standard", "price": money("4.95")},
-        {"code": "express", "name": "Express", "price": money("14.90")},
-    ]
+    assert response.json() == [_method("standard", "Standard", money("4.95")), _method("express", "Express", money("14.90"))]
+
+
+def test_shipping_methods_need_a_cart_or_a_country(api, shipping_methods):
+    assert_error(api.get("/api/v1/shipping-methods/"), 400, "invalid")
+    response = api.get("/api/v1/shipping-methods/?country=XX")
+    assert_error(response, 400, "invalid")
+    assert response.json()["error"]["details"] == {"country": ["Use an ISO 3166 two-letter country code, like US or DE."]}
+
+
+def test_shipping_methods_of_a_cart_without_an_address_are_400_checkout_incomplete(api, shipping_methods):
+    cart = cart_services.create_cart(currency="USD")
+
+    response = api.get(f"/api/v1/shipping-methods/?cart={cart.pk}")
+
+    assert_error(response, 400, "checkout_incomplete")
+    assert response.json()["error"]["details"]["missing"] == ["shipping_address"]
 
 
 def test_shipping_methods_for_a_cart_are_in_its_currency(api, shipping_methods, fixed_rates):
     cart = cart_services.create_cart(currency="JPY")
+    Cart.objects.filter(pk=cart.pk).update(shipping_address={"country": "JP"})
 
     response = api.get(f"/api/v1/shipping-methods/?cart={cart.pk}")
 
     assert response.status_code == 200
     assert response.json() == [
-        {"code": "standard", "name": "Standard", "price": money("749", "JPY")},  # 4.95 x 151.237 = 748.62
-        {"code": "express", "name": "Express", "price": money("2253", "JPY")},  # 14.90 x 151.237 = 2253.43
+        _method("standard", "Standard", money("749", "JPY")),  # 4.95 x 151.237 = 748.62
+        _method("express", "Express", money("2253", "JPY")),  # 14.90 x 151.237 = 2253.43
     ]

@@ -10,6 +10,7 @@ from checkout.tasks import abandon_idle_carts
 from inventory.models import Reservation, Stock
 from shop.errors import InsufficientStock
 from checkout import services as checkout_services
+from tests.support.shipping import make_method
 
 
 def _age(cart: Cart, days: int) -> None:
@@ -91,18 +92,20 @@ def test_the_quote_holds_when_catalog_prices_change_during_checkout(make_variant
 
     from moneyed import Money
 
-    from cart.models import ShippingMethod
     from cart.pricing import price_cart
 
     shirt = make_variant(price="19.99", on_hand=4)
-    method = ShippingMethod.objects.create(code="std", name="Standard", price=Money(Decimal("4.95"), "USD"))
+    method = make_method(code="std", name="Standard", price=Money(Decimal("4.95"), "USD"))
     cart = make_cart({shirt: 2})
     checkout_services.start_checkout(cart_id=cart.pk)
+    checkout_services.update_checkout(
+        cart_id=cart.pk, shipping_address={"name": "A", "line1": "1 Road", "city": "Paris", "postal_code": "75001", "country": "FR"}
+    )
     checkout_services.update_checkout(cart_id=cart.pk, shipping_method="std")
 
     shirt.price = Money(Decimal("29.99"), "USD")
     shirt.save()
-    method.price = Money(Decimal("9.95"), "USD")
+    method.price_usd = Decimal("9.95")
     method.save()
 
     quoted = price_cart(Cart.objects.get(pk=cart.pk))

@@ -9,10 +9,11 @@ import pytest
 from django.utils import timezone
 from moneyed import Money
 
-from cart.models import Cart, ShippingMethod
+from cart.models import Cart
 from inventory.models import Reservation, Stock
 from tests.support.api_helpers import assert_error, db_state, money
 from checkout import services as checkout_services
+from tests.support.shipping import make_method, rest_of_world
 
 ADDRESS = {"name": "Ada Lovelace", "line1": "12 St James's Square", "city": "London", "postal_code": "SW1Y 4JH", "country": "GB"}
 TTL = timedelta(minutes=5)
@@ -20,7 +21,7 @@ TTL = timedelta(minutes=5)
 
 @pytest.fixture
 def standard_shipping(db):
-    return ShippingMethod.objects.create(code="standard", name="Standard", price=Money(Decimal("4.95"), "USD"))
+    return make_method(code="standard", name="Standard", price=Money(Decimal("4.95"), "USD"))
 
 
 def expires_at(body: dict) -> datetime:
@@ -44,6 +45,7 @@ def leave_remaining(cart: Cart, remaining: timedelta) -> datetime:
 
 @pytest.fixture
 def cart_in_checkout(make_variant, make_cart):
+    rest_of_world()  # the shop ships everywhere
     cart = make_cart({make_variant(price="19.99", on_hand=10): 2, make_variant(price="5.00", on_hand=10): 1})
     checkout_services.start_checkout(cart_id=cart.pk)
     return cart
@@ -173,7 +175,16 @@ def test_update_checkout_stores_contact_address_and_shipping(api, cart_in_checko
 def test_update_checkout_ignores_client_amounts(api, cart_in_checkout, standard_shipping):
     response = api.patch(
         f"/api/v1/carts/{cart_in_checkout.pk}/checkout/",
-        {"shipping_method": "standard", "shipping": money("0.00"), "total": money("0.01"), "currency": "JPY", "discount": "44.98"},
+        {
+            "shipping_address": ADDRESS,
+            "shipping_method": "standard",
+            "shipping": money("0.00"),
+            "total": money("0.01"),
+            "currency": "JPY",
+            "discount": "44.98",
+            "tax": money("0.00"),
+            "tax_lines": [{"name": "VAT", "rate": "0.00", "amount": money("0.00")}],
+        },
     )
 
     body = response.json()

@@ -224,7 +224,7 @@ def test_paid_after_expiry_without_stock_flags_the_order_refunds_and_tells_the_s
 
     order = Order.objects.get(pk=outcome.order.pk)
     assert outcome.problem == Problem.OUT_OF_STOCK and order.status == "needs_attention"
-    assert "stock ran out" in order.staff_note
+    assert "could no longer be supplied" in order.staff_note and "out of stock" in order.staff_note
     assert (order.payment_status, order.refunded) == ("refunded", Money(Decimal("80.00"), "USD"))
     assert charge_refunded(intent.id) == 8000
     assert Refund.objects.get().reason == "out_of_stock"

@@ -13,13 +13,15 @@ from django.test import Client
 from django.utils import timezone
 from moneyed import Money
 
-from cart.models import Cart, ShippingMethod
+from cart.models import Cart
 from cart.session import SESSION_KEY as CART_SESSION_KEY
 from inventory.models import Reservation, Stock
 from checkout.views import PAYMENT_WAIT_SESSION_KEY
 from orders.models import Order, OrderLine
 from payments.models import Payment, Refund
 from checkout import services as checkout_services
+from shipping.models import ShippingMethod
+from tests.support.shipping import make_method
 
 ADDRESS = {
     "email": "ada@example.com",
@@ -65,12 +67,12 @@ def unlabelled_controls(html: str) -> list[dict]:
 
 @pytest.fixture
 def standard(db) -> ShippingMethod:
-    return ShippingMethod.objects.create(code="standard", name="Standard", price=Money(Decimal("4.99"), "USD"), position=1)
+    return make_method(code="standard", name="Standard", price=Money(Decimal("4.99"), "USD"), position=1)
 
 
 @pytest.fixture
 def express(db) -> ShippingMethod:
-    return ShippingMethod.objects.create(code="express", name="Express", price=Money(Decimal("12.50"), "USD"), position=2)
+    return make_method(code="express", name="Express", price=Money(Decimal("12.50"), "USD"), position=2)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""`manage.py seed_demo`: the demo catalog, shipping methods and an admin user, safe to
-run on every start."""
+"""`manage.py seed_demo`: the demo catalog with its shipping zones, tax rates and discount
+codes, and an admin user, safe to run on every start."""
 from __future__ import annotations
 
 import json
@@ -11,9 +11,12 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 
-from cart.models import ShippingMethod
 from checkout.management.commands.seed_demo import DEMO_FILE
 from catalog.models import Product, Variant
+from discounts.models import DiscountCode
+from shipping import selectors as shipping
+from shipping.models import ShippingMethod, ShippingZone, WeightStep
+from taxes.models import TaxRate
 from inventory import services as inventory
 from inventory.models import Stock, StockMovement
 from inventory.selectors import ledger_balance
@@ -45,11 +48,73 @@ def test_seed_creates_the_demo_catalog_with_stock_through_the_ledger(db, run_dir
     assert StockMovement.objects.count() == sum(1 for stock in DEMO_STOCK.values() if stock)
 
 
-def test_seed_creates_the_shipping_methods(db, run_dir):
+EU = ["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"]
+
+
+def test_seed_creates_the_shipping_zones_and_their_methods(db, run_dir):
+    output = seed()
+
+    zones = {zone.name: zone for zone in ShippingZone.objects.all()}
+    assert set(zones) == {"United States", "European Union", "Japan", "Rest of world"}
+    assert [c.code for c in zones["United States"].countries] == ["US"]
+    assert sorted(c.code for c in zones["European Union"].countries) == EU
+    assert (list(zones["Rest of world"].countries), zones["Rest of world"].rest_of_world) == ([], True)
+    methods = ShippingMethod.objects.filter(is_active=True).values_list("zone__name", "code", "price_usd", "free_over_usd", "min_days", "max_days")
+    assert {(zone, code): (str(price), free and str(free), low, high) for zone, code, price, free, low, high in methods} == {
+        ("United States", "standard"): ("4.95", "75.00", 3, 5),
+        ("United States", "express"): ("14.90", None, 1, 2),
+        ("European Union", "standard"): ("7.50", "100.00", 3, 6),
+        ("European Union", "express"): ("19.00", None, 1, 3),
+        ("Japan", "standard"): ("9.00", None, 4, 8),
+        ("Japan", "express"): ("24.00", None, 2, 4),
+        ("Rest of world", "international"): ("19.50", None, 7, 14),
+    }
+    # What checkout offers: the demo's heaviest parcels still ship abroad, by weight.
+    assert [(q.code, str(q.price_usd)) for q in shipping.methods_for("BR", 800)] == [("international", "19.50")]
+    assert [(q.code, str(q.price_usd)) for q in shipping.methods_for("BR", 3600)] == [("international", "34.00")]
+    assert [q.code for q in shipping.methods_for("DE", 3600)] == ["standard", "express"]
+    assert "Demo shipping zones: 4 (4 new)." in output
+
+
+def test_seed_creates_the_tax_rates(db, run_dir):
     seed()
 
-    methods = list(ShippingMethod.objects.filter(is_active=True).values_list("code", "price"))
-    assert [(code, str(price)) for code, price in methods] == [("standard", "4.95"), ("express", "14.90")]
+    def rate(country: str, region: str = "") -> tuple[str, str, bool]:
+        row = TaxRate.objects.get(country=country, region=region, category=None)
+        return row.name, str(row.rate), row.shipping_taxable
+
+    assert sorted(TaxRate.objects.filter(name="VAT").values_list("country", flat=True)) == EU
+    assert rate("DE") == ("VAT", "19.00", True)
+    assert rate("FI") == ("VAT", "25.50", True)
+    assert rate("HU") == ("VAT", "27.00", True)
+    assert rate("US", "CA") == ("Sales tax", "7.25", False)
+    assert rate("US", "NY") == ("Sales tax", "4.00", False)
+    assert rate("US", "TX") == ("Sales tax", "6.25", True)
+    assert rate("US", "WA") == ("Sales tax", "6.50", True)
+    assert rate("JP") == ("Consumption tax", "10.00", True)
+    assert TaxRate.objects.count() == 27 + 4 + 1
+
+
+def test_seed_creates_the_discount_codes(db, run_dir):
+    seed()
+
+    codes = {code.code: code for code in DiscountCode.objects.prefetch_related("categories")}
+    assert set(codes) == {"WELCOME10", "SHIPFREE", "SAVE15", "OUTERWEAR20"}
+    assert (codes["WELCOME10"].kind, str(codes["WELCOME10"].value), codes["WELCOME10"].per_customer_limit) == ("percent", "10.00", 1)
+    assert (codes["SHIPFREE"].kind, codes["SHIPFREE"].value, str(codes["SHIPFREE"].min_subtotal_usd)) == ("free_shipping", None, "40.00")
+    assert (codes["SAVE15"].kind, str(codes["SAVE15"].value), str(codes["SAVE15"].min_subtotal_usd)) == ("fixed", "15.00", "100.00")
+    outerwear = codes["OUTERWEAR20"]
+    assert (outerwear.kind, str(outerwear.value)) == ("percent", "20.00")
+    assert [category.name for category in outerwear.categories.all()] == ["Outerwear"]
+    assert all(code.is_active for code in codes.values())
+
+
+def test_seed_gives_every_demo_variant_a_shipping_weight(db, run_dir):
+    seed()
+
+    weights = {v.sku: v.shipping_weight_grams for v in Variant.objects.select_related("product")}
+    assert all(weight > 0 for weight in weights.values())
+    assert (weights["TEE-01-M"], weights["LINEN-SHIRT-M"], weights["CHINO-32"], weights["RAIN-M"]) == (180, 230, 500, 1200)
 
 
 def test_seed_creates_an_admin_and_prints_a_working_login(db, run_dir):
@@ -69,7 +134,11 @@ def test_seeding_twice_changes_nothing(db, run_dir):
         list(Variant.objects.order_by("sku").values_list("sku", "price")),
         list(Stock.objects.order_by("variant__sku").values_list("variant__sku", "on_hand")),
         StockMovement.objects.count(),
-        ShippingMethod.objects.count(),
+        list(ShippingZone.objects.order_by("name").values_list("name", "countries", "rest_of_world")),
+        list(ShippingMethod.objects.order_by("zone__name", "code").values_list("zone__name", "code", "price_usd")),
+        WeightStep.objects.count(),
+        list(TaxRate.objects.order_by("country", "region").values_list("country", "region", "rate")),
+        list(DiscountCode.objects.order_by("code").values_list("code", "value")),
         get_user_model().objects.count(),
         (run_dir / "admin-password").read_text(),
     )
@@ -81,7 +150,11 @@ def test_seeding_twice_changes_nothing(db, run_dir):
         list(Variant.objects.order_by("sku").values_list("sku", "price")),
         list(Stock.objects.order_by("variant__sku").values_list("variant__sku", "on_hand")),
         StockMovement.objects.count(),
-        ShippingMethod.objects.count(),
+        list(ShippingZone.objects.order_by("name").values_list("name", "countries", "rest_of_world")),
+        list(ShippingMethod.objects.order_by("zone__name", "code").values_list("zone__name", "code", "price_usd")),
+        WeightStep.objects.count(),
+        list(TaxRate.objects.order_by("country", "region").values_list("country", "region", "rate")),
+        list(DiscountCode.objects.order_by("code").values_list("code", "value")),
         get_user_model().objects.count(),
         (run_dir / "admin-password").read_text(),
     )
@@ -121,6 +194,24 @@ def test_seeding_again_keeps_staff_edits_to_demo_products(run_dir):  # run_dir: 
 
     variant.refresh_from_db()
     assert (variant.price.amount, variant.is_active) == (Decimal("61.00"), False)
+
+
+def test_seeding_again_keeps_staff_edits_to_zones_rates_and_codes(db, run_dir):
+    seed()
+    ShippingZone.objects.filter(name="European Union").update(countries=["DE", "FR"])
+    ShippingMethod.objects.filter(zone__name="Japan", code="express").update(price_usd=Decimal("30.00"), is_active=False)
+    TaxRate.objects.filter(country="DE", region="", category=None).update(rate=Decimal("16.00"))
+    DiscountCode.objects.filter(code="WELCOME10").update(value=Decimal("5"), is_active=False)
+
+    output = seed()
+
+    assert sorted(c.code for c in ShippingZone.objects.get(name="European Union").countries) == ["DE", "FR"]
+    express = ShippingMethod.objects.get(zone__name="Japan", code="express")
+    assert (express.price_usd, express.is_active) == (Decimal("30.00"), False)
+    assert TaxRate.objects.get(country="DE", region="", category=None).rate == Decimal("16.00")
+    welcome = DiscountCode.objects.get(code="WELCOME10")
+    assert (welcome.value, welcome.is_active) == (Decimal("5.00"), False)
+    assert "Demo shipping zones: 4 (0 new)." in output and "Demo discount codes: 4 (0 new)." in output
 
 
 # --- exchange rates: demo rates come from the seed, never from a migration --------------

@@ -15,12 +15,13 @@ from django.test import Client
 from django.urls import reverse
 from moneyed import Money
 
-from cart.models import Cart, ShippingMethod
+from cart.models import Cart
 from cart.session import SESSION_KEY as CART_SESSION_KEY
 from orders.models import Order
 from payments.models import Refund
 from tests.support.rates import KNOWN
 from tests.support.stripe_fixtures import CARD_OK, start_paying
+from tests.support.shipping import make_method
 
 # 2 x a 17.07 USD lamp + 7.50 USD express shipping at the KNOWN rates (tests/support/rates.py),
 # each converted and rounded half-up to the currency's price step per unit, then summed:
@@ -36,7 +37,7 @@ EXPECTED = {
 
 @pytest.fixture
 def lamp(make_variant, known_rates):
-    ShippingMethod.objects.create(code="express", name="Express", price=Money(Decimal("7.50"), "USD"))
+    make_method(code="express", name="Express", price=Money(Decimal("7.50"), "USD"))
     return make_variant("LAMP-1", price="17.07", on_hand=10)
 
 

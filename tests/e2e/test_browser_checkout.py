@@ -14,11 +14,12 @@ from decimal import Decimal
 import pytest
 from moneyed import Money
 
-from cart.models import Cart, ShippingMethod
+from cart.models import Cart
 from catalog.models import Product
 from inventory.models import Stock, StockMovement
 from orders.models import Order
 from tests.support.browser_fixtures import SHOTS, off_loop
+from tests.support.shipping import make_method
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -36,8 +37,8 @@ def shirt(make_variant):
     product = Product.objects.create(slug="linen-shirt", name="Linen shirt", description="A shirt of washed linen.")
     make_variant("SHIRT-S", price="19.99", on_hand=10, product=product, size="S")
     medium = make_variant("SHIRT-M", price="19.99", on_hand=10, product=product, size="M")
-    ShippingMethod.objects.create(code="standard", name="Standard", price=Money(Decimal("4.99"), "USD"), position=1)
-    ShippingMethod.objects.create(code="express", name="Express", price=Money(Decimal("12.50"), "USD"), position=2)
+    make_method(code="standard", name="Standard", price=Money(Decimal("4.99"), "USD"), position=1)
+    make_method(code="express", name="Express", price=Money(Decimal("12.50"), "USD"), position=2)
     return medium
 
 

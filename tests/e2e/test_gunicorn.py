@@ -21,7 +21,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from cart.models import Cart
-from cart.services import upsert_shipping_method
+from tests.support.shipping import make_method
 from checkout.imports import import_catalog
 from inventory.models import Reservation, Stock, StockMovement
 from currencies.models import CurrencyRate, ExchangeRateSet
@@ -93,8 +93,8 @@ def world(server):
     CurrencyRate.objects.all().delete()
     ExchangeRateSet.objects.all().delete()
     import_catalog(CATALOG)
-    upsert_shipping_method(code="standard", name="Standard", price_usd=Decimal("4.95"), position=0)
-    upsert_shipping_method(code="express", name="Express", price_usd=Decimal("14.90"), position=1)
+    make_method(code="standard", name="Standard", price=Decimal("4.95"), position=0)
+    make_method(code="express", name="Express", price=Decimal("14.90"), position=1)
     store_rates(RATES, provider="e2e")
 
 

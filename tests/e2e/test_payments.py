@@ -28,7 +28,7 @@ import stripe
 from django.db.models import Sum
 
 from cart.models import Cart
-from cart.services import upsert_shipping_method
+from tests.support.shipping import make_method
 from checkout.imports import import_catalog
 from inventory.models import Reservation, Stock, StockMovement
 from inventory.selectors import ledger_balance
@@ -140,7 +140,7 @@ def world(stack):
     """The catalog and a shipping method, committed so the server and worker see them;
     no email yet."""
     import_catalog(CATALOG)
-    upsert_shipping_method(code="standard", name="Standard", price_usd=SHIPPING, position=0)
+    make_method(code="standard", name="Standard", price=SHIPPING, position=0)
     for sent in stack.mail_dir.glob("*") if stack.mail_dir.exists() else ():
         sent.unlink()
     return stack

@@ -292,6 +292,10 @@ def test_the_page_query_count_does_not_grow_with_the_orders(admin_client, make_o
 # --- the exports ----------------------------------------------------------------------
 
 
+# discount_code, discount, discount_usd, tax, tax_usd, tax_lines, prices_include_tax
+NO_DISCOUNT_OR_TAX = ["", "0.00", "0.00", "0.00", "0.00", "", "no"]
+
+
 def _csv(response) -> list[list[str]]:
     assert isinstance(response, StreamingHttpResponse) and response.streaming
     return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8"))))
@@ -304,11 +308,14 @@ def test_the_orders_export_streams_every_order_of_the_range(admin_client, sales)
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="orders-2025-03-10-to-2025-03-11.csv"'
     assert _csv(response) == [
-        ["number", "created_at", "status", "payment_status", "currency", "total", "refunded", "exchange_rate", "total_usd", "email"],
-        ["2025-000101", "2025-03-10T00:00:00+00:00", "paid", "paid", "USD", "54.90", "0.00", "1", "54.90", "shopper@example.com"],
-        ["2025-000102", "2025-03-10T18:00:00+00:00", "paid", "partially_refunded", "EUR", "45.99", "10.00", "0.9215", "49.91", "'=1+1@example.com"],
-        ["2025-000104", "2025-03-11T09:00:00+00:00", "cancelled", "refunded", "USD", "20.00", "20.00", "1", "20.00", "shopper@example.com"],
-        ["2025-000103", "2025-03-11T23:59:59+00:00", "paid", "paid", "JPY", "7480", "0", "151.37", "49.42", "shopper@example.com"],
+        [
+            "number", "created_at", "status", "payment_status", "currency", "total", "refunded", "exchange_rate", "total_usd", "email",
+            "discount_code", "discount", "discount_usd", "tax", "tax_usd", "tax_lines", "prices_include_tax",
+        ],
+        ["2025-000101", "2025-03-10T00:00:00+00:00", "paid", "paid", "USD", "54.90", "0.00", "1", "54.90", "shopper@example.com", *NO_DISCOUNT_OR_TAX],
+        ["2025-000102", "2025-03-10T18:00:00+00:00", "paid", "partially_refunded", "EUR", "45.99", "10.00", "0.9215", "49.91", "'=1+1@example.com", *NO_DISCOUNT_OR_TAX],
+        ["2025-000104", "2025-03-11T09:00:00+00:00", "cancelled", "refunded", "USD", "20.00", "20.00", "1", "20.00", "shopper@example.com", *NO_DISCOUNT_OR_TAX],
+        ["2025-000103", "2025-03-11T23:59:59+00:00", "paid", "paid", "JPY", "7480", "0", "151.37", "49.42", "shopper@example.com", "", "0", "0.00", "0", "0.00", "", "no"],
     ]
 
 
@@ -317,12 +324,49 @@ def test_the_lines_export_streams_every_line_of_the_range(admin_client, sales):
 
     assert response["Content-Disposition"] == 'attachment; filename="lines-2025-03-10-to-2025-03-11.csv"'
     assert _csv(response) == [
-        ["number", "created_at", "sku", "product", "variant", "quantity", "unit_price", "currency", "line_total", "unit_price_usd"],
-        ["2025-000101", "2025-03-10T00:00:00+00:00", "LIN-M", "Linen shirt", "M", "1", "49.90", "USD", "49.90", "49.90"],
-        ["2025-000102", "2025-03-10T18:00:00+00:00", "MUG-1", "'=HYPERLINK(\"http://evil.example\",\"mug\")", "", "2", "19.99", "EUR", "39.98", "21.69"],
-        ["2025-000104", "2025-03-11T09:00:00+00:00", "LIN-M", "Linen shirt", "M", "5", "4.00", "USD", "20.00", "4.00"],
-        ["2025-000103", "2025-03-11T23:59:59+00:00", "MUG-1", "Mug", "", "3", "2000", "JPY", "6000", "13.21"],
+        [
+            "number", "created_at", "sku", "product", "variant", "quantity", "unit_price", "currency", "line_total", "unit_price_usd",
+            "discount", "tax", "tax_rate",
+        ],
+        ["2025-000101", "2025-03-10T00:00:00+00:00", "LIN-M", "Linen shirt", "M", "1", "49.90", "USD", "49.90", "49.90", "0.00", "0.00", ""],
+        ["2025-000102", "2025-03-10T18:00:00+00:00", "MUG-1", "'=HYPERLINK(\"http://evil.example\",\"mug\")", "", "2", "19.99", "EUR", "39.98", "21.69", "0.00", "0.00", ""],
+        ["2025-000104", "2025-03-11T09:00:00+00:00", "LIN-M", "Linen shirt", "M", "5", "4.00", "USD", "20.00", "4.00", "0.00", "0.00", ""],
+        ["2025-000103", "2025-03-11T23:59:59+00:00", "MUG-1", "Mug", "", "3", "2000", "JPY", "6000", "13.21", "0", "0", ""],
     ]
+
+
+def test_an_order_with_a_discount_and_tax_exports_them_to_the_cent(admin_client, make_order):
+    # Prices include tax (EUR, 0.9215 per USD): 49.98 of goods, 5.00 off with SPRING10,
+    # 4.60 shipping; the 7.97 of tax inside is VAT 19% 7.27 and reduced VAT 7% 0.70.
+    order = make_order(
+        "2025-000301", "EUR", "0.9215", "49.58", created=at(DAY_1, 9),
+        lines=[("LIN-M", "Linen shirt", 1, "39.99", "43.40"), ("BOOK-1", "Book", 1, "9.99", "10.84")],
+    )
+    eur = lambda amount: Money(Decimal(amount), "EUR")  # noqa: E731
+    Order.objects.filter(pk=order.pk).update(
+        subtotal=eur("49.98"), discount=eur("5.00"), shipping=eur("4.60"), tax=eur("7.97"), discount_code="SPRING10",
+        prices_include_tax=True,
+        tax_lines=[{"name": "VAT", "rate": "19.00", "amount": "7.27"}, {"name": "VAT", "rate": "7.00", "amount": "0.70"}],
+    )
+    shirt, book = order.lines.order_by("id")
+    OrderLine.objects.filter(pk=shirt.pk).update(discount=eur("4.00"), tax=eur("5.75"), tax_rate=Decimal("19.00"))
+    OrderLine.objects.filter(pk=book.pk).update(discount=eur("1.00"), tax=eur("0.59"), tax_rate=Decimal("7.00"))
+    day = {"from": DAY_1.isoformat(), "to": DAY_1.isoformat()}
+
+    orders = _csv(admin_client.get(reverse(ORDERS_CSV), day))
+    lines = _csv(admin_client.get(reverse(LINES_CSV), day))
+
+    columns = dict(zip(orders[0], orders[1]))
+    assert {name: columns[name] for name in reports.ORDER_COLUMNS[10:]} == {
+        "discount_code": "SPRING10",
+        "discount": "5.00",
+        "discount_usd": "5.43",  # 5.00 / 0.9215 = 5.4259
+        "tax": "7.97",
+        "tax_usd": "8.65",  # 7.97 / 0.9215 = 8.6489
+        "tax_lines": "VAT 19%: 7.27; VAT 7%: 0.70",
+        "prices_include_tax": "yes",
+    }
+    assert [row[-3:] for row in lines[1:]] == [["4.00", "5.75", "19.00"], ["1.00", "0.59", "7.00"]]
 
 
 def test_the_exports_read_rows_in_chunks_without_loading_them(admin_client, sales):

@@ -10,7 +10,7 @@ import pytest
 import stripe
 from django.utils import timezone
 
-from cart.models import Cart, ShippingMethod
+from cart.models import Cart
 from inventory.models import Reservation, Stock, StockMovement
 from orders.models import Order
 from payments import services as payment_services
@@ -20,6 +20,7 @@ from tests.support.net import free_port
 from tests.support.stripe_fixtures import CARD_3DS, CARD_DECLINED, CARD_OK, start_paying
 from checkout import services as checkout_services
 from checkout import payment as checkout_payment
+from tests.support.shipping import make_method
 
 
 def pay(api, cart, payment_method=None):
@@ -65,7 +66,7 @@ def test_asking_for_payment_extends_the_reservation_to_fifteen_minutes(api, stri
 
 
 def test_intent_is_updated_when_the_total_changes(api, stripe_emulator, ready_cart, shirt):
-    ShippingMethod.objects.create(code="express", name="Express", price=Decimal("7.50"))
+    make_method(code="express", name="Express", price=Decimal("7.50"))
     cart = ready_cart({shirt: 1})
     first = pay(api, cart).json()
 
@@ -378,7 +379,7 @@ def test_a_confirmation_refused_as_a_repeat_of_one_that_went_through_still_compl
 def refused_for_its_amount(api, stripe_emulator, ready_cart, shirt, django_capture_on_commit_callbacks):
     """A cart whose intent the browser paid for $25.00 (3-D Secure finished at Stripe)
     after another tab chose express shipping: the shop refuses it as amount_mismatch."""
-    ShippingMethod.objects.create(code="express", name="Express", price=Decimal("7.50"))
+    make_method(code="express", name="Express", price=Decimal("7.50"))
     cart = ready_cart({shirt: 1})
     first = pay(api, cart).json()["payment_intent_id"]
     stripe_emulator.confirm_directly(first)

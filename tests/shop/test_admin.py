@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -33,7 +35,7 @@ CHANGELISTS = [
     "inventory_stockmovement",
     "inventory_reservation",
     "cart_cart",
-    "cart_shippingmethod",
+    "shipping_shippingmethod",
     "orders_order",
 ]
 
@@ -45,7 +47,7 @@ CHANGE_PAGES = [
     ("inventory_stockmovement", "movement"),
     ("inventory_reservation", "reservation"),
     ("cart_cart", "cart"),
-    ("cart_shippingmethod", "shipping"),
+    ("shipping_shippingmethod", "shipping"),
     ("orders_order", "order"),
 ]
 
@@ -74,7 +76,7 @@ def test_change_page_renders_for_superuser(admin_client, shop_world, model, key)
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("model", ["catalog_category", "catalog_product", "catalog_variant", "cart_shippingmethod"])
+@pytest.mark.parametrize("model", ["catalog_category", "catalog_product", "catalog_variant", "shipping_shippingmethod"])
 def test_add_page_renders_for_editable_models(admin_client, db, model):
     assert admin_client.get(reverse(f"admin:{model}_add")).status_code == 200
 
@@ -360,13 +362,17 @@ def test_shipping_method_code_is_fixed_once_created(admin_client, shop_world):
     method = shop_world["shipping"]
 
     response = admin_client.post(
-        reverse("admin:cart_shippingmethod_change", args=[method.pk]),
-        {"code": "renamed", "name": "Standard post", "price_0": "6.50", "price_1": "USD", "is_active": "on", "position": "1"},
+        reverse("admin:shipping_shippingmethod_change", args=[method.pk]),
+        {
+            "zone": method.zone_id, "code": "renamed", "name": "Standard post", "price_usd": "6.50", "min_days": "2",
+            "max_days": "4", "is_active": "on", "position": "1",
+            "weight_steps-TOTAL_FORMS": "0", "weight_steps-INITIAL_FORMS": "0",
+        },
     )
 
-    assert response.status_code == 302
+    assert response.status_code == 302, response.content[:3000]
     method.refresh_from_db()
-    assert (method.code, method.name, method.price) == ("standard", "Standard post", usd("6.50"))
+    assert (method.code, method.name, method.price_usd, method.max_days) == ("standard", "Standard post", Decimal("6.50"), 4)
 
 
 def test_anonymous_visitor_is_sent_to_login(client, shop_world):

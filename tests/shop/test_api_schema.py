@@ -16,10 +16,12 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
-from cart.models import Cart, ShippingMethod
+from cart.models import Cart
+from discounts.models import DiscountCode
 from orders.models import Order
 from tests.support.net import free_port
 from tests.support.stripe_fixtures import ADDRESS, CARD_DECLINED
+from tests.support.shipping import make_method
 
 COMPONENTS_REF = "#/components/schemas/"
 FORMATS = jsonschema.FormatChecker()
@@ -112,10 +114,13 @@ def test_schema_endpoint_serves_the_documented_shapes(api):
 
 def test_every_documented_error_status_has_the_error_shape_with_its_codes(openapi):
     error_codes = {
-        "400": {"invalid", "unsupported_currency", "checkout_incomplete"},
+        "400": {"invalid", "unsupported_currency", "checkout_incomplete", "discount_not_applicable"},
         "402": {"payment_failed"},
         "404": {"not_found"},
-        "409": {"insufficient_stock", "cart_not_active", "cart_not_in_checkout", "reservation_expired", "order_not_cancellable"},
+        "409": {
+            "insufficient_stock", "cart_not_active", "cart_not_in_checkout", "reservation_expired", "discount_unavailable",
+            "order_not_cancellable",
+        },
         "429": {"rate_limited"},
         "502": {"payment_provider_unavailable"},
     }
@@ -140,7 +145,8 @@ def test_every_documented_error_status_has_the_error_shape_with_its_codes(openap
 def test_request_bodies_are_documented(openapi):
     assert request_schema(openapi, "/api/v1/carts/", "post").is_valid({"currency": "EUR"})
     assert request_schema(openapi, "/api/v1/carts/", "post").is_valid({})
-    assert not request_schema(openapi, CART, "patch").is_valid({})
+    assert request_schema(openapi, CART, "patch").is_valid({"discount_code": ""})
+    assert not request_schema(openapi, CART, "patch").is_valid({"discount_code": 10})
     assert request_schema(openapi, LINES, "post").is_valid({"sku": "SHIRT-M", "quantity": 2})
     assert not request_schema(openapi, LINES, "post").is_valid({"sku": "SHIRT-M", "quantity": 100})
     assert not request_schema(openapi, LINE, "patch").is_valid({})
@@ -194,7 +200,7 @@ def test_catalog_responses_match_the_schema(api, openapi, fixed_rates, shirt, ma
 
 
 def test_cart_and_checkout_responses_match_the_schema(api, openapi, fixed_rates, shirt, make_variant):
-    ShippingMethod.objects.create(code="express", name="Express", price="7.50")
+    make_method(code="express", name="Express", price="7.50")
     socks = make_variant("SOCKS", price="4.00", on_hand=3)
 
     cart = assert_documented(openapi, api.post("/api/v1/carts/", {"currency": "EUR"}), "/api/v1/carts/", "post", 201)
@@ -207,9 +213,7 @@ def test_cart_and_checkout_responses_match_the_schema(api, openapi, fixed_rates,
     assert_documented(openapi, api.patch(f"/api/v1/carts/{cart_id}/", {"currency": "USD"}), CART, "patch", 200)
     assert_documented(openapi, api.get(f"/api/v1/carts/{cart_id}/"), CART, "get", 200)
     stock = assert_documented(openapi, api.get(f"/api/v1/carts/{cart_id}/stock/"), STOCK, "get", 200)
-    methods = assert_documented(
-        openapi, api.get(f"/api/v1/shipping-methods/?cart={cart_id}"), "/api/v1/shipping-methods/", "get", 200
-    )
+    assert_documented(openapi, api.get(f"/api/v1/shipping-methods/?cart={cart_id}"), "/api/v1/shipping-methods/", "get", 400)
 
     started = assert_documented(openapi, api.post(f"/api/v1/carts/{cart_id}/checkout/"), CHECKOUT, "post", 200)
     updated = assert_documented(
@@ -227,10 +231,17 @@ def test_cart_and_checkout_responses_match_the_schema(api, openapi, fixed_rates,
         "patch",
         200,
     )
+    methods = assert_documented(
+        openapi, api.get(f"/api/v1/shipping-methods/?cart={cart_id}"), "/api/v1/shipping-methods/", "get", 200
+    )
+    DiscountCode.objects.create(code="SAVE5", kind="fixed", value="5.00")
+    discounted = assert_documented(openapi, api.patch(f"/api/v1/carts/{cart_id}/", {"discount_code": "SAVE5"}), CART, "patch", 200)
+    assert_documented(openapi, api.patch(f"/api/v1/carts/{cart_id}/", {"discount_code": "NOPE"}), CART, "patch", 400)
     cancelled = assert_documented(openapi, api.delete(f"/api/v1/carts/{cart_id}/checkout/"), CHECKOUT, "delete", 200)
 
+    assert discounted["total"] == {"amount": "52.50", "currency": "USD"}
     assert stock == {"items": [{"sku": "SHIRT-M", "requested": 2, "available": 5, "status": "in_stock"}]}
-    assert {"code": "express", "name": "Express", "price": {"amount": "7.50", "currency": "USD"}} in methods
+    assert {"code": "express", "name": "Express", "price": {"amount": "7.50", "currency": "USD"}}.items() <= methods[0].items()
     assert started["status"] == "checkout" and started["reservation_expires_at"] is not None
     assert updated["total"] == {"amount": "57.50", "currency": "USD"}
     assert cancelled["status"] == "active" and cancelled["reservation_expires_at"] is None

@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 from moneyed import Money
 
-from cart.models import ShippingMethod
 from catalog.models import Category, Product
 from checkout import services as checkout_services
 from inventory.models import Reservation, Stock, StockMovement
 from orders.models import Order, OrderLine
+from tests.support.shipping import make_method
 
 
 def usd(amount: str) -> Money:
@@ -47,7 +47,7 @@ def shop_world(make_variant, make_cart):
         order=order, variant=variant, sku=variant.sku, product_name=product.name, variant_name="M", attributes={"size": "M"},
         quantity=1, unit_price_usd=usd("49.90"), unit_price=usd("49.90"), line_total=usd("49.90"),
     )
-    shipping = ShippingMethod.objects.create(code="standard", name="Standard", price=usd("5.00"))
+    shipping = make_method(code="standard", name="Standard", price=usd("5.00"))
     return {
         "category": shirts,
         "product": product,

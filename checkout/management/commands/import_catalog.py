@@ -8,7 +8,10 @@ from shop.errors import InvalidInput
 
 
 class Command(BaseCommand):
-    help = "Upsert products and variants by SKU from a JSON file (format in docs/operations.md); stock goes through the ledger."
+    help = (
+        "Upsert products and variants by SKU, and the optional shipping_zones, tax_rates and discount_codes, "
+        "from a JSON file (format in docs/operations.md); stock goes through the ledger. A bad file changes nothing."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
@@ -33,3 +36,6 @@ class Command(BaseCommand):
                 f"{result.stock_movements} stock movements."
             )
         )
+        if result.sections:
+            sections = ", ".join(counts.describe(label) for label, counts in result.sections.items())
+            self.stdout.write(self.style.SUCCESS(f"Also {sections}."))

@@ -1,37 +1,34 @@
-"""Demo data for `make run`: the demo catalog, shipping methods, demo exchange rates and
-an admin user whose login is printed. Safe to run again: it upserts, sets stock only for
-demo variants it creates, and stores rates only while the shop has none. A command of
-the top app because it seeds every app below it."""
+"""Demo data for `make run`: the demo catalog with its shipping zones, tax rates and
+discount codes (one file, checkout/demo/demo_catalog.json), demo exchange rates and an
+admin user whose login is printed. Safe to run again: it creates only what is missing,
+so stock, zones, rates and codes staff changed stay as they are, and it stores exchange
+rates only while the shop has none. A command of the top app because it seeds every app
+below it."""
 import json
 import os
 import secrets
-from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from cart.services import upsert_shipping_method
 from checkout.imports import import_catalog
 from currencies.services import store_demo_rates
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "demo" / "demo_catalog.json"
-SHIPPING_METHODS = [
-    ("standard", "Standard (3-5 working days)", "4.95"),
-    ("express", "Express (next working day)", "14.90"),
-]
 
 
 class Command(BaseCommand):
-    help = "Load the demo catalog, shipping methods, demo exchange rates and an admin user (prints the login)."
+    help = (
+        "Load the demo catalog, shipping zones, tax rates, discount codes and exchange rates "
+        "and an admin user (prints the login)."
+    )
 
     def handle(self, *args, **options):
         # Stock is set only for demo variants created now: `make run` seeds on every start
         # and must not undo the sales and adjustments of the previous run.
         result = import_catalog(json.loads(DEMO_FILE.read_text(encoding="utf-8")), only_new=True)
-        for position, (code, name, price) in enumerate(SHIPPING_METHODS):
-            upsert_shipping_method(code=code, name=name, price_usd=Decimal(price), position=position)
         rates = store_demo_rates()
         password_file = Path(settings.RUN_DIR) / "admin-password"
         password_file.parent.mkdir(parents=True, exist_ok=True)
@@ -47,6 +44,7 @@ class Command(BaseCommand):
         user.save()
         self.stdout.write(
             f"Demo catalog: {len(result.skus)} variants ({result.variants_created} new).\n"
+            + "".join(f"Demo {label}: {counts.total} ({counts.created} new).\n" for label, counts in result.sections.items())
             + (f"Demo exchange rates stored: {', '.join(rates.updated)}.\n" if rates else "")
             + f"Admin login: user 'admin', password '{password}' (kept in {password_file})"
         )
