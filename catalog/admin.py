@@ -16,7 +16,7 @@ from catalog.models import Category, Product, Variant
 class VariantForm(forms.ModelForm):
     class Meta:
         model = Variant
-        fields = ["product", "sku", "name", "attributes", "price", "is_active", "position"]
+        fields = ["product", "sku", "name", "attributes", "price", "weight_grams", "is_active", "position"]
         widgets = {"attributes": forms.Textarea(attrs={"rows": 2, "cols": 30})}
 
     def clean_attributes(self):
@@ -42,7 +42,7 @@ class VariantInline(admin.TabularInline):
     model = Variant
     form = VariantForm
     extra = 0
-    fields = ["sku", "name", "attributes", "price", "is_active", "position"]
+    fields = ["sku", "name", "attributes", "price", "weight_grams", "is_active", "position"]
     show_change_link = True
 
 
@@ -53,7 +53,7 @@ class ProductAdmin(admin.ModelAdmin):
     list_select_related = ["category"]
     search_fields = ["name", "slug", "variants__sku"]
     prepopulated_fields = {"slug": ["name"]}
-    fields = ["name", "slug", "category", "description", "is_active"]
+    fields = ["name", "slug", "category", "description", "weight_grams", "is_active"]
     inlines = [VariantInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
@@ -73,7 +73,7 @@ class VariantAdmin(admin.ModelAdmin):
     search_fields = ["sku", "name", "product__name"]
     autocomplete_fields = ["product"]
     ordering = ["sku"]
-    fieldsets = [(None, {"fields": ["product", "sku", "name", "attributes", "price", "is_active", "position"]})]
+    fieldsets = [(None, {"fields": ["product", "sku", "name", "attributes", "price", "weight_grams", "is_active", "position"]})]
 
     @admin.display(description="Name")
     def display_name(self, variant: Variant) -> str:

@@ -133,12 +133,8 @@ class CartDetailView(ShopAPIView):
     )
     def patch(self, request: Request, cart_id) -> Response:
         body = body_object(request)
-        if "currency" in body:
-            services.set_currency(cart_id=cart_id, currency=body["currency"])
-        if "discount_code" in body:
-            checkout_services.set_discount_code(cart_id=cart_id, code=body["discount_code"])
-        if "currency" not in body and "discount_code" not in body:
-            cart_with_lines(cart_id)  # 404 for an unknown cart
+        fields = {key: body[key] for key in ("currency", "discount_code") if key in body}
+        checkout_services.update_cart(cart_id=cart_id, **fields)
         return Response(cart_json(cart_id))
 
 

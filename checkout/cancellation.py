@@ -1,11 +1,11 @@
 """Cancelling a paid order: by staff any time before it ships, by the shopper while it is
 paid (or authorized) and not yet being prepared. One transaction gives everything back:
 the money (the authorization released, or everything left refunded, sent to Stripe after
-commit with the refund's own idempotency key), the units (back on hand through the
+commit with the refund's own idempotency key), the discount code's use, the units (back on hand through the
 ledger, reason `cancel`, with the order's id), and the order's status (cancelled, as an
 event). The shopper is told by email after commit.
 
-Locks (shop/locks.py): payment row -> stock rows -> order row. The order's status is
+Locks (shop/locks.py): payment row -> discount use row -> stock rows -> order row. The order's status is
 decided under the order lock, last; a refusal rolls everything back. Two cancellations of
 one order wait for each other at the payment lock, and the second finds it cancelled.
 """
@@ -16,6 +16,7 @@ from functools import partial
 
 from django.db import transaction
 
+from discounts import services as discounts
 from inventory import services as inventory
 from inventory.models import StockMovement
 from orders import emails
@@ -41,6 +42,7 @@ def cancel_order(*, order_id: int, by_customer: bool, actor_id: int | None = Non
     who = "the customer" if by_customer else "staff"
     with transaction.atomic():
         payment = refunds.lock_order_payment(order_id)
+        discounts.give_back_use(order_id=order_id)  # the code may be used again
         inventory.return_sold_units(
             order_id=order_id, reason=StockMovement.Reason.CANCEL, actor_id=actor_id, note=f"order {order.number} cancelled by {who}"
         )

@@ -146,13 +146,13 @@ def complete_checkout(*, cart_id: UUID | str, payment_intent: PaymentIntentInfo,
         transaction.on_commit(
             partial(
                 alert_staff,
-                f"Order {order.number} paid but out of stock: refunded",
-                f"Order {order.number} was paid ({intent.id}) after its reservation lapsed, and stock ran out: "
+                f"Order {order.number} paid but could not be supplied: refunded",
+                f"Order {order.number} was paid ({intent.id}) after its reservation lapsed, and it could no longer be supplied: "
                 f"{shortage.message} The payment is being refunded in full and the shopper has been told.",
                 kind="unsuppliable_order",
             )
         )
-        log.warning("order %s paid but out of stock; flagged and refunded", order.number)
+        log.warning("order %s paid but could not be supplied; flagged and refunded", order.number)
         return CheckoutOutcome(order, True, Problem.OUT_OF_STOCK)
 
 

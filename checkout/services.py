@@ -114,6 +114,18 @@ def set_discount_code(*, cart_id: UUID | str, code: Any, now: datetime | None = 
     return cart
 
 
+def update_cart(*, cart_id: UUID | str, currency: Any = UNSET, discount_code: Any = UNSET) -> None:
+    """The cart's own settings (PATCH of the cart): its currency (while active) and its
+    discount code, all or nothing: a code that does not apply leaves the currency too."""
+    with transaction.atomic():
+        if currency is not UNSET:
+            cart_services.set_currency(cart_id=cart_id, currency=currency)
+        if discount_code is not UNSET:
+            set_discount_code(cart_id=cart_id, code=discount_code)
+        if currency is UNSET and discount_code is UNSET:
+            cart_services.lock_cart(cart_id)  # NotFound for an unknown cart
+
+
 def resume_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
     """A checkout page was opened. The reservation must still be live; it is extended to
     RESERVATION_TTL when less than RESERVATION_EXTEND_BELOW is left (invariant 10)."""

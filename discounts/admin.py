@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -22,7 +22,7 @@ from moneyed import Money
 
 from currencies.money import format_money
 from discounts.models import DiscountCode, DiscountUse
-from discounts.selectors import normalize_code, usage_counts
+from discounts.selectors import normalize_code, usage_counts, with_usage
 
 USES_SHOWN = 20  # on a code's page; the rest are on the uses list it links to
 
@@ -153,15 +153,6 @@ class ValidityFilter(admin.SimpleListFilter):
         return queryset
 
 
-def with_usage(queryset: QuerySet[DiscountCode], now) -> QuerySet[DiscountCode]:
-    """Codes with `used` (committed uses) and `reserved_now` (reservations still live),
-    counted as discounts.selectors.usage_counts counts them, in the list's one query."""
-    return queryset.annotate(
-        used=Count("uses", filter=Q(uses__status=Status.COMMITTED)),
-        reserved_now=Count("uses", filter=Q(uses__status=Status.RESERVED, uses__expires_at__gt=now)),
-    )
-
-
 @admin.register(DiscountCode)
 class DiscountCodeAdmin(admin.ModelAdmin):
     form = DiscountCodeForm
@@ -183,7 +174,7 @@ class DiscountCodeAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DiscountCode]:
-        return with_usage(super().get_queryset(request), timezone.now())
+        return with_usage(super().get_queryset(request), now=timezone.now())
 
     def get_fieldsets(self, request: HttpRequest, obj: DiscountCode | None = None):
         fieldsets = list(super().get_fieldsets(request, obj))

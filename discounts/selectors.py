@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from django.db.models import Q
+from django.db.models import Count, Q, QuerySet
 
 from catalog.selectors import category_chain, category_parents
 from discounts.models import DiscountCode, DiscountUse
@@ -141,8 +141,16 @@ def code_problem(code: str, *, email: str, holder_id: UUID | None, now: datetime
     return date_problem(row, now) or limit_problem(row, email=email, holder_id=holder_id, now=now)
 
 
+def with_usage(queryset: QuerySet[DiscountCode], *, now: datetime) -> QuerySet[DiscountCode]:
+    """Codes annotated with `used` (committed uses) and `reserved_now` (reservations
+    still live), in one query: what staff see of a code's usage."""
+    return queryset.annotate(
+        used=Count("uses", filter=Q(uses__status=DiscountUse.Status.COMMITTED)),
+        reserved_now=Count("uses", filter=Q(uses__status=DiscountUse.Status.RESERVED, uses__expires_at__gt=now)),
+    )
+
+
 def usage_counts(code: DiscountCode, *, now: datetime) -> tuple[int, int]:
     """(committed uses, live reservations) of a code, for staff."""
-    committed = code.uses.filter(status=DiscountUse.Status.COMMITTED).count()
-    reserved = code.uses.filter(status=DiscountUse.Status.RESERVED, expires_at__gt=now).count()
-    return committed, reserved
+    counted = with_usage(DiscountCode.objects.filter(pk=code.pk), now=now).get()
+    return counted.used, counted.reserved_now

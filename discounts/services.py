@@ -116,3 +116,11 @@ def commit_use(*, holder_id: UUID, code: str, email: str, now: datetime) -> Disc
 def attach_order(*, holder_id: UUID, order_id: int) -> None:
     """The order made from the checkout that committed a use."""
     DiscountUse.objects.filter(holder_id=holder_id, status=DiscountUse.Status.COMMITTED).update(order_id=order_id)
+
+
+def give_back_use(*, order_id: int) -> int:
+    """The order was cancelled: its use of a code no longer counts against the code's
+    limits (the shopper may use it again). Returns how many uses were given back."""
+    return DiscountUse.objects.filter(order_id=order_id, status=DiscountUse.Status.COMMITTED).update(
+        status=DiscountUse.Status.RELEASED
+    )

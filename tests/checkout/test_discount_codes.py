@@ -322,3 +322,53 @@ def test_changing_the_code_in_checkout_releases_the_use_of_the_old_one(api, stri
 
     assert list(DiscountUse.objects.values_list("code__code", "status")) == [("SAVE10", "released")]
     assert api.get(f"/api/v1/carts/{cart.pk}/").json()["discount"] == money("8.00")
+
+
+def test_paid_after_its_use_lapsed_and_the_code_ran_out_is_a_flagged_refunded_order(api, stripe_emulator, shop, make_cart):
+    from checkout.completion import Problem, complete_checkout
+    from inventory.models import Stock
+    from payments import stripe_client
+    from payments.models import Refund
+
+    row = code(usage_limit=1)
+    cart = make_cart({shop: 1})
+    in_checkout(api, cart.pk)
+    api.patch(f"/api/v1/carts/{cart.pk}/", {"discount_code": "SAVE10"})
+    intent_id = api.post(f"/api/v1/carts/{cart.pk}/payment/", {}).json()["payment_intent_id"]
+    stripe_emulator.confirm_directly(intent_id)  # 3-D Secure finished in the browser; its webhook is late
+    DiscountUse.objects.filter(holder_id=cart.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    DiscountUse.objects.create(code=row, holder_id="00000000-0000-0000-0000-000000000004", email="b@example.com", status="committed")
+
+    outcome = complete_checkout(cart_id=cart.pk, payment_intent=stripe_client.retrieve_payment_intent(intent_id))
+
+    assert outcome.problem == Problem.OUT_OF_STOCK and outcome.order.status == "needs_attention"
+    assert "SAVE10" in outcome.order.staff_note
+    assert list(Refund.objects.values_list("reason", "amount")) == [("out_of_stock", 4361)]  # 36.00 + 5.00 + 2.61 tax, in full
+    assert DiscountUse.objects.filter(code=row).exclude(status="released").count() == 1  # only the other shopper's
+    assert (Stock.objects.get(variant=shop).on_hand, Stock.objects.get(variant=shop).reserved) == (100, 0)
+
+
+def test_cancelling_an_order_gives_its_use_back(api, stripe_emulator, shop, make_cart):
+    from checkout.cancellation import cancel_order
+
+    row = code(usage_limit=1)
+    cart = make_cart({shop: 1})
+    in_checkout(api, cart.pk)
+    api.patch(f"/api/v1/carts/{cart.pk}/", {"discount_code": "SAVE10"})
+    api.post(f"/api/v1/carts/{cart.pk}/payment/", {"payment_method": stripe_emulator.payment_method()})
+    order = Order.objects.get(cart_id=cart.pk)
+
+    cancel_order(order_id=order.pk, by_customer=True)
+
+    assert list(DiscountUse.objects.filter(code=row).values_list("status", "order_id")) == [("released", order.pk)]
+    other = make_cart({shop: 1})
+    in_checkout(api, other.pk, email="bob@example.com")
+    assert api.patch(f"/api/v1/carts/{other.pk}/checkout/", {"discount_code": "SAVE10"}).status_code == 200
+
+
+def test_a_code_that_does_not_apply_leaves_a_currency_sent_with_it_unchanged(api, shop, make_cart, fixed_rates):
+    cart = make_cart({shop: 1})
+
+    assert_error(api.patch(f"/api/v1/carts/{cart.pk}/", {"currency": "EUR", "discount_code": "NOPE"}), 400, "discount_not_applicable")
+
+    assert (Cart.objects.get(pk=cart.pk).currency, Cart.objects.get(pk=cart.pk).discount_code) == ("USD", "")

@@ -20,6 +20,7 @@ from orders.models import Order
 from payments.models import WebhookEvent
 from tests.support.stripe_fixtures import ADDRESS, CARD_OK, WEBHOOK_PATH
 from tests.support.waiting import wait_until
+from tests.support.shipping import rest_of_world
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -87,6 +88,7 @@ def shop_checkout(base: str, lines: dict[str, int]) -> str:
 
 @pytest.fixture
 def catalog(make_variant):
+    rest_of_world()  # the shop ships everywhere
     return make_variant("MUG-BLUE", price="12.50", on_hand=6, colour="blue"), make_variant("TEA-100G", price="8.00", on_hand=4)
 
 
