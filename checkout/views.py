@@ -30,7 +30,7 @@ from checkout import flow
 from checkout.selectors import cart_with_order
 from orders import selectors as order_selectors
 from orders.selectors import guest_link
-from orders.views import order_totals
+from orders.selectors import order_totals
 from payments.selectors import payments_are_emulated, payments_in_test_mode
 from payments.setup_intents import create_setup_intent, rate_limited_response
 from shipping import selectors as shipping_selectors

@@ -2,7 +2,6 @@
 customer or a guest holding the token of the order's url."""
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -18,7 +17,6 @@ from shop.api_schema import error_responses
 from shop.errors import NotFound
 from currencies.money import money_json
 from currencies.rates import rate_json
-from moneyed import Money
 from taxes.selectors import rate_text
 
 
@@ -49,8 +47,8 @@ def order_json(order: Order) -> dict[str, Any]:
         "shipping": money_json(order.shipping),
         "tax": money_json(order.tax),
         "tax_lines": [
-            {"name": t["name"], "rate": rate_text(Decimal(t["rate"])), "amount": money_json(Money(Decimal(t["amount"]), order.currency))}
-            for t in order.tax_lines
+            {"name": t.name, "rate": rate_text(t.rate) if t.rate is not None else None, "amount": money_json(t.amount)}
+            for t in selectors.order_tax_lines(order)
         ],
         "prices_include_tax": order.prices_include_tax,
         "discount": money_json(order.discount),

@@ -8,7 +8,6 @@ never breaks a checkout: the failure is logged for staff.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -19,9 +18,8 @@ from moneyed import Money
 
 from orders.carriers import carrier_name
 from orders.models import Order, Shipment
-from orders.selectors import guest_link
 from currencies.money import format_money
-from taxes.selectors import TaxRule
+from orders.selectors import gave_free_shipping, guest_link, order_tax_lines
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +66,7 @@ def _context(order: Order) -> dict[str, Any]:
         }
         for line in order.lines.all()
     ]
-    tax_lines = [
-        {"label": TaxRule(line["name"], Decimal(line["rate"])).label, "amount": _money(Money(Decimal(line["amount"]), order.currency))}
-        for line in order.tax_lines or []
-    ]
-    if not tax_lines and order.tax.amount:  # an order from before tax lines were stored
-        tax_lines = [{"label": "Tax", "amount": _money(order.tax)}]
+    tax_lines = [{"label": line.label, "amount": _money(line.amount)} for line in order_tax_lines(order)]
     return {
         "order": order,
         "lines": lines,
@@ -85,7 +78,7 @@ def _context(order: Order) -> dict[str, Any]:
         "prices_include_tax": order.prices_include_tax,
         "discount_code": order.discount_code,
         "free_shipping": not order.shipping.amount,
-        "free_shipping_code": bool(order.discount_code) and not order.discount.amount and not order.shipping.amount,
+        "free_shipping_code": gave_free_shipping(order),
         "shipping_method_name": order.shipping_method_name or order.shipping_method,
         "authorized_only": order.payment_status == Order.PaymentStatus.AUTHORIZED,
         "address_lines": _address_lines(order.shipping_address),

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 
+from moneyed import Money
+
 from orders.models import Order, OrderLine
 from orders.status import cancellation_refusal
+from taxes.selectors import TaxRule
 
 
 # Each status as the shopper reads it in their order's history.
@@ -90,3 +94,63 @@ def guest_link(order: Order, *, view: str = "orders:detail") -> str:
     """The path, with the order's token, that lets whoever holds it read the order (the
     order page by default, "api:order-detail" for the API)."""
     return f"{reverse(view, args=[order.number])}?token={order.access_token}"
+
+
+@dataclass(frozen=True)
+class OrderTaxLine:
+    name: str
+    rate: Decimal | None  # None: an order from before tax lines were stored
+    amount: Money
+
+    @property
+    def label(self) -> str:
+        """"VAT 19%"."""
+        return TaxRule(self.name, self.rate).label if self.rate is not None else self.name
+
+
+def order_tax_lines(order: Order) -> list[OrderTaxLine]:
+    """The order's tax by name and rate, as stored when it was paid."""
+    lines = [
+        OrderTaxLine(line["name"], Decimal(line["rate"]), Money(Decimal(line["amount"]), order.currency))
+        for line in order.tax_lines or []
+    ]
+    if not lines and order.tax.amount:  # an order from before tax lines were stored
+        lines = [OrderTaxLine("Tax", None, order.tax)]
+    return lines
+
+
+def gave_free_shipping(order: Order) -> bool:
+    """A code that took nothing off the lines and left no shipping gave free shipping."""
+    return bool(order.discount_code) and not order.discount.amount and not order.shipping.amount
+
+
+@dataclass(frozen=True)
+class OrderTotals:
+    """An order's stored totals under the names of cart.pricing.CartTotals, so the pages
+    show them with the cart's totals block (templates/partials/totals.html). Read from
+    the order's snapshot, never worked out again."""
+
+    subtotal: Money
+    discount: Money
+    discount_code: str
+    free_shipping_code: bool
+    shipping: Money
+    tax: Money
+    total: Money
+    prices_include_tax: bool
+    tax_lines: list[OrderTaxLine] = field(default_factory=list)
+    tax_known: bool = True
+
+
+def order_totals(order: Order) -> OrderTotals:
+    return OrderTotals(
+        subtotal=order.subtotal,
+        discount=order.discount,
+        discount_code=order.discount_code,
+        free_shipping_code=gave_free_shipping(order),
+        shipping=order.shipping,
+        tax=order.tax,
+        total=order.total,
+        prices_include_tax=order.prices_include_tax,
+        tax_lines=order_tax_lines(order),
+    )
