@@ -44,11 +44,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "djmoney",
     "django_countries",
+    "allauth",
+    "allauth.account",
     # The project's apps, lowest layer first (docs/architecture.md): each imports only
     # from the ones above it in this list. payments comes after orders on purpose: its
     # admin adds the payment panel to the order admin.
     "shop",
     "currencies",
+    "addresses",
     "catalog",
     "inventory",
     "shipping",
@@ -57,6 +60,7 @@ INSTALLED_APPS = [
     "cart",
     "orders",
     "payments",
+    "accounts",
     "checkout",
 ]
 
@@ -67,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "currencies.choice.ShopperCurrencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

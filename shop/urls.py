@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("checkout.urls")),  # /checkout/... and the cart page's /cart/checkout/...
     path("", include("cart.urls")),  # /cart/... and the currency selector's /currency/
     path("orders/", include("orders.urls")),
+    path("account/addresses/", include("addresses.urls")),
+    path("account/", include("accounts.urls")),
     path("", include("catalog.urls")),
 ]
 
