@@ -142,7 +142,8 @@ def complete_checkout(*, cart_id: UUID | str, payment_intent: PaymentIntentInfo,
         refunds.schedule_refund(
             payment=payment, amount=intent.amount, reason=Refund.Reason.OUT_OF_STOCK, note=shortage.message, order_id=order.pk
         )
-        transaction.on_commit(partial(emails.send_order_not_fulfilled, order.pk))
+        code_ran_out = totals.discount_code if isinstance(shortage, DiscountUnavailable) else ""
+        transaction.on_commit(partial(emails.send_order_not_fulfilled, order.pk, code_ran_out))
         transaction.on_commit(
             partial(
                 alert_staff,

@@ -132,7 +132,8 @@ def send_order_cancelled(order_id: int, refunding: Money | None) -> bool:
     return _send_to_shopper(order_id, "order_cancelled", {"refunding": _money(refunding) if refunding is not None else ""})
 
 
-def send_order_not_fulfilled(order_id: int) -> bool:
-    """Paid, but the goods were gone: the shopper learns the order is refunded."""
-    return _send_to_shopper(order_id, "order_not_fulfilled")
+def send_order_not_fulfilled(order_id: int, code_ran_out: str = "") -> bool:
+    """Paid, but the order could not be supplied (the goods were gone, or `code_ran_out`:
+    the discount code's last use was taken meanwhile): the shopper learns it is refunded."""
+    return _send_to_shopper(order_id, "order_not_fulfilled", {"code_ran_out": code_ran_out})
 
