@@ -3,4 +3,10 @@ from django.apps import AppConfig
 
 class AccountsConfig(AppConfig):
     name = "accounts"
+    verbose_name = "Customers"  # allauth's own app is "Accounts" in the admin
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from accounts import signals
+
+        signals.connect()

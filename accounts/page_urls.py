@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+"""The account page and the customer's name, under /account/ (names accounts:home and
+accounts:profile; accounts/urls.py gives the namespace)."""
+from django.urls import path
 
-urlpatterns: list = []
+from accounts import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("profile/", views.profile, name="profile"),
+]

@@ -1,3 +1,12 @@
-from django.urls import path  # noqa: F401
+"""The customer's data, under /account/privacy/: the page explaining both actions
+(accounts:privacy), the download (accounts:privacy_export) and deleting the account
+(accounts:privacy_delete)."""
+from django.urls import path
 
-urlpatterns: list = []
+from accounts import privacy_views
+
+urlpatterns = [
+    path("", privacy_views.privacy_page, name="privacy"),
+    path("export/", privacy_views.export_page, name="privacy_export"),
+    path("delete/", privacy_views.delete_page, name="privacy_delete"),
+]

@@ -20,21 +20,42 @@ Bare SQL (pgbench, custom scripts, prepared statements, same client counts and t
 Python threads share the GIL; the service loop also runs with one process (and one
 connection) per worker so the two can be compared (`--no-processes` skips that).
 
+Lock hold per step: reserve, extend and release, each timed from the statement that locks
+the hot stock row to the end of its transaction's COMMIT (median and p95 over
+`--hold-cycles` cycles, one worker), with the statements sent meanwhile, next to the bare
+SQL of each step (one autocommit statement) timed the same way, interleaved with them.
+
+HTTP (`--no-http` skips it): gunicorn (`--gunicorn-workers` 4, sync workers as
+docs/operations.md starts them, rate limits raised for the load) serves the API; 16
+clients (`--http-clients`), each with its own one-line cart of the hot SKU, loop checkout
+start (POST .../checkout/) then cancel (DELETE .../checkout/), and in the same run, in
+alternating rounds, read their carts (GET /api/v1/carts/<id>/). The ratio of start/cancel
+requests per second to cart reads per second says what a reserve or release costs next to
+a read of the same cart.
+
 Usage: .venv/bin/python bench/hot_sku.py [--seconds 10] [--clients 1,8,32] [--no-processes]
-       [--path checkout|inventory] [--no-reserve-only] [--keep-db]
+       [--path checkout|inventory] [--no-reserve-only] [--hold-cycles 300]
+       [--http/--no-http] [--http-seconds 20] [--http-clients 16] [--gunicorn-workers 4]
+       [--gunicorn-threads 1] [--keep-db]
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import multiprocessing
+import os
 import re
 import resource
+import secrets
+import signal
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID
 
@@ -44,8 +65,12 @@ DB_NAME = "bench_hot_sku"
 HOT_SKU = "BENCH-HOT-SKU"
 # Far above anything a run reserves (the reserve-only run never gives units back).
 ON_HAND = 100_000_000
-TARGET_RATIO = 0.5
+TARGET_RATIO = 0.3  # issue 13: the service path at 8 worker processes, of the bare SQL cycle
 TARGET_CLIENTS = 8
+TARGET_HOLD_MS = 1.0  # lock hold per reserve and per release, median
+TARGET_HOLD_RATIO = 1.5  # ... and at most this times the bare SQL's
+TARGET_HTTP_RATIO = 0.75  # start/cancel requests per second over cart reads per second
+HOST = "127.0.0.1"
 # Bare-SQL carts get predictable ids so a pgbench script can name them from :client_id.
 BARE_CART_BASE = 1
 POOL_CART_BASE = 10_000_000
@@ -58,13 +83,13 @@ WITH reserved AS (
      WHERE variant_id = :variant AND on_hand - reserved >= 1
  RETURNING variant_id
 )
-INSERT INTO inventory_reservation (cart_id, variant_id, quantity, status, expires_at, created_at)
+INSERT INTO inventory_reservation (holder_id, variant_id, quantity, status, expires_at, created_at)
 SELECT {cart}, variant_id, 1, 'active', now() + interval '5 minutes', now() FROM reserved;
 """
 RELEASE_SQL = """\
 WITH closed AS (
     UPDATE inventory_reservation SET status = 'released', closed_at = now()
-     WHERE cart_id = {cart} AND variant_id = :variant AND status = 'active'
+     WHERE holder_id = {cart} AND variant_id = :variant AND status = 'active'
  RETURNING quantity
 )
 UPDATE inventory_stock SET reserved = reserved - (SELECT sum(quantity) FROM closed), updated_at = now()
@@ -82,6 +107,23 @@ def _one_line(sql: str) -> str:
 
 CYCLE_SCRIPT = _one_line(RESERVE_SQL.format(cart=CLIENT_CART)) + _one_line(RELEASE_SQL.format(cart=CLIENT_CART))
 RESERVE_ONLY_SCRIPT = _one_line(RESERVE_SQL.format(cart=POOL_CART))
+
+# The bare SQL of each step for the lock-hold comparison (psycopg, autocommit): the same
+# statements with the variant and cart as parameters; extend moves the expiry under the
+# row's lock.
+EXTEND_SQL = """\
+WITH locked AS (SELECT variant_id FROM inventory_stock WHERE variant_id = :variant FOR UPDATE)
+UPDATE inventory_reservation SET expires_at = now() + interval '10 minutes'
+ WHERE holder_id = {cart} AND status = 'active' AND variant_id IN (SELECT variant_id FROM locked);
+"""
+BARE_STEPS = {
+    step: " ".join(sql.format(cart="%(cart)s").replace(":variant", "%(variant)s").split())
+    for step, sql in (("reserve", RESERVE_SQL), ("extend", EXTEND_SQL), ("release", RELEASE_SQL))
+}
+STEPS = ("reserve", "extend", "release")
+# The statement that takes the hot row's lock: one of inventory's SQL functions (migration
+# 0004), or a plain SELECT ... FOR UPDATE of the stock row.
+LOCKING = re.compile(r"\binventory_(reserve|extend|release)\(|inventory_stock.*\bFOR UPDATE\b", re.S)
 
 
 @dataclass
@@ -148,7 +190,15 @@ class LockWaitSampler:
 # --- the service loop --------------------------------------------------------------------
 
 def _cycle_steps(path: str, variant_id: int):
-    """The cycle as its transactions, each a callable taking the cart id."""
+    """The cycle as its transactions (reserve, release), each a callable taking the cart id."""
+    steps = _step_functions(path, variant_id)
+    return [steps["reserve"], steps["release"]]
+
+
+def _step_functions(path: str, variant_id: int) -> dict:
+    """Reserve, extend and release as the service runs them, each a callable taking the
+    cart id: with the checkout path, starting checkout (reserve), starting it again while
+    in checkout (which extends), cancelling it (release)."""
     from django.conf import settings
     from django.db import transaction
     from django.utils import timezone
@@ -158,22 +208,28 @@ def _cycle_steps(path: str, variant_id: int):
     from inventory import services as inventory
 
     if path == "checkout":
-        return [
-            lambda cart_id: checkout_services.start_checkout(cart_id=cart_id),
-            lambda cart_id: checkout_services.cancel_checkout(cart_id=cart_id),
-        ]
+        return {
+            "reserve": lambda cart_id: checkout_services.start_checkout(cart_id=cart_id),
+            "extend": lambda cart_id: checkout_services.start_checkout(cart_id=cart_id),
+            "release": lambda cart_id: checkout_services.cancel_checkout(cart_id=cart_id),
+        }
 
     def reserve(cart_id: UUID) -> None:
         with transaction.atomic():
             cart_services.lock_cart(cart_id)
             inventory.reserve(holder_id=cart_id, items={variant_id: 1}, expires_at=timezone.now() + settings.RESERVATION_TTL)
 
+    def extend(cart_id: UUID) -> None:
+        with transaction.atomic():
+            cart_services.lock_cart(cart_id)
+            inventory.extend(holder_id=cart_id, expires_at=timezone.now() + settings.RESERVATION_TTL)
+
     def release(cart_id: UUID) -> None:
         with transaction.atomic():
             cart_services.lock_cart(cart_id)
             inventory.release(holder_id=cart_id)
 
-    return [reserve, release]
+    return {"reserve": reserve, "extend": extend, "release": release}
 
 
 def _cycle_function(path: str, variant_id: int):
@@ -342,40 +398,350 @@ def statements_per_cycle(cart_id: UUID, variant_id: int, path: str) -> tuple[int
             step(cart_id)
         sqls = [q["sql"] for q in ctx.captured_queries]
         total += len(sqls)
-        first_lock = next((i for i, sql in enumerate(sqls) if "inventory_stock" in sql and "FOR UPDATE" in sql), None)
+        first_lock = next((i for i, sql in enumerate(sqls) if LOCKING.search(sql)), None)
         if first_lock is not None:
             locked += len(sqls) - first_lock
     return total, locked
 
 
-def lock_hold_ms(cart_id: UUID, variant_id: int, path: str, cycles: int = 200) -> float:
-    """Median time per cycle (ms) that the hot stock row stays locked in the service path,
-    one worker, no contention: from the statement that locks it to the end of COMMIT.
-    Once workers queue on the row, 1000 / this is the most cycles per second possible."""
-    from django.db import connection, transaction
+@dataclass
+class Hold:
+    """How long one step held the hot stock row, per sample (ms), and how many statements
+    it sent while holding it (COMMIT not counted)."""
 
-    per_transaction: list[float] = []
-    locked_at: list[float] = []
+    samples: list[float] = field(default_factory=list)
+    statements: list[int] = field(default_factory=list)
 
-    def on_commit() -> None:
-        per_transaction.append(time.perf_counter() - locked_at.pop())
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples) if self.samples else 0.0
 
-    def watch(execute, sql, params, many, context):
-        if not locked_at and "inventory_stock" in sql and "FOR UPDATE" in sql:
-            locked_at.append(time.perf_counter())
-            transaction.on_commit(on_commit)
+    @property
+    def p95(self) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else 0.0
+
+    @property
+    def statements_text(self) -> str:
+        if not self.statements:
+            return "-"
+        low, high = min(self.statements), max(self.statements)
+        return (f"{low}" if low == high else f"{low}-{high}") + " + COMMIT"
+
+
+class HoldClock:
+    """Times the service's hold of the hot row in this thread's connection: from sending
+    the statement that locks it to the return of the transaction's COMMIT (a rollback
+    ends no sample), counting the statements sent in between."""
+
+    def __init__(self) -> None:
+        self.locked_at: float | None = None
+        self.sent = 0
+        self.last: tuple[float, int] | None = None
+
+    def watch(self, execute, sql, params, many, context):
+        if self.locked_at is None and LOCKING.search(sql):
+            self.locked_at = time.perf_counter()
+        if self.locked_at is not None:
+            self.sent += 1
         return execute(sql, params, many, context)
 
-    steps = _cycle_steps(path, variant_id)
-    per_cycle = []
-    with connection.execute_wrapper(watch):
+    def __enter__(self) -> "HoldClock":
+        from django.db import connection
+
+        original = connection._commit
+
+        def timed_commit():
+            result = original()
+            if self.locked_at is not None:
+                self.last = (1000 * (time.perf_counter() - self.locked_at), self.sent)
+            self.locked_at, self.sent = None, 0
+            return result
+
+        connection._commit = timed_commit
+        self._wrapper = connection.execute_wrapper(self.watch)
+        self._wrapper.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from django.db import connection
+
+        self._wrapper.__exit__(*exc)
+        del connection._commit
+
+    def take(self) -> tuple[float, int] | None:
+        last, self.last = self.last, None
+        self.locked_at, self.sent = None, 0
+        return last
+
+
+def lock_holds(url: str, cart_id: UUID, variant_id: int, path: str, cycles: int) -> tuple[dict[str, Hold], dict[str, Hold]]:
+    """(service, bare SQL) holds of the hot row per step, one worker, no contention:
+    `cycles` service cycles (reserve, extend, release), each followed by a bare SQL cycle
+    of the same three steps on the same row, so both see the same machine."""
+    import psycopg
+
+    steps = _step_functions(path, variant_id)
+    service = {step: Hold() for step in STEPS}
+    bare = {step: Hold() for step in STEPS}
+    bare_cart = UUID(int=POOL_CART_BASE - 1)
+    with psycopg.connect(common.libpq_url(url), autocommit=True) as conn, HoldClock() as clock:
         for _ in range(cycles):
-            per_transaction.clear()
-            for step in steps:
-                step(cart_id)
-            per_cycle.append(sum(per_transaction))
-    per_cycle.sort()
-    return 1000 * per_cycle[len(per_cycle) // 2]
+            for step in STEPS:
+                steps[step](cart_id)
+                sample = clock.take()
+                if sample is not None:
+                    service[step].samples.append(sample[0])
+                    service[step].statements.append(sample[1])
+            for step in STEPS:
+                started = time.perf_counter()
+                conn.execute(BARE_STEPS[step], {"cart": bare_cart, "variant": variant_id}, prepare=True)
+                bare[step].samples.append(1000 * (time.perf_counter() - started))
+                bare[step].statements.append(1)
+    return service, bare
+
+
+def print_holds(service: dict[str, Hold], bare: dict[str, Hold]) -> None:
+    print(f"Lock hold of the hot stock row per step, one worker, no contention ({common.machine_load()}):")
+    print(f"from the statement that locks it to the end of COMMIT, ms; targets for reserve and release: "
+          f"median <= {TARGET_HOLD_MS} ms and <= {TARGET_HOLD_RATIO}x the bare SQL's, one statement under the lock.")
+    rows = []
+    for step in STEPS:
+        s, b = service[step], bare[step]
+        ratio = s.median / b.median if b.median else 0.0
+        verdict = ""
+        if step != "extend":
+            meets = s.median <= TARGET_HOLD_MS and ratio <= TARGET_HOLD_RATIO and max(s.statements, default=99) == 1
+            verdict = "  (meets)" if meets else "  (MISSES)"
+        rows.append([step, f"{s.median:.3f}", f"{s.p95:.3f}", s.statements_text, f"{b.median:.3f}", f"{b.p95:.3f}",
+                     b.statements_text, f"{ratio:.2f}{verdict}"])
+    common.print_table(["step", "service median", "p95", "service statements", "bare SQL median", "p95",
+                        "bare statements", "median service/bare"], rows)
+    reserve_release = [service["reserve"].median, service["release"].median]
+    if all(reserve_release):
+        per_cycle = sum(reserve_release)
+        print(f"reserve + release hold the row {per_cycle:.2f} ms per cycle: at most {1000 / per_cycle:.0f} cycles/s "
+              "of one SKU once workers queue on it")
+
+
+# --- the HTTP path ------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn serving shop.wsgi on a free loopback port, against the benchmark database,
+    with DEBUG off and the API's rate limits raised far above the load (the settings read
+    them from API_RATE_LIMIT and API_CHECKOUT_RATE_LIMIT)."""
+
+    def __init__(self, *, database_url: str, workers: int, threads: int, log_path: Path) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        self.log = open(log_path, "w")
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "DJANGO_SETTINGS_MODULE": "shop.settings",
+            "DEBUG": "False",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": HOST,
+            "API_RATE_LIMIT": "100000000/minute",
+            "API_CHECKOUT_RATE_LIMIT": "100000000/minute",
+            "CONN_MAX_AGE": "600",
+            "LOG_LEVEL": "WARNING",
+        }
+        gunicorn = Path(sys.executable).parent / "gunicorn"
+        command = [str(gunicorn) if gunicorn.exists() else "gunicorn", "shop.wsgi", "--workers", str(workers),
+                   "--bind", f"{HOST}:{self.port}", "--log-level", "warning"]
+        if threads > 1:
+            command += ["--threads", str(threads)]
+        self.process = subprocess.Popen(command, cwd=common.ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        import urllib.error
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited with {self.process.returncode}:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                urllib.request.urlopen(self.base_url + "/api/v1/currencies/", timeout=5).read()
+                return
+            except urllib.error.HTTPError:
+                return  # it answers
+            except OSError:
+                time.sleep(0.2)
+        raise SystemExit(f"gunicorn did not answer within {timeout:.0f} s:\n{self.log_path.read_text()[-3000:]}")
+
+    def cpu_seconds(self) -> float:
+        """CPU time of the workers so far (user + system)."""
+        import psutil
+
+        total = 0.0
+        for child in psutil.Process(self.process.pid).children():
+            try:
+                times = child.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+@dataclass
+class HttpLoad:
+    requests: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    server_cpu: float = 0.0  # gunicorn workers' CPU seconds
+    database_cpu: float = 0.0  # their PostgreSQL backends' CPU seconds
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms(self) -> float:
+        return 1000 * self.server_cpu / self.requests if self.requests else 0.0
+
+    @property
+    def database_cpu_ms(self) -> float:
+        return 1000 * self.database_cpu / self.requests if self.requests else 0.0
+
+    def pct(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
+
+
+def _http_round(base: str, cart_ids: list[UUID], kind: str, seconds: float, load: HttpLoad) -> None:
+    """Every client loops its cart's requests of `kind` ("cycle": POST then DELETE of
+    .../checkout/; "read": GET of the cart) until `seconds` have passed; the round lasts
+    until the last request in flight is answered."""
+    import aiohttp
+
+    async def main() -> None:
+        connector = aiohttp.TCPConnector(limit=len(cart_ids))
+        timeout = aiohttp.ClientTimeout(total=30)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()) as session:
+            start = time.perf_counter()
+            deadline = start + seconds
+
+            async def request(method: str, url: str) -> None:
+                t0 = time.perf_counter()
+                try:
+                    async with session.request(method, url) as response:
+                        await response.read()
+                        status = response.status
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    status = 599
+                load.latencies.append(time.perf_counter() - t0)
+                load.requests += 1
+                load.statuses[status] = load.statuses.get(status, 0) + 1
+                if status != 200:
+                    load.errors += 1
+
+            async def client(cart_id: UUID) -> None:
+                cart_url = f"{base}/api/v1/carts/{cart_id}/"
+                while time.perf_counter() < deadline:
+                    if kind == "cycle":
+                        await request("POST", cart_url + "checkout/")
+                        await request("DELETE", cart_url + "checkout/")
+                    else:
+                        await request("GET", cart_url)
+
+            await asyncio.gather(*(client(cart_id) for cart_id in cart_ids))
+            load.seconds += time.perf_counter() - start
+
+    asyncio.run(main())
+
+
+def _backend_cpu_seconds(url: str) -> float:
+    """CPU time so far of the PostgreSQL backends serving the benchmark database (the web
+    workers' persistent connections; the server runs on this machine)."""
+    import psutil
+    import psycopg
+
+    with psycopg.connect(common.libpq_url(url), autocommit=True) as conn:
+        pids = [pid for (pid,) in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def run_http(url: str, variant_id: int, *, clients: int, workers: int, threads: int, seconds: float,
+             rounds: int, workdir: Path) -> tuple[HttpLoad, HttpLoad]:
+    """(start/cancel load, read load): `clients` carts of one line of the hot SKU, each
+    its own client; alternating rounds of cycles and reads, `seconds` of each in all."""
+    from django.db import connections
+
+    from cart import services as cart_services
+
+    cart_ids = []
+    for _ in range(clients):
+        cart = cart_services.create_cart()
+        cart_services.add_line(cart_id=cart.pk, sku=HOT_SKU, quantity=1)
+        cart_ids.append(cart.pk)
+    connections.close_all()
+    server = Gunicorn(database_url=url, workers=workers, threads=threads, log_path=workdir / "gunicorn.log")
+    cycle, read = HttpLoad(), HttpLoad()
+    try:
+        server.wait_ready()
+        _http_round(server.base_url, cart_ids, "cycle", 2.0, HttpLoad())  # warm-up: every worker connected and loaded
+        _http_round(server.base_url, cart_ids, "read", 1.0, HttpLoad())
+        for _ in range(rounds):
+            for kind, load in (("cycle", cycle), ("read", read)):
+                cpu, database_cpu = server.cpu_seconds(), _backend_cpu_seconds(url)
+                _http_round(server.base_url, cart_ids, kind, seconds / rounds, load)
+                load.server_cpu += server.cpu_seconds() - cpu
+                load.database_cpu += _backend_cpu_seconds(url) - database_cpu
+    finally:
+        server.stop()
+    return cycle, read
+
+
+def print_http(cycle: HttpLoad, read: HttpLoad, *, clients: int, workers: int, threads: int) -> None:
+    kind = f"{workers} sync workers" if threads <= 1 else f"{workers} workers x {threads} threads"
+    print(f"HTTP: gunicorn {kind}, {clients} clients each with its own cart of the hot SKU, "
+          f"cycles and reads in alternating rounds ({common.machine_load()}).")
+    ratio = cycle.rate / read.rate if read.rate else 0.0
+    verdict = "meets" if ratio >= TARGET_HTTP_RATIO and cycle.errors == 0 and read.errors == 0 else "MISSES"
+    rows = [
+        ["checkout start + cancel", f"{cycle.rate:.1f}", f"{cycle.rate / 2:.1f} cycles/s", str(cycle.requests), str(cycle.errors),
+         f"{cycle.pct(50):.1f}", f"{cycle.pct(95):.1f}", f"{cycle.cpu_ms:.2f}", f"{cycle.database_cpu_ms:.2f}"],
+        ["cart read (GET)", f"{read.rate:.1f}", "", str(read.requests), str(read.errors),
+         f"{read.pct(50):.1f}", f"{read.pct(95):.1f}", f"{read.cpu_ms:.2f}", f"{read.database_cpu_ms:.2f}"],
+    ]
+    common.print_table(["requests", "requests/s", "", "requests", "errors", "p50 ms", "p95 ms", "gunicorn CPU ms/request",
+                        "PostgreSQL CPU ms/request"], rows)
+    print(f"ratio start/cancel requests/s over cart reads/s: {ratio:.2f} (target >= {TARGET_HTTP_RATIO}, zero errors: {verdict})")
+    if cycle.errors or read.errors:
+        print(f"  answers: start/cancel {dict(sorted(cycle.statuses.items()))}, reads {dict(sorted(read.statuses.items()))}")
 
 
 def check_stock(variant_id: int, expect_reserved: int | None) -> str:
@@ -400,6 +766,15 @@ def main() -> int:
     parser.add_argument("--path", choices=["checkout", "inventory"], default="checkout",
                         help="checkout: start_checkout/cancel_checkout (default); inventory: reserve/release with the cart locked")
     parser.add_argument("--no-reserve-only", action="store_true", help="skip the bare reserve-only pgbench run")
+    parser.add_argument("--hold-cycles", type=int, default=300, help="cycles timed for the lock hold per step (default 300)")
+    parser.add_argument("--http", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run the HTTP path through gunicorn (default on)")
+    parser.add_argument("--http-seconds", type=float, default=20.0,
+                        help="seconds of start/cancel cycles, and as many of cart reads (default 20)")
+    parser.add_argument("--http-rounds", type=int, default=4, help="alternating rounds those seconds are split into (default 4)")
+    parser.add_argument("--http-clients", type=int, default=16, help="HTTP clients, each with its own cart (default 16)")
+    parser.add_argument("--gunicorn-workers", type=int, default=4, help="gunicorn workers (default 4)")
+    parser.add_argument("--gunicorn-threads", type=int, default=1, help="threads per gunicorn worker (default 1: sync workers)")
     parser.add_argument("--keep-db", action="store_true", help=f"keep database {DB_NAME} afterwards")
     args = parser.parse_args()
     common.exit_cleanly_on_sigterm()
@@ -416,9 +791,12 @@ def main() -> int:
         common.migrate()
         variant_id, service_carts, bare_carts = seed(max(clients))
         total, locked = statements_per_cycle(service_carts[0], variant_id, args.path)
-        print(f"service cycle: {total} SQL statements (with BEGIN/COMMIT/savepoints), {locked} of them while the hot stock row is locked")
-        hold = lock_hold_ms(service_carts[0], variant_id, args.path)
-        print(f"service cycle holds the hot row {hold:.2f} ms (median, one worker): at most {1000 / hold:.0f} reserves/s once workers queue on it")
+        print(f"service cycle (reserve, release): {total} SQL statements (savepoints included, BEGIN/COMMIT not), "
+              f"{locked} of them while the hot stock row is locked")
+        print()
+        print_holds(*lock_holds(url, service_carts[0], variant_id, args.path, args.hold_cycles))
+        print(f"  stock after the lock-hold cycles: {check_stock(variant_id, 0)}")
+        print()
 
         modes = ["threads"] + (["processes"] if args.processes else [])
         service: dict[tuple[str, int], Run] = {}
@@ -455,7 +833,7 @@ def main() -> int:
         print()
         print(f"Reserve-and-release of one hot SKU, reserves/s ({common.machine_load()}).")
         print("ratio = service / bare SQL cycle (like for like); target >= "
-              f"{TARGET_RATIO} at {TARGET_CLIENTS} workers.")
+              f"{TARGET_RATIO} at {TARGET_CLIENTS} worker processes.")
         headers = ["mode", "workers", "service reserves/s", "bare SQL reserves/s", "ratio", "service CPU ms/reserve",
                    "lock waits service/bare"]
         if reserve_only:
@@ -463,7 +841,7 @@ def main() -> int:
         rows = []
         for (mode, n), r in service.items():
             ratio = r.rate / bare[n].rate if bare[n].rate else 0.0
-            mark = ("  (meets)" if ratio >= TARGET_RATIO else "  (MISSES)") if n == TARGET_CLIENTS else ""
+            mark = ("  (meets)" if ratio >= TARGET_RATIO else "  (MISSES)") if (mode, n) == ("processes", TARGET_CLIENTS) else ""
             row = [mode, str(n), f"{r.rate:.1f}", f"{bare[n].rate:.1f}", f"{ratio:.2f}{mark}", f"{r.cpu_ms_per_cycle:.2f}",
                    f"{r.lock_wait:.0%} / {bare[n].lock_wait:.0%}"]
             if reserve_only:
@@ -471,6 +849,15 @@ def main() -> int:
                 row += [f"{ro:.1f}", f"{r.rate / ro:.2f}" if ro else "-"]
             rows.append(row)
         common.print_table(headers, rows)
+
+        if args.http:
+            print()
+            with tempfile.TemporaryDirectory(prefix="bench-hot-sku-http-") as tmp:
+                cycle, read = run_http(url, variant_id, clients=args.http_clients, workers=args.gunicorn_workers,
+                                       threads=args.gunicorn_threads, seconds=args.http_seconds, rounds=args.http_rounds,
+                                       workdir=Path(tmp))
+            print_http(cycle, read, clients=args.http_clients, workers=args.gunicorn_workers, threads=args.gunicorn_threads)
+            print(f"  stock after the HTTP runs: {check_stock(variant_id, 0)}")
         return 0
     finally:
         STOP.set()

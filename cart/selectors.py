@@ -1,14 +1,18 @@
 """Cart reads."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
 from uuid import UUID
 
-from django.db.models import Prefetch
+from django.db import connection
+from django.db.models import Model, Prefetch, QuerySet
 from django.utils import timezone
 
 from cart.models import Cart, CartLine
+from catalog.models import Product, Variant
 from shop.errors import NotFound
 
 
@@ -27,16 +31,86 @@ def parse_cart_id(value: UUID | str) -> UUID:
         raise NotFound("That cart does not exist.") from None
 
 
+def _lines() -> QuerySet[CartLine]:
+    return CartLine.objects.select_related("variant__product").order_by("created_at", "id")
+
+
 def cart_with_lines(cart_id: UUID | str, *, select_related: Sequence[str] = ()) -> Cart:
     """A cart with its lines, variants and products in two queries (with whatever
     `select_related` names joined in the first: apps above may join their own rows)."""
     try:
         return (
             Cart.objects.select_related(*select_related)
-            .prefetch_related(
-                Prefetch("lines", queryset=CartLine.objects.select_related("variant__product").order_by("created_at", "id"))
-            )
+            .prefetch_related(Prefetch("lines", queryset=_lines()))
             .get(pk=parse_cart_id(cart_id))
         )
     except Cart.DoesNotExist:
         raise NotFound("That cart does not exist.") from None
+
+
+def lines_of(cart: Cart) -> list[CartLine]:
+    """The lines of a cart already in hand, with their variants and products, in the
+    order cart_with_lines gives them: the ones the write that saved the cart in this
+    request returned (keep_lines), else in one query."""
+    kept = cart.__dict__.pop(_KEPT, None)
+    if kept is not None:
+        return kept
+    return list(_lines().filter(cart_id=cart.pk))
+
+
+# --- lines as a write returned them --------------------------------------------------------
+# A write of the lines that joins their variants and products (checkout start fixing the
+# prices, cancel clearing them) returns them whole with LINE_COLUMNS, so the response is
+# built from what was written rather than read again.
+
+_KEPT = "_lines_as_saved"
+_ALIASES = ((CartLine, "l"), (Variant, "v"), (Product, "p"))
+
+
+def line_columns() -> str:
+    """The columns of a line (alias l), its variant (v) and product (p), for a RETURNING
+    or SELECT list that lines_from_rows reads."""
+    return _line_columns()[0]
+
+
+@cache
+def _line_columns() -> tuple[str, list[tuple[type[Model], list[str], list[tuple[Any, list]]]]]:
+    quote = connection.ops.quote_name
+    columns, models = [], []
+    for model, alias in _ALIASES:
+        fields = model._meta.concrete_fields
+        columns += [f"{alias}.{quote(field.column)}" for field in fields]
+        converters = []
+        for field in fields:
+            column = field.get_col(model._meta.db_table)
+            converters.append((column, [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)]))
+        models.append((model, [field.attname for field in fields], converters))
+    return ", ".join(columns), models
+
+
+def lines_from_rows(rows: Iterable[Sequence[Any]]) -> list[CartLine]:
+    """Lines with their variants and products from rows of line_columns(), converted as
+    the ORM converts them, in the order cart_with_lines gives them."""
+    _sql, models = _line_columns()
+    lines = []
+    for row in rows:
+        instances, start = [], 0
+        for model, names, converters in models:
+            values = list(row[start:start + len(names)])
+            for i, (column, field_converters) in enumerate(converters):
+                for convert in field_converters:
+                    values[i] = convert(values[i], column, connection)
+            instances.append(model.from_db(connection.alias, names, values))
+            start += len(names)
+        line, variant, product = instances
+        Variant.product.field.set_cached_value(variant, product)
+        CartLine.variant.field.set_cached_value(line, variant)
+        lines.append(line)
+    lines.sort(key=lambda line: (line.created_at, line.pk))
+    return lines
+
+
+def keep_lines(cart: Cart, lines: list[CartLine]) -> None:
+    """The cart's lines as a write of this request returned them: the next lines_of(cart)
+    gives them without a query."""
+    cart.__dict__[_KEPT] = lines

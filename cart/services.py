@@ -17,14 +17,14 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from cart.models import Cart, CartLine
 from cart.pricing import cart_weight, price_cart
+from cart import selectors as cart_selectors
 from cart.selectors import parse_cart_id, reservation_is_live
 from cart.validation import MAX_LINE_QUANTITY, clean_address, clean_email, has_control_characters, parse_quantity
-from catalog.models import Variant
+from catalog.models import Product, Variant
 from currencies import rates
 from discounts import selectors as discount_selectors
 from discounts import services as discount_services
@@ -75,7 +75,40 @@ def _require_active(cart: Cart) -> None:
 def touch(cart: Cart, now: datetime, fields: list[str]) -> None:
     """Save `fields` of the cart and note the shopper's activity."""
     cart.last_activity_at = now
-    cart.save(update_fields=[*fields, "last_activity_at", "updated_at"])
+    _save_fields(cart, [*fields, "last_activity_at", "updated_at"])
+
+
+# The SQL of a cart UPDATE per set of fields, built once: on the checkout's hot path
+# Model.save's query building costs more than the statement itself (bench/hot_sku.py).
+_UPDATE_SQL: dict[tuple[str, ...], tuple[str, list]] = {}
+
+
+def _save_fields(cart: Cart, fields: list[str]) -> None:
+    """cart.save(update_fields=fields) as one plain UPDATE, with the same values (each
+    field's pre_save and database preparation, so `updated_at` moves as auto_now says).
+    Model.save runs instead if a signal listens for saved carts (none does)."""
+    from django.db import DatabaseError
+    from django.db.models import signals
+
+    if signals.pre_save.has_listeners(Cart) or signals.post_save.has_listeners(Cart):
+        cart.save(update_fields=fields)
+        return
+    connection = transaction.get_connection()
+    key = tuple(dict.fromkeys(fields))
+    built = _UPDATE_SQL.get(key)
+    if built is None:
+        quote = connection.ops.quote_name
+        columns = [Cart._meta.get_field(name) for name in key]
+        assignments = ", ".join(f"{quote(field.column)} = %s" for field in columns)
+        sql = f"UPDATE {quote(Cart._meta.db_table)} SET {assignments} WHERE {quote(Cart._meta.pk.column)} = %s"
+        built = _UPDATE_SQL[key] = (sql, columns)
+    sql, columns = built
+    params = [field.get_db_prep_save(field.pre_save(cart, False), connection) for field in columns]
+    params.append(Cart._meta.pk.get_db_prep_value(cart.pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount != 1:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
 
 
 def create_cart(*, currency: Any = None, user_id: int | None = None) -> Cart:
@@ -238,11 +271,34 @@ QUOTE_FIELDS = ["shipping_method", "quoted_shipping_usd", "quoted_free_over_usd"
 
 def _fix_quote(cart: Cart) -> None:
     """Checkout start: the USD prices of the lines and of the chosen shipping method are
-    copied onto the cart, next to the rate, so the quote holds until payment."""
-    CartLine.objects.filter(cart=cart).update(
-        quoted_unit_price_usd=Subquery(Variant.objects.filter(pk=OuterRef("variant_id")).values("price")[:1])
-    )
-    _quote_shipping(cart, _method_of(cart) if cart.shipping_method else None)
+    copied onto the cart, next to the rate, so the quote holds until payment.
+
+    One statement writes the prices and returns the lines with their variants and
+    products: the response is built from them (cart.selectors.keep_lines), not read again."""
+    lines = _write_line_prices(cart, "v." + Variant._meta.get_field("price").column)
+    method = None
+    if cart.shipping_method:
+        method = shipping.method_for((cart.shipping_address or {}).get("country"), cart.shipping_method, cart_weight(lines))
+    _quote_shipping(cart, method)
+
+
+def _write_line_prices(cart: Cart, price: str) -> list[CartLine]:
+    """Set every line's quoted USD price to `price` (an SQL expression over the variant
+    `v`) in plain SQL (the ORM's subquery costs more to build than the statement takes to
+    run), and keep the lines as written, with their variants and products, for the
+    response (cart.selectors.keep_lines)."""
+    line, variant, product = CartLine._meta, Variant._meta, Product._meta
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {line.db_table} AS l SET {line.get_field('quoted_unit_price_usd').column} = {price}"
+            f"  FROM {variant.db_table} AS v JOIN {product.db_table} AS p ON p.id = v.{variant.get_field('product').column}"
+            f" WHERE v.id = l.{line.get_field('variant').column} AND l.{line.get_field('cart').column} = %s"
+            f" RETURNING {cart_selectors.line_columns()}",
+            [cart.pk],
+        )
+        lines = cart_selectors.lines_from_rows(cursor.fetchall())
+    cart_selectors.keep_lines(cart, lines)
+    return lines
 
 
 def _weight(cart: Cart) -> int:
@@ -387,7 +443,9 @@ def leave_checkout(cart: Cart, *, now: datetime) -> None:
     cart.exchange_rate = None
     cart.reservation_expires_at = None
     cart.checkout_step = Cart.Step.CART
-    _clear_quote(cart)
+    cart.quoted_shipping_usd = None
+    cart.quoted_free_over_usd = None
+    _write_line_prices(cart, "NULL")  # as _fix_quote sets them: the lines kept for the response
     discount_services.release_uses(holder_id=cart.pk)
     touch(cart, now, ["status", "exchange_rate", "reservation_expires_at", "checkout_step", "quoted_shipping_usd", "quoted_free_over_usd"])
 
@@ -490,3 +548,27 @@ def merge_carts(*, source_id: UUID | str, user_id: int) -> Cart:
         source.save(update_fields=["status", "updated_at"])
         touch(target, timezone.now(), [])
     return target
+
+
+def forget_carts(*, cart_ids: Iterable[UUID]) -> int:
+    """A customer who leaves (accounts.privacy): their carts lose who they were for (the
+    email, both addresses and the user) and keep their lines and quote, so a completed
+    cart still matches its order's amounts. An active cart is abandoned, as nobody can
+    come back to it. A cart in checkout is refused (CartNotActive): its reservation and
+    payment belong to the checkout, which must end first. Rows are locked by primary key
+    (lock order: shop/locks.py). Returns how many carts there were."""
+    with transaction.atomic():
+        carts = lock_carts(cart_ids)
+        if any(cart.status == Cart.Status.CHECKOUT for cart in carts.values()):
+            raise CartNotActive("A checkout is still open; finish or cancel it first.")
+        now = timezone.now()
+        for cart in carts.values():
+            cart.updated_at = now
+            cart.email = ""
+            cart.shipping_address = None
+            cart.billing_address = None
+            cart.user_id = None
+            if cart.status == Cart.Status.ACTIVE:
+                cart.status = Cart.Status.ABANDONED
+        Cart.objects.bulk_update(list(carts.values()), ["email", "shipping_address", "billing_address", "user", "status", "updated_at"])
+    return len(carts)

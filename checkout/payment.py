@@ -30,7 +30,7 @@ from checkout.reservations import keep_reservation_alive
 from discounts import selectors as discount_selectors
 from discounts import services as discounts
 from orders.models import Order
-from payments import declines, records, stripe_client
+from payments import customers, declines, records, stripe_client
 from payments import services as payment_services
 from payments.amounts import from_stripe, to_stripe
 from payments.models import Payment
@@ -114,13 +114,16 @@ def _require_usable_discount(cart: Cart) -> None:
 # --- the payment request --------------------------------------------------------------
 
 
-def request_payment(*, cart_id: UUID | str, payment_method: Any = None) -> PaymentResult:
+def request_payment(*, cart_id: UUID | str, payment_method: Any = None, user_id: int | None = None) -> PaymentResult:
     """The payment step of docs/api.md: an intent for the server-computed total, confirmed
-    with `payment_method` when one is given.
+    with `payment_method` when one is given. `user_id`: the signed-in shopper asking (None
+    for a guest), whose saved cards, and only theirs, may pay.
 
     Checks in the order of the API's errors: the cart exists (404), is in checkout with a
     live reservation (409), the payment method is well-formed (400 invalid), email and
-    shipping address are there (400 checkout_incomplete). A cart that is already
+    shipping address are there (400 checkout_incomplete), then, asking Stripe, the payment
+    method exists and is a card nobody saved or one the shopper saved (400 invalid; a card
+    saved by someone else changes nothing). A cart that is already
     completed answers with its paid intent (a repeated request after success).
     Raises PaymentFailed (402) for a declined card, PaymentProviderUnavailable (502)
     when Stripe cannot be reached (then nothing in the shop has changed), and
@@ -142,8 +145,9 @@ def request_payment(*, cart_id: UUID | str, payment_method: Any = None) -> Payme
         return _complete_now(cart.pk, paid)
     card = payment_services.clean_payment_method(payment_method)
     _require_details(cart)
+    payer = customers.payer_for(payment_method=card, user_id=user_id) if card is not None else None
     with payment_services.payment_lock(cart_uuid):
-        return _pay(cart_uuid, card)
+        return _pay(cart_uuid, card, payer)
 
 
 def _complete_now(cart_id: UUID, intent: PaymentIntentInfo) -> PaymentResult:
@@ -158,9 +162,10 @@ def _complete_now(cart_id: UUID, intent: PaymentIntentInfo) -> PaymentResult:
 _QUOTE_ROUNDS = 3
 
 
-def _pay(cart_id: UUID, card: str | None) -> PaymentResult:
+def _pay(cart_id: UUID, card: str | None, payer: str | None = None) -> PaymentResult:
     """Under the cart's payment lock: the intent for the current quote, recorded, then
-    confirmed with `card`. No row lock is held during a Stripe call."""
+    confirmed with `card` (for a saved card, naming its customer `payer`). No row lock is
+    held during a Stripe call."""
     cart = _load_cart(cart_id)  # read again: another request may have paid meanwhile
     if cart.status == Cart.Status.COMPLETED:
         return _completed_result(cart)
@@ -188,7 +193,7 @@ def _pay(cart_id: UUID, card: str | None) -> PaymentResult:
         raise PaymentInProgress("Your order kept changing while paying. Check the total and pay again.")
 
     if card is not None:
-        intent = payment_services.confirm_intent(intent, card)
+        intent = payment_services.confirm_intent(intent, card, customer=payer)
 
     if intent.is_paid:
         return _complete_now(cart_id, intent)

@@ -2,7 +2,9 @@
 
 Each function is one transaction that locks the cart first, then (through inventory)
 the stock rows, as shop/locks.py orders them; the cart's own rows are written by
-cart.services and the stock by inventory.services. Ending a checkout (cancel, abandon)
+cart.services and the stock by inventory.services. The stock statement (reserve,
+extend or release: one statement each) is the last of its transaction: stock locks are
+held to the commit, so nothing else runs while a hot SKU's row is locked. Ending a checkout (cancel, abandon)
 first waits for and holds the cart's payment lock (payments.services), so no card is
 charged while it ends, and afterwards has the open PaymentIntent cancelled
 (checkout.payment).
@@ -22,7 +24,7 @@ from cart import services as cart_services
 from cart.models import Cart
 from cart.selectors import parse_cart_id, reservation_is_live
 from checkout import payment
-from checkout.reservations import extend_reservation, keep_reservation_alive
+from checkout.reservations import extend_reservation, extension_due
 from inventory import services as inventory
 from payments.services import hold_payment_lock_until_commit
 from shop.errors import CartNotActive, InvalidInput, PaymentInProgress, ReservationExpired
@@ -50,13 +52,13 @@ def start_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
             raise InvalidInput("Your cart is empty.", details={"lines": ["Add an item before checking out."]})
         if cart.status == Cart.Status.CHECKOUT and reservation_is_live(cart, now):
             target = max(expires_at, cart.reservation_expires_at)
+            cart.reservation_expires_at = target
+            cart_services.touch(cart, now, ["reservation_expires_at"])  # before the stock statement
             try:
                 extend_reservation(cart, expires_at=target, now=now)
             except ReservationExpired:
                 pass  # part of it ran out and may be someone else's: reserve again below
             else:
-                cart.reservation_expires_at = target
-                cart_services.touch(cart, now, ["reservation_expires_at"])
                 return cart
         # The cart is written before the stock rows are locked: those locks are held to
         # the commit, so nothing else should run after them.
@@ -93,8 +95,9 @@ def update_checkout(
             shipping_method=shipping_method,
             discount_code=discount_code,
         )
-        keep_reservation_alive(cart, now=now)
+        extend_to = _extension_due(cart, now)
         cart_services.apply_checkout_fields(cart, changes, now=now)
+        _extend_last(cart, extend_to, now)
     return cart
 
 
@@ -133,9 +136,26 @@ def resume_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart
         cart = cart_services.lock_cart(cart_id)
         now = now or timezone.now()  # read after the lock wait, which may cross the expiry
         cart_services.require_live_checkout(cart, now)
-        keep_reservation_alive(cart, now=now)
+        extend_to = _extension_due(cart, now)
         cart_services.touch(cart, now, ["reservation_expires_at"])
+        _extend_last(cart, extend_to, now)
     return cart
+
+
+def _extension_due(cart: Cart, now: datetime) -> datetime | None:
+    """Activity in checkout (invariant 10): the expiry the reservation is to be extended
+    to, if it is running out, set on the cart for the caller to save; None otherwise."""
+    target = extension_due(cart, now=now)
+    if target is not None:
+        cart.reservation_expires_at = max(target, cart.reservation_expires_at)
+    return target
+
+
+def _extend_last(cart: Cart, target: datetime | None, now: datetime) -> None:
+    """Extend the reservation (all of it, or ReservationExpired, which rolls back what the
+    caller wrote): after the cart is written, as stock locks are held to the commit."""
+    if target is not None:
+        extend_reservation(cart, expires_at=target, now=now)
 
 
 def cancel_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
@@ -174,8 +194,8 @@ def abandon_idle_carts(*, now: datetime | None = None, batch_size: int = 200) ->
                 # Re-checked under the lock: the shopper may have come back meanwhile.
                 if cart.status not in (Cart.Status.ACTIVE, Cart.Status.CHECKOUT) or cart.last_activity_at >= cutoff:
                     continue
-                inventory.release(holder_id=cart.pk, now=now)
                 if cart.status == Cart.Status.CHECKOUT:
                     payment.cancel_open_intents_after_commit(cart.pk)
                 cart_services.abandon(cart)
+                inventory.release(holder_id=cart.pk, now=now)  # last: stock locks are held to the commit
                 abandoned += 1

@@ -7,6 +7,7 @@ page's own checkout buttons (/cart/checkout/, /cart/checkout/cancel/) are here t
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,11 +20,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_countries import countries as all_countries
 
+from addresses import forms as address_forms
+from addresses import selectors as address_selectors
+from addresses import services as address_services
+from addresses.formatting import address_lines, country_name
 from cart.models import Cart
 from cart.pricing import price_cart
 from cart.selectors import reservation_is_live
 from cart.session import current_cart, current_cart_id
-from cart.validation import ADDRESS_FIELDS
 from cart.views import cart_action, render_cart
 from checkout import cancellation, confirmation, services
 from checkout import flow
@@ -32,6 +36,7 @@ from orders import selectors as order_selectors
 from orders.selectors import guest_link
 from orders.selectors import order_totals
 from payments.selectors import payments_are_emulated, payments_in_test_mode
+from payments import customers
 from payments.setup_intents import create_setup_intent, rate_limited_response
 from shipping import selectors as shipping_selectors
 from shop.api_errors import shop_error_json
@@ -59,24 +64,6 @@ STEP_URL_NAMES = {
     flow.CONFIRMATION: "checkout:complete",
 }
 
-ADDRESS_LABELS = {
-    "name": "Full name",
-    "line1": "Address",
-    "line2": "Apartment, suite, etc. (optional)",
-    "city": "City",
-    "region": "State, province or region (optional)",
-    "postal_code": "Postal code",
-    "country": "Country",
-}
-ADDRESS_AUTOCOMPLETE = {
-    "name": "name",
-    "line1": "address-line1",
-    "line2": "address-line2",
-    "city": "address-level2",
-    "region": "address-level1",
-    "postal_code": "postal-code",
-    "country": "country",
-}
 DEFAULT_COUNTRY = "US"
 
 
@@ -223,7 +210,11 @@ def cancel(request: HttpRequest) -> HttpResponse:
 
 
 def _address_from_form(data, prefix: str) -> dict[str, str]:
-    return {field: data.get(f"{prefix}-{field}", "").strip() for field in ADDRESS_FIELDS}
+    return address_forms.address_from_post(data, prefix)
+
+
+def _default_country(codes: set[str]) -> str:
+    return DEFAULT_COUNTRY if DEFAULT_COUNTRY in codes else (next(iter(codes)) if len(codes) == 1 else "")
 
 
 def _address_fields(
@@ -232,46 +223,156 @@ def _address_fields(
     errors: dict[str, list[str]],
     error_prefix: str,
     countries: list[tuple[str, str]],
-) -> list[dict[str, Any]]:
+    default_country: str = "",
+) -> address_forms.AddressForm:
+    """The address form of the values' country (addresses.forms): its fields, labels,
+    required marks, region choices and postal-code hint, and the errors next to them."""
     codes = {code for code, _ in countries}
-    default_country = DEFAULT_COUNTRY if DEFAULT_COUNTRY in codes else (next(iter(codes)) if len(codes) == 1 else "")
-    values = {**(values or {})}
-    values["country"] = values.get("country") or default_country
+    return address_forms.address_form(
+        prefix=prefix,
+        values=values,
+        errors=errors,
+        error_prefix=error_prefix,
+        countries=countries,
+        default_country=default_country or _default_country(codes),
+        section=prefix,
+    )
+
+
+SAVED_SHIPPING_FIELD = "saved_address"
+SAVED_BILLING_FIELD = "saved_billing_address"
+NEW_ADDRESS = "new"
+
+
+def _saved_addresses(book: list, kind: str, shippable: set[str] | None) -> list[dict[str, Any]]:
+    """A signed-in shopper's address book as the address step offers it for `kind`
+    ("shipping" or "billing"): each address written out, its default mark, and whether
+    it may be chosen (the shop ships there; any country for billing)."""
     return [
         {
-            "name": f"{prefix}-{field}",
-            "id": f"id_{prefix}_{field}",
-            "key": field,
-            "label": ADDRESS_LABELS[field],
-            "value": values.get(field) or "",
-            # A country not in the list (one the shop does not ship to): the list asks
-            # for a choice instead of showing another country as chosen.
-            "offered": field != "country" or values["country"] in codes,
-            "errors": errors.get(f"{error_prefix}.{field}", []),
-            "required": field not in ("line2", "region"),
-            "autocomplete": f"{'billing' if prefix == 'billing' else 'shipping'} {ADDRESS_AUTOCOMPLETE[field]}",
+            "id": str(saved.pk),
+            "lines": address_lines(saved.as_address()),
+            "address": saved.as_address(),
+            "is_default": saved.is_default_shipping if kind == address_selectors.SHIPPING else saved.is_default_billing,
+            "available": shippable is None or saved.country in shippable,
+            "country_name": country_name(saved.country),
         }
-        for field in ADDRESS_FIELDS
+        for saved in book
     ]
 
 
-def _address_context(email: str, shipping: dict | None, billing: dict | None, billing_same: bool, errors: dict[str, list[str]]) -> dict[str, Any]:
+def _preselected(saved: list[dict[str, Any]], cart_address: dict | None) -> str:
+    """Which saved address the step starts on: the cart's own if it is one of them, else
+    the default (when it may be chosen); "new" when the cart's address is another."""
+    if not saved:
+        return ""
+    if cart_address:
+        return next((entry["id"] for entry in saved if entry["address"] == cart_address), NEW_ADDRESS)
+    return next((entry["id"] for entry in saved if entry["is_default"] and entry["available"]), NEW_ADDRESS)
+
+
+def _saved_errors(errors: dict[str, list[str]], choice_field: str, address_field: str, using_saved: bool) -> list[str]:
+    """The problems of a chosen saved address (one of another customer's, or in a
+    country the shop no longer ships to): shown by the list, not by the new-address fields."""
+    return [
+        message
+        for key, messages in errors.items()
+        if key == choice_field or (using_saved and (key == address_field or key.startswith(f"{address_field}.")))
+        for message in messages
+    ]
+
+
+def _address_context(
+    request: HttpRequest,
+    *,
+    email: str,
+    shipping: dict | None,
+    billing: dict | None,
+    billing_same: bool,
+    errors: dict[str, list[str]],
+    saved_choice: str | None = None,
+    billing_choice: str | None = None,
+    save_address: bool = False,
+    cart_shipping: dict | None = None,
+    cart_billing: dict | None = None,
+) -> dict[str, Any]:
     """The address step's fields: the shipping address offers the countries the shop
-    ships to; the billing address any country."""
+    ships to, the billing address any country, and both a signed-in shopper's saved
+    addresses (None choices: start on the cart's address, else the default)."""
     shipping_countries = shipping_selectors.shippable_countries()
+    shippable = {code for code, _ in shipping_countries}
     billing_countries = [(country.code, country.name) for country in all_countries]
+    book = address_selectors.addresses_of(user_id=request.user.pk) if request.user.is_authenticated else []
+    saved_shipping = _saved_addresses(book, address_selectors.SHIPPING, shippable)
+    saved_billing = _saved_addresses(book, address_selectors.BILLING, None)
+    saved_choice = _preselected(saved_shipping, cart_shipping) if saved_choice is None else saved_choice
+    billing_choice = _preselected(saved_billing, cart_billing) if billing_choice is None else billing_choice
+    using_saved = bool(saved_shipping) and saved_choice not in ("", NEW_ADDRESS)
+    using_saved_billing = bool(saved_billing) and billing_choice not in ("", NEW_ADDRESS)
+    # A chosen saved address is not also typed into the new-address fields.
+    chosen = {entry["id"]: entry["address"] for entry in saved_billing}
+    if using_saved and shipping == chosen.get(saved_choice):
+        shipping = None
+    if using_saved_billing and billing == chosen.get(billing_choice):
+        billing = None
+    shipping_default = _default_country(shippable)
+    shipping_form = _address_fields("shipping", shipping, errors, "shipping_address", shipping_countries, shipping_default)
+    billing_default = (shipping or {}).get("country") or shipping_default or DEFAULT_COUNTRY
+    billing_form = _address_fields("billing", billing, errors, "billing_address", billing_countries, billing_default)
     return {
         "email": email,
         "email_errors": errors.get("email", []),
-        "shipping_fields": _address_fields("shipping", shipping, errors, "shipping_address", shipping_countries),
-        "shipping_errors": errors.get("shipping_address", []),
-        "shipping_countries": shipping_countries,
-        "billing_fields": _address_fields("billing", billing, errors, "billing_address", billing_countries),
-        "billing_errors": errors.get("billing_address", []),
-        "billing_countries": billing_countries,
+        "shipping_form": shipping_form,
+        "shipping_errors": [] if using_saved else errors.get("shipping_address", []),
+        "billing_form": billing_form,
+        "billing_errors": [] if using_saved_billing else errors.get("billing_address", []),
         "billing_same": billing_same,
+        "saved_shipping": saved_shipping,
+        "saved_choice": saved_choice,
+        "saved_errors": _saved_errors(errors, SAVED_SHIPPING_FIELD, "shipping_address", using_saved),
+        "saved_billing": saved_billing,
+        "billing_choice": billing_choice,
+        "billing_saved_errors": _saved_errors(errors, SAVED_BILLING_FIELD, "billing_address", using_saved_billing),
+        "can_save_address": request.user.is_authenticated,
+        "save_address": save_address,
         "errors": errors,
     }
+
+
+def _address_step_get(request: HttpRequest, cart: Cart) -> dict[str, Any]:
+    """The step as it opens: the cart's details, else a signed-in shopper's defaults."""
+    signed_in = request.user.is_authenticated
+    billing_same = cart.billing_address is None
+    if signed_in and cart.shipping_address is None and cart.billing_address is None:
+        # A customer whose default billing address is not their default shipping one
+        # starts with it chosen.
+        default_billing = address_selectors.default_address(user_id=request.user.pk, kind=address_selectors.BILLING)
+        default_shipping = address_selectors.default_address(user_id=request.user.pk, kind=address_selectors.SHIPPING)
+        if default_billing is not None and (default_shipping is None or default_billing.pk != default_shipping.pk):
+            billing_same = False
+    return _address_context(
+        request,
+        email=cart.email or (request.user.email if signed_in else ""),
+        shipping=cart.shipping_address,
+        billing=cart.billing_address,
+        billing_same=billing_same,
+        errors={},
+        cart_shipping=cart.shipping_address,
+        cart_billing=cart.billing_address,
+    )
+
+
+def _chosen_saved_address(request: HttpRequest, choice: str, *, field: str) -> dict[str, str] | None:
+    """The saved address the shopper chose (their own only), or None for a new one."""
+    if not request.user.is_authenticated or choice in ("", NEW_ADDRESS):
+        return None
+    try:
+        return address_selectors.address_of(user_id=request.user.pk, address_id=choice).as_address()
+    except NotFound:
+        raise InvalidInput(
+            "Choose one of your saved addresses or enter a new one.",
+            details={field: ["Choose one of your saved addresses or enter a new one."]},
+        ) from None
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -280,34 +381,55 @@ def address(request: HttpRequest) -> HttpResponse:
     if response is not None:
         return response
     if request.method != "POST":
-        context = _address_context(
-            cart.email or (request.user.email if request.user.is_authenticated else ""),
-            cart.shipping_address,
-            cart.billing_address,
-            cart.billing_address is None,
-            {},
-        )
-        return _page(request, "checkout/address.html", cart, flow.ADDRESS, context)
+        return _page(request, "checkout/address.html", cart, flow.ADDRESS, _address_step_get(request, cart))
 
     email = request.POST.get("email", "").strip()
     shipping = _address_from_form(request.POST, "shipping")
     billing_same = request.POST.get("billing_same") == "on"
     billing = _address_from_form(request.POST, "billing")
+    signed_in = request.user.is_authenticated
+    saved_choice = request.POST.get(SAVED_SHIPPING_FIELD, "") if signed_in else ""
+    billing_choice = request.POST.get(SAVED_BILLING_FIELD, "") if signed_in else ""
+    save_address = signed_in and request.POST.get("save_address") == "on"
+    state = {
+        "email": email, "shipping": shipping, "billing": billing, "billing_same": billing_same,
+        "saved_choice": saved_choice, "billing_choice": billing_choice, "save_address": save_address,
+    }
+    typing_new = saved_choice in ("", NEW_ADDRESS)
+    typing_new_billing = not billing_same and billing_choice in ("", NEW_ADDRESS)
+    # The country changed since the fields were laid out (or "Update" was pressed): show
+    # that country's fields again, keeping what was typed, rather than judge these.
+    if (typing_new and address_forms.country_changed(request.POST, "shipping")) or (
+        typing_new_billing and address_forms.country_changed(request.POST, "billing")
+    ):
+        context = _address_context(request, errors={}, **state)
+        context["form_notice"] = "The address fields now follow the chosen country. Check them, then continue."
+        return _page(request, "checkout/address.html", cart, flow.ADDRESS, context)
     try:
-        services.update_checkout(
+        chosen = _chosen_saved_address(request, saved_choice, field=SAVED_SHIPPING_FIELD)
+        chosen_billing = None if billing_same else _chosen_saved_address(request, billing_choice, field=SAVED_BILLING_FIELD)
+        updated = services.update_checkout(
             cart_id=cart.pk,
             email=email,
-            shipping_address=shipping,
-            billing_address=None if billing_same else billing,
+            shipping_address=chosen if chosen is not None else shipping,
+            billing_address=None if billing_same else (chosen_billing if chosen_billing is not None else billing),
         )
     except InvalidInput as error:
-        context = _address_context(email, shipping, billing, billing_same, error.details)
+        context = _address_context(request, errors=error.details, **state)
         context["form_error"] = "Please correct the fields marked below."
         return _page(request, "checkout/address.html", cart, flow.ADDRESS, context, status=400)
     except ReservationExpired as error:
         return _problem(request, error, cart=cart)
     except CartNotInCheckout:  # cancelled or paid in another tab meanwhile
         return redirect("checkout:start")
+    if save_address and chosen is None:
+        # After the checkout accepted it: the address book stores the same normalized address.
+        try:
+            address_services.save_checkout_address(user_id=request.user.pk, address=updated.shipping_address)
+        except InvalidInput as error:  # a full address book does not stop the checkout
+            messages.warning(request, error.message)
+        else:
+            messages.success(request, "The address is saved in your address book.")
     return redirect("checkout:shipping")
 
 
@@ -363,24 +485,64 @@ def _payment_page(request: HttpRequest, cart: Cart, *, status: int = 200, discou
         "complete_url": reverse("checkout:complete"),
         "discount_error": discount_error,
         "discount_value": discount_code,
+        **_saved_cards_context(request),
     }
     return _page(request, "checkout/payment.html", cart, flow.PAYMENT, context, status=status)
+
+
+def _saved_cards_context(request: HttpRequest) -> dict[str, Any]:
+    """A signed-in shopper's saved cards, offered above the new-card field (the first one
+    that has not expired chosen), and the box to save the new card. Stripe being away
+    only hides the saved cards; paying with it away fails with its own message."""
+    if not request.user.is_authenticated:
+        return {"can_save_card": False, "saved_cards": [], "chosen_card": ""}
+    try:
+        cards = customers.saved_cards(user_id=request.user.pk)
+        unavailable = False
+    except ShopError:  # PaymentProviderUnavailable
+        cards, unavailable = [], True
+    usable = [card for card in cards if not card.has_expired()]
+    return {
+        "can_save_card": True,
+        "save_card_url": reverse("accounts:card_save"),
+        "saved_cards": cards,
+        "saved_cards_unavailable": unavailable,
+        "chosen_card": usable[0].payment_method_id if usable else "",
+    }
+
+
+def _wants_card_saved(request: HttpRequest) -> bool:
+    """The setup-intent request's JSON body says `"save_card": true` (the shopper ticked
+    "Save this card"); only a signed-in shopper's card is ever saved."""
+    if not request.user.is_authenticated:
+        return False
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("save_card") is True
 
 
 @require_POST
 def setup_intent(request: HttpRequest) -> JsonResponse:
     """A fresh SetupIntent for the payment step: Stripe.js collects the card into it and
-    the page sends the resulting PaymentMethod to the payment API."""
+    the page sends the resulting PaymentMethod to the payment API. With `save_card` (a
+    signed-in shopper), the intent is made for their Stripe Customer, so the card is
+    saved to it; the page then asks accounts:card_save to keep it before paying."""
     if (limited := rate_limited_response(request)) is not None:
         return limited
     cart = current_cart(request)
     if cart is None or cart.status != Cart.Status.CHECKOUT:
         return shop_error_json(CartNotInCheckout())
+    saving = _wants_card_saved(request)
     try:
-        client_secret = create_setup_intent(cart_id=cart.pk)
+        if saving:
+            client_secret = customers.setup_intent_for_saving(user_id=request.user.pk, cart_id=cart.pk)
+        else:
+            client_secret = create_setup_intent(cart_id=cart.pk)
     except ShopError as error:
         return shop_error_json(error)
-    return JsonResponse({"client_secret": client_secret})
+    return JsonResponse({"client_secret": client_secret, "save_card": saving})
 
 
 # --- the discount code, on the payment step and the cart page ------------------------

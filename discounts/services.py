@@ -124,3 +124,13 @@ def give_back_use(*, order_id: int) -> int:
     return DiscountUse.objects.filter(order_id=order_id, status=DiscountUse.Status.COMMITTED).update(
         status=DiscountUse.Status.RELEASED
     )
+
+
+def anonymise_uses(*, emails_by_order: dict[int, str]) -> int:
+    """The customer of these orders deleted their account: their uses keep counting
+    against the codes' total limits, under the orders' anonymous emails (so they no longer
+    count against a per-customer limit of the person). Returns how many changed."""
+    changed = 0
+    for order_id, email in emails_by_order.items():
+        changed += DiscountUse.objects.filter(order_id=order_id).update(email=email)
+    return changed

@@ -3,10 +3,18 @@
 A transaction that needs several stock rows locks them all in one statement sorted by
 variant id, so two carts holding the same SKUs in any line order never deadlock
 (invariant 4). Reservation rows are written only under their stock rows' locks.
+
+The checkout's writers (reserve, extend, release, and the sweeper) do all their work in
+the statement that takes the locks: `then` names one of the SQL functions of
+inventory/migrations/0004, which locks the rows in the same order first. Their caller
+commits next, so a hot SKU's row stays locked for one statement and a COMMIT
+(docs/architecture.md, "Lock order").
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from django.db import connection
@@ -14,10 +22,26 @@ from django.db import connection
 from inventory.models import Stock
 
 
-def lock_stocks(variant_ids: Iterable[int]) -> dict[int, Stock]:
+@dataclass(frozen=True)
+class LockedWork:
+    """The work a writer does under the stock locks, done by the statement that takes
+    them: `call` is the call of one of inventory's SQL functions, with `%(variant_ids)s`
+    for the rows to lock (ascending; NULL for lock_reserved_stocks) among its `params`."""
+
+    call: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def lock_stocks(variant_ids: Iterable[int], *, then: LockedWork | None = None) -> Any:
     """Lock the stock rows of these variants, creating missing ones, in variant-id order
-    (lock order: shop/locks.py)."""
+    (lock order: shop/locks.py). Returns them by variant id.
+
+    With `then`, the locking statement is `then`'s call: it locks the same rows in the
+    same order and does its work under them in the same round trip; its result rows are
+    returned (missing rows are not created: nothing is on hand there)."""
     ids = sorted(set(variant_ids))
+    if then is not None:
+        return run_locked(then, ids)
     if not ids:
         return {}
     stocks = _select_for_update(ids)
@@ -28,10 +52,13 @@ def lock_stocks(variant_ids: Iterable[int]) -> dict[int, Stock]:
     return stocks
 
 
-def lock_reserved_stocks(holder_id: UUID) -> dict[int, Stock]:
+def lock_reserved_stocks(holder_id: UUID, *, then: LockedWork | None = None) -> Any:
     """Lock the stock rows the holder has active reservations on, in variant-id order, in
     one statement (no separate look-up of its reservations first; lock order:
-    shop/locks.py)."""
+    shop/locks.py). With `then`, that statement is `then`'s call (see lock_stocks), with
+    NULL for the variant ids."""
+    if then is not None:
+        return run_locked(then, None)
     return _locked_rows(
         "variant_id IN (SELECT variant_id FROM inventory_reservation WHERE holder_id = %s AND status = 'active')", [holder_id]
     )
@@ -53,3 +80,10 @@ def _locked_rows(where: str, params: list) -> dict[int, Stock]:
 
 def _select_for_update(ids: list[int]) -> dict[int, Stock]:
     return _locked_rows("variant_id = ANY(%s)", [ids])
+
+
+def run_locked(work: LockedWork, variant_ids: list[int] | None) -> list[tuple]:
+    """Send `work`'s call, the one statement that locks the rows and writes under them."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {work.call}", {**work.params, "variant_ids": variant_ids})
+        return cursor.fetchall()

@@ -3,7 +3,9 @@
 
 Every function that changes a stock row first locks it (inventory.locks), then releases
 the expired reservations of that row under the lock (docs/architecture.md, invariant 2), then checks
-and writes. `reserved` always equals the sum of the row's active reservations and the
+and writes. The checkout's writers (reserve, extend, release, the sweeper) do all of that
+in the one statement that takes the locks (the SQL functions of migration 0004), so a
+hot SKU's row is locked for one statement and its COMMIT. `reserved` always equals the sum of the row's active reservations and the
 database refuses `reserved > on_hand` or `on_hand < 0` (invariant 1). Every change of
 on_hand writes one StockMovement (invariant 3).
 """
@@ -20,7 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.models import Variant
-from inventory.locks import lock_reserved_stocks, lock_stocks
+from inventory.locks import LockedWork, lock_reserved_stocks, lock_stocks
 from inventory.models import Reservation, Stock, StockMovement
 from inventory.selectors import StockFigures, stock_drift
 from shop.alerts import AlertKind, alert_staff
@@ -43,21 +45,6 @@ UPDATE inventory_stock AS s
   FROM (SELECT variant_id, SUM(quantity) AS quantity FROM closed GROUP BY variant_id) AS c
  WHERE s.variant_id = c.variant_id
 RETURNING s.variant_id, s.reserved
-"""
-
-# Adds the units to the locked stock rows and writes the reservations in one round trip:
-# it runs while the rows are locked.
-_RESERVE_SQL = """
-WITH added AS (
-    UPDATE inventory_stock AS s
-       SET reserved = s.reserved + d.quantity, updated_at = %(now)s
-      FROM unnest(%(variant_ids)s::bigint[], %(quantities)s::integer[]) AS d(variant_id, quantity)
-     WHERE s.variant_id = d.variant_id
- RETURNING s.variant_id, d.quantity
-)
-INSERT INTO inventory_reservation (holder_id, variant_id, quantity, status, expires_at, created_at)
-SELECT %(holder_id)s, variant_id, quantity, 'active', %(expires_at)s, %(now)s FROM added ORDER BY variant_id
-RETURNING id, variant_id, quantity
 """
 
 _ADD_RESERVED_SQL = """
@@ -115,38 +102,47 @@ def reserve(*, holder_id: UUID, items: Mapping[int, int], expires_at: datetime, 
 
     The caller holds the holder's own lock (the cart row). Any live reservation the holder already has on
     these variants is replaced. Raises InsufficientStock naming every short item.
+
+    One statement (inventory_reserve, migration 0004) locks the rows, releases their
+    expired reservations, checks availability, moves `reserved` and writes the
+    reservations; the caller sends nothing else before its COMMIT (lock order:
+    shop/locks.py). A refused reserve has undone its work and let go of the rows before
+    it returns, so naming the short items (a catalog read) holds no stock lock.
     """
     now = now or timezone.now()
-    items = {int(vid): int(q) for vid, q in items.items() if q > 0}
+    items = {int(vid): int(q) for vid, q in sorted(items.items()) if q > 0}
     if not items:
         return []
+    work = LockedWork(
+        "inventory_reserve(%(variant_ids)s::bigint[], %(quantities)s::integer[], %(holder_id)s::uuid, "
+        "%(expires_at)s::timestamptz, %(now)s::timestamptz)",
+        {"quantities": list(items.values()), "holder_id": holder_id, "expires_at": expires_at, "now": now},
+    )
     # No savepoint of its own: it would cost a round trip while the rows are locked. A
     # caller that carries on after InsufficientStock wraps the call in atomic() itself.
     with transaction.atomic(savepoint=False):
-        stocks = lock_stocks(items)
-        _release_locked(stocks, now=now, holder_id=holder_id)
-        shortages = _shortages(stocks, items)
+        rows = lock_stocks(items, then=work)
+        shortages = [Shortage(vid, requested, available) for pk, vid, requested, available in rows if pk is None]
         if shortages:
             raise insufficient_stock_error(shortages)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _RESERVE_SQL,
-                {"now": now, "holder_id": holder_id, "expires_at": expires_at,
-                 "variant_ids": list(items), "quantities": list(items.values())},
-            )
-            rows = cursor.fetchall()
         return [
             Reservation(id=pk, holder_id=holder_id, variant_id=vid, quantity=q, expires_at=expires_at, created_at=now)
-            for pk, vid, q in rows
+            for pk, vid, q, _available in rows
         ]
 
 
 def release(*, holder_id: UUID, now: datetime | None = None) -> int:
-    """Release the holder's live reservations. Returns the units released."""
+    """Release the holder's live reservations (and the expired ones of the same rows).
+    Returns the units released. One statement (inventory_release): the caller sends
+    nothing else before its COMMIT."""
     now = now or timezone.now()
+    work = LockedWork(
+        "inventory_release(%(variant_ids)s::bigint[], %(holder_id)s::uuid, %(now)s::timestamptz)",
+        {"holder_id": holder_id, "now": now},
+    )
     with transaction.atomic(savepoint=False):
-        stocks = lock_reserved_stocks(holder_id)
-        return _release_locked(stocks, now=now, holder_id=holder_id)
+        ((freed,),) = lock_reserved_stocks(holder_id, then=work)
+    return freed
 
 
 def extend(*, holder_id: UUID, expires_at: datetime, now: datetime | None = None) -> int:
@@ -157,23 +153,31 @@ def extend(*, holder_id: UUID, expires_at: datetime, now: datetime | None = None
     extended and ReservationExpired says to reserve again: a reservation past its time
     is never revived, as it no longer blocks others.
 
-    Takes the stock locks of the holder's reserved rows first, like every writer of
-    reservations (shop/locks.py: cart -> stock -> reservations). Updating the reservation
+    Takes the stock locks of the holder's reserved rows, like every writer of
+    reservations (shop/locks.py: cart -> stock -> reservations): updating the reservation
     rows without them deadlocked against a release or sweep of the same rows, which
     holds the stock locks and closes reservations one row at a time in its own order.
+    The rows are read first without a lock (a reservation already run out needs none);
+    then one statement (inventory_extend) locks them, checks again that every one is
+    still live (it may have been released while we waited: `now`, if not given, is read
+    after the lock wait) and moves them. The caller sends nothing else before its COMMIT.
     """
-    with transaction.atomic():
-        reserved_variants = list(
-            Reservation.objects.filter(holder_id=holder_id, status=Reservation.Status.ACTIVE).values_list("variant_id", flat=True)
-        )
-        lock_stocks(reserved_variants)
-        now = now or timezone.now()  # read after the lock wait, which may cross the expiry
-        held = Reservation.objects.filter(holder_id=holder_id, status=Reservation.Status.ACTIVE)
-        expiries = list(held.values_list("expires_at", flat=True))
-        # Released while we waited for the locks, or run out: either way not all are live.
-        if not expiries or len(expiries) < len(reserved_variants) or min(expiries) <= now:
-            raise ReservationExpired()
-        return held.filter(expires_at__lt=expires_at).update(expires_at=expires_at)
+    held = list(
+        Reservation.objects.filter(holder_id=holder_id, status=Reservation.Status.ACTIVE).values_list("variant_id", "expires_at")
+    )
+    if not held or min(expiry for _vid, expiry in held) <= (now or timezone.now()):
+        raise ReservationExpired()
+    work = LockedWork(
+        "inventory_extend(%(variant_ids)s::bigint[], %(holder_id)s::uuid, %(expires_at)s::timestamptz, %(now)s::timestamptz)",
+        {"holder_id": holder_id, "expires_at": expires_at, "now": now},
+    )
+    # Raised after the block: refused, it changed nothing, so the caller's transaction
+    # carries on (start_checkout then reserves again) without a savepoint's round trips.
+    with transaction.atomic(savepoint=False):
+        ((moved,),) = lock_stocks([vid for vid, _expiry in held], then=work)
+    if moved < 0:
+        raise ReservationExpired()
+    return moved
 
 
 def commit(*, holder_id: UUID, items: Mapping[int, int], order_id: int | None, now: datetime | None = None) -> list[StockMovement]:
@@ -407,8 +411,10 @@ def expire_reservations(*, now: datetime | None = None, batch_size: int = 200) -
         )
         if not variant_ids:
             return freed
+        work = LockedWork("inventory_release(%(variant_ids)s::bigint[], NULL, %(now)s::timestamptz)", {"now": now})
         with transaction.atomic():
-            freed += _release_locked(lock_stocks(variant_ids), now=now)
+            ((released,),) = lock_stocks(variant_ids, then=work)  # one statement under the locks
+        freed += released
         after = variant_ids[-1]
 
 

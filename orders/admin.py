@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from moneyed import Money
 
+from addresses.formatting import address_lines
 from currencies.money import format_money
 from discounts import admin as discounts_admin
 from discounts.models import DiscountCode, DiscountUse
@@ -40,6 +41,14 @@ def money_text(amount: Money) -> str:
 def tax_line_text(line: dict, currency: str) -> str:
     """One entry of Order.tax_lines as staff read it: "VAT 19%: €3.19"."""
     return f"{line['name']} {format_rate(Decimal(line['rate']))}%: {money_text(Money(Decimal(line['amount']), currency))}"
+
+
+def address_html(address: dict | None) -> str:
+    """An address as its country writes it (addresses.formatting), one line each."""
+    lines = address_lines(address)
+    if not lines:
+        return "—"
+    return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -163,7 +172,12 @@ class DiscountCodeUsedFilter(admin.SimpleListFilter):
 class OrderAdmin(admin.ModelAdmin):
     list_display = ["number", "status", "payment_status", "email", "total", "created_at"]
     list_filter = ["status", "payment_status", "currency", DiscountCodeUsedFilter, "created_at"]
-    search_fields = ["number", "email", "lines__sku", "shipments__tracking_number", "=discount_code"]
+    # Staff look an order up by what the customer tells them: its number, their email or
+    # name, their city, a SKU they bought, a tracking number, a code.
+    search_fields = [
+        "number", "email", "shipping_address__name", "billing_address__name", "shipping_address__city", "lines__sku",
+        "shipments__tracking_number", "=discount_code",
+    ]
     date_hierarchy = "created_at"
     fieldsets = [
         (None, {"fields": ["number", "status", "payment_status", "email", "user", "cart", "created_at"]}),
@@ -171,13 +185,13 @@ class OrderAdmin(admin.ModelAdmin):
             "currency", "exchange_rate", "subtotal", "discount_code_link", "discount", "shipping", "tax", "tax_breakdown",
             "prices_include_tax", "total", "refunded",
         ]}),
-        ("Delivery", {"fields": ["shipping_method_text", "shipping_address", "billing_address"]}),
+        ("Delivery", {"fields": ["shipping_method_text", "shipping_address_text", "billing_address_text"]}),
         ("Staff", {"fields": ["staff_note"]}),
     ]
     readonly_fields = [
         "number", "status", "payment_status", "email", "user", "cart", "created_at", "currency", "exchange_rate",
         "subtotal", "discount_code_link", "discount", "shipping", "tax", "tax_breakdown", "prices_include_tax", "total",
-        "refunded", "shipping_method_text", "shipping_address", "billing_address", "staff_note",
+        "refunded", "shipping_method_text", "shipping_address_text", "billing_address_text", "staff_note",
     ]
     inlines = [OrderLineInline, ShipmentInline, RefundNoteInline, OrderEventInline]
 
@@ -195,6 +209,14 @@ class OrderAdmin(admin.ModelAdmin):
         if not order.tax_lines:
             return "No tax."
         return format_html_join(mark_safe("<br>"), "{}", ((tax_line_text(line, order.currency),) for line in order.tax_lines))
+
+    @admin.display(description="Shipping address")
+    def shipping_address_text(self, order: Order) -> str:
+        return address_html(order.shipping_address)
+
+    @admin.display(description="Billing address")
+    def billing_address_text(self, order: Order) -> str:
+        return address_html(order.billing_address) if order.billing_address else "Same as shipping."
 
     @admin.display(description="Shipping method")
     def shipping_method_text(self, order: Order) -> str:

@@ -20,6 +20,7 @@ from orders.carriers import carrier_name
 from orders.models import Order, Shipment
 from currencies.money import format_money
 from orders.selectors import gave_free_shipping, guest_link, order_tax_lines
+from orders.services import is_anonymised
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +46,6 @@ EMAIL_MONEY_LOCALE = "en_US"
 
 def _money(value: Money) -> str:
     return format_money(value, EMAIL_MONEY_LOCALE)
-
-
-def _address_lines(address: dict[str, Any] | None) -> list[str]:
-    if not address:
-        return []
-    city_line = " ".join(part for part in (address.get("postal_code"), address.get("city")) if part)
-    parts = [address.get("name"), address.get("line1"), address.get("line2"), city_line, address.get("region"), address.get("country")]
-    return [str(part) for part in parts if part]
 
 
 def _context(order: Order) -> dict[str, Any]:
@@ -81,7 +74,6 @@ def _context(order: Order) -> dict[str, Any]:
         "free_shipping_code": gave_free_shipping(order),
         "shipping_method_name": order.shipping_method_name or order.shipping_method,
         "authorized_only": order.payment_status == Order.PaymentStatus.AUTHORIZED,
-        "address_lines": _address_lines(order.shipping_address),
         "order_url": order_url(order),
         "shop_name": getattr(settings, "SHOP_NAME", "Shop"),
     }
@@ -90,6 +82,9 @@ def _context(order: Order) -> dict[str, Any]:
 def _send_to_shopper(order_id: int, template: str, extra: dict[str, Any] | None = None) -> bool:
     try:
         order = Order.objects.prefetch_related("lines").get(pk=order_id)
+        if is_anonymised(order):  # its customer deleted their account: no one to tell
+            log.info("no %s email for order id %s: its customer's data was deleted", template, order_id)
+            return False
         context = {**_context(order), **(extra or {})}
         subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
         message = EmailMultiAlternatives(

@@ -64,6 +64,16 @@ def orders_of_customer(*, user_id: int) -> QuerySet[Order]:
     )
 
 
+def latest_orders_of_customer(*, user_id: int, limit: int = 5) -> list[Order]:
+    """The customer's newest orders, for the account page's "My orders": number, date,
+    status and total only, in one query."""
+    return list(Order.objects.filter(user_id=user_id).order_by("-created_at", "-id")[:limit])
+
+
+def order_count_of_customer(*, user_id: int) -> int:
+    return Order.objects.filter(user_id=user_id).count()
+
+
 def order_with_details(number: str) -> Order | None:
     """The order with its lines, events, refunds and parcels loaded (what its page and its
     JSON show), in a constant number of queries. No access check: see order_for_viewer."""

@@ -256,3 +256,61 @@ def flag_order(*, order_id: int, reason: str, kind: str = "other", now: datetime
             transition(order, Order.Status.NEEDS_ATTENTION, note=reason)
     transaction.on_commit(partial(alert_staff, f"Order {order.number} needs attention", reason, kind=kind))
     return order
+
+
+# --- customers -----------------------------------------------------------------------
+
+def link_guest_orders(*, email: str, user_id: int) -> int:
+    """Give the guest orders placed with `email` (any letter case) to the customer who
+    has just proved they own it; returns how many. The caller has checked that the
+    address is verified: an unverified one must never reach here. One UPDATE: orders
+    that already have a customer keep theirs."""
+    email = email.strip()
+    if not email:
+        return 0
+    return Order.objects.filter(user__isnull=True, email__iexact=email).update(user_id=user_id)
+
+
+# --- privacy: a customer who leaves ------------------------------------------------------
+
+# What an anonymised order keeps of an address: the place the goods went as far as the
+# tax records need it (a tax rule is chosen by country and region, taxes.selectors), and
+# nothing that names or finds a person. Pages, emails and admin still render it (the
+# region and the country).
+ANONYMISED_ADDRESS_KEYS = ("country", "region")
+ANONYMISED_EMAIL_DOMAIN = "anonymised.invalid"  # .invalid never resolves (RFC 2606)
+
+
+def anonymised_email(order_id: int) -> str:
+    """The email an anonymised order keeps: unique per order, plainly nobody's."""
+    return f"deleted-{order_id}@{ANONYMISED_EMAIL_DOMAIN}"
+
+
+def is_anonymised(order: Order) -> bool:
+    return order.email.endswith(f"@{ANONYMISED_EMAIL_DOMAIN}")
+
+
+def anonymised_address(address: dict[str, Any] | None) -> dict[str, Any] | None:
+    if address is None:
+        return None
+    return {key: address[key] for key in ANONYMISED_ADDRESS_KEYS if address.get(key)}
+
+
+def anonymise_orders(*, order_ids: list[int] | set[int]) -> int:
+    """Take the person out of these orders (their customer is leaving, accounts.privacy):
+    the email becomes `deleted-<id>@anonymised.invalid`, the addresses keep only country
+    and region, the customer link goes, and the guest link's token is replaced, so old
+    emailed links open nothing. Every amount, line, tax, discount, refund, parcel, event
+    and ledger row stays as it was. Order rows are locked by primary key (lock order:
+    shop/locks.py; callers lock carts first). Returns how many orders changed."""
+    with transaction.atomic():
+        orders = list(Order.objects.select_for_update().filter(pk__in=set(order_ids)).order_by("pk"))
+        token_field = Order._meta.get_field("access_token")
+        for order in orders:
+            order.email = anonymised_email(order.pk)
+            order.shipping_address = anonymised_address(order.shipping_address) or {}
+            order.billing_address = anonymised_address(order.billing_address)
+            order.user_id = None
+            order.access_token = token_field.get_default()
+        Order.objects.bulk_update(orders, ["email", "shipping_address", "billing_address", "user", "access_token"])
+    return len(orders)

@@ -22,7 +22,7 @@ from orders.admin import OrderAdmin
 from orders.models import Order
 from payments import refunds, services, webhooks
 from payments.amounts import from_stripe
-from payments.models import PAID_STATUSES, Payment, Refund, WebhookEvent
+from payments.models import PAID_STATUSES, Payment, Refund, StripeCustomer, WebhookEvent
 from shop.errors import ShopError
 
 
@@ -130,6 +130,18 @@ class RefundAdmin(ReadOnlyAdmin):
         results = [refunds.send_refund(pk) for pk in queryset.filter(status=Refund.Status.PENDING).values_list("pk", flat=True)]
         sent = sum(1 for r in results if r.status == Refund.Status.SUCCEEDED)
         self.message_user(request, f"{sent} of {len(results)} pending refund(s) sent.", messages.SUCCESS if sent == len(results) else messages.WARNING)
+
+
+@admin.register(StripeCustomer)
+class StripeCustomerAdmin(ReadOnlyAdmin):
+    """Which user is which Stripe Customer. Their saved cards are at Stripe (the shop keeps
+    no copy): look the customer up in Stripe's dashboard."""
+
+    list_display = ["stripe_customer_id", "user", "created_at"]
+    search_fields = ["stripe_customer_id", "user__email", "user__username"]
+    list_select_related = ["user"]
+    fields = ["user", "stripe_customer_id", "created_at"]
+    readonly_fields = fields
 
 
 # --- the order admin's payment actions -------------------------------------------------

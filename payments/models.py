@@ -153,3 +153,20 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.stripe_event_id} ({self.outcome})"
+
+
+class StripeCustomer(models.Model):
+    """The Stripe Customer of a shop user: made when they first save a card
+    (payments.customers.ensure_customer), never for a guest. Their saved cards are the
+    card PaymentMethods attached to it at Stripe, read from Stripe each time (no copy
+    here to drift from Stripe or to erase)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stripe_customer")
+    stripe_customer_id = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_customer_id} (user {self.user_id})"

@@ -191,10 +191,14 @@ def intent_for_quote(cart: Cart, current: Payment | None, *, amount: int, curren
     )
 
 
-def confirm_intent(intent: PaymentIntentInfo, card: str) -> PaymentIntentInfo:
+def confirm_intent(intent: PaymentIntentInfo, card: str, *, customer: str | None = None) -> PaymentIntentInfo:
+    """Confirm the intent with `card`; `customer` is the Stripe Customer a saved card
+    belongs to (payments.customers.payer_for), which the intent must then name."""
+    # A card typed in for this payment: the same request as before saved cards existed.
+    saved = {"customer": customer} if customer else {}
     try:
         confirmed = stripe_client.confirm_payment_intent(
-            intent.id, payment_method=card, idempotency_key=f"shop-pi-{intent.cart_id}-confirm-{intent.id}-{card}"
+            intent.id, payment_method=card, idempotency_key=f"shop-pi-{intent.cart_id}-confirm-{intent.id}-{card}", **saved
         )
     except CardDeclined as exc:
         records.record_intent_state(_failed(intent, exc.code, exc.stripe_message))

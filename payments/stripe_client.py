@@ -100,6 +100,23 @@ class RefundInfo:
 class SetupIntentInfo:
     id: str
     client_secret: str
+    status: str = ""
+    customer_id: str | None = None
+    payment_method_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    """A card PaymentMethod as Stripe describes it: never the number, only what a shopper
+    is shown to recognise it (brand, last four digits, expiry) and whose it is."""
+
+    id: str
+    customer_id: str | None  # the Stripe Customer it is attached to (saved), if any
+    brand: str  # "visa", "mastercard", ... ("" for a payment method that is not a card)
+    last4: str
+    exp_month: int
+    exp_year: int
+    fingerprint: str = ""  # the same for every PaymentMethod of one card number
 
 
 def _field(obj: Any, name: str, default: Any = None) -> Any:
@@ -211,16 +228,25 @@ def update_payment_intent_amount(payment_intent_id: str, *, amount: int, idempot
     return intent_from(pi)
 
 
-def confirm_payment_intent(payment_intent_id: str, *, payment_method: str, idempotency_key: str) -> PaymentIntentInfo:
+def confirm_payment_intent(
+    payment_intent_id: str, *, payment_method: str, idempotency_key: str, customer: str | None = None
+) -> PaymentIntentInfo:
     """Attach the payment method, then confirm (server-side confirmation).
 
     Two requests rather than `confirm(payment_method=...)`: localstripe implements only
     this form, and real Stripe accepts both. A declined card raises CardDeclined.
+    `customer`: the Stripe Customer a saved card belongs to; Stripe refuses to charge a
+    card attached to a customer with an intent that does not name that customer.
     """
+    params: dict[str, Any] = {"payment_method": payment_method}
+    attach_key = f"{idempotency_key}-attach"
+    if customer:
+        params["customer"] = customer
+        attach_key = f"{attach_key}-{customer}"
     _call(
         "attach payment method",
         lambda: client().v1.payment_intents.update(
-            payment_intent_id, params={"payment_method": payment_method}, options={"idempotency_key": f"{idempotency_key}-attach"}
+            payment_intent_id, params=params, options={"idempotency_key": attach_key}
         ),
         payment_intent_id=payment_intent_id,
     )
@@ -269,16 +295,126 @@ def create_refund(*, payment_intent_id: str, amount: int, idempotency_key: str, 
     )
 
 
-def create_setup_intent(*, idempotency_key: str) -> SetupIntentInfo:
+def _setup_intent_from(seti: Any) -> SetupIntentInfo:
+    obj = seti if isinstance(seti, Mapping) else seti.to_dict()
+    payment_method = _field(obj, "payment_method")
+    customer = _field(obj, "customer")
+    return SetupIntentInfo(
+        id=str(_field(obj, "id")),
+        client_secret=str(_field(obj, "client_secret") or ""),
+        status=str(_field(obj, "status") or ""),
+        customer_id=customer if isinstance(customer, str) else _field(customer, "id"),
+        payment_method_id=payment_method if isinstance(payment_method, str) else _field(payment_method, "id"),
+    )
+
+
+def create_setup_intent(*, idempotency_key: str, customer_id: str | None = None) -> SetupIntentInfo:
     """A SetupIntent for collecting a card in the browser (`stripe.confirmCardSetup`),
-    whose resulting payment method the page then sends to the payment endpoint."""
+    whose resulting payment method the page then sends to the payment endpoint.
+
+    With `customer_id` the card is being saved: the intent names the customer, with
+    `usage="off_session"` (localstripe accepts both; real Stripe attaches the card to the
+    customer when the intent succeeds, localstripe does not: see payments.customers)."""
+    params: dict[str, Any] = {"payment_method_types": ["card"]}
+    if customer_id:
+        params.update(customer=customer_id, usage="off_session")
     seti = _call(
         "create setup intent",
-        lambda: client().v1.setup_intents.create(
-            params={"payment_method_types": ["card"]}, options={"idempotency_key": idempotency_key}
+        lambda: client().v1.setup_intents.create(params=params, options={"idempotency_key": idempotency_key}),
+    )
+    return _setup_intent_from(seti)
+
+
+def retrieve_setup_intent(setup_intent_id: str) -> SetupIntentInfo:
+    seti = _call("retrieve setup intent", lambda: client().v1.setup_intents.retrieve(setup_intent_id))
+    return _setup_intent_from(seti)
+
+
+# --- customers and their saved cards ------------------------------------------------------
+
+
+def card_from(obj: Any) -> CardInfo:
+    """A CardInfo from an SDK PaymentMethod (or its dict)."""
+    if not isinstance(obj, Mapping):
+        obj = obj.to_dict()
+    card = _field(obj, "card") or {}
+    customer = _field(obj, "customer")
+    return CardInfo(
+        id=str(_field(obj, "id")),
+        customer_id=customer if isinstance(customer, str) else _field(customer, "id"),
+        brand=str(_field(card, "brand") or ""),
+        last4=str(_field(card, "last4") or ""),
+        exp_month=int(_field(card, "exp_month") or 0),
+        exp_year=int(_field(card, "exp_year") or 0),
+        fingerprint=str(_field(card, "fingerprint") or ""),
+    )
+
+
+def create_customer(*, user_id: int, idempotency_key: str) -> str:
+    """A Stripe Customer for one of the shop's users; its id. Only the user's id goes to
+    Stripe (as metadata): no name or email to keep in step or to erase later."""
+    customer = _call(
+        "create customer",
+        lambda: client().v1.customers.create(
+            params={"metadata": {"user_id": str(user_id)}}, options={"idempotency_key": idempotency_key}
         ),
     )
-    return SetupIntentInfo(id=seti.id, client_secret=seti.client_secret)
+    return str(customer.id)
+
+
+def delete_customer(customer_id: str) -> None:
+    """Delete a customer at Stripe (real Stripe detaches its cards with it). DELETE is
+    idempotent by definition, so Stripe takes no idempotency key for it; one already gone
+    (404) counts as deleted."""
+    try:
+        _call("delete customer", lambda: client().v1.customers.delete(customer_id))
+    except StripeRefused as exc:
+        if exc.http_status != 404:
+            raise
+
+
+def retrieve_payment_method(payment_method_id: str) -> CardInfo:
+    """StripeRefused with http_status 404 for an id Stripe does not know."""
+    pm = _call("retrieve payment method", lambda: client().v1.payment_methods.retrieve(payment_method_id))
+    return card_from(pm)
+
+
+def attach_payment_method(payment_method_id: str, *, customer_id: str, idempotency_key: str) -> CardInfo:
+    """Save a card: attach it to the customer. A card its bank refuses to save raises
+    CardDeclined."""
+    pm = _call(
+        "attach payment method to customer",
+        lambda: client().v1.payment_methods.attach(
+            payment_method_id, params={"customer": customer_id}, options={"idempotency_key": idempotency_key}
+        ),
+    )
+    return card_from(pm)
+
+
+def detach_payment_method(payment_method_id: str, *, idempotency_key: str) -> CardInfo:
+    """Forget a saved card: detached, it can never be used again (Stripe's rule)."""
+    pm = _call(
+        "detach payment method",
+        lambda: client().v1.payment_methods.detach(payment_method_id, options={"idempotency_key": idempotency_key}),
+    )
+    return card_from(pm)
+
+
+# Far more than anyone saves; the list is not paged further.
+SAVED_CARDS_LIMIT = 20
+
+
+def list_cards(customer_id: str) -> list[CardInfo]:
+    """The card PaymentMethods attached to a customer. `GET /v1/payment_methods` with
+    `customer` and `type`: localstripe needs `type`, and does not emulate
+    `GET /v1/customers/{id}/payment_methods`."""
+    page = _call(
+        "list payment methods",
+        lambda: client().v1.payment_methods.list(
+            params={"customer": customer_id, "type": "card", "limit": SAVED_CARDS_LIMIT}
+        ),
+    )
+    return [card_from(pm) for pm in page.data]
 
 
 def verify_webhook(payload: bytes, signature_header: str | None) -> dict[str, Any]:

@@ -1,11 +1,20 @@
 """Reading where the shop ships: the zone of a country and its methods priced for a
 parcel's weight, in USD. The cart converts and applies free-shipping thresholds
-(cart.pricing); nothing here knows of carts."""
+(cart.pricing); nothing here knows of carts.
+
+Within one web request the zones and each zone's active methods are read once (checking
+an address, offering its methods and pricing the chosen one ask again and again) and
+kept for the rest of that request only: the next request reads them afresh, so an edit
+by staff shows at once.
+"""
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from django.core.signals import request_finished, request_started
 from django.db.models import Prefetch
 from django_countries import countries
 
@@ -25,12 +34,42 @@ class MethodQuote:
     max_days: int
 
 
+# What this request read: a dict while a request runs in this context, None outside
+# requests (tasks, commands, tests calling selectors directly), which read each time.
+_request_memo: ContextVar[dict | None] = ContextVar("shipping_selectors_request_memo", default=None)
+
+
+def _open_request_memo(**kwargs: Any) -> None:
+    _request_memo.set({})
+
+
+def _close_request_memo(**kwargs: Any) -> None:
+    _request_memo.set(None)
+
+
+request_started.connect(_open_request_memo, dispatch_uid="shipping.selectors.request_memo.open")
+request_finished.connect(_close_request_memo, dispatch_uid="shipping.selectors.request_memo.close")
+
+
+def _memoized(key: tuple, read):
+    memo = _request_memo.get()
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
+
+
+def _zones() -> list[ShippingZone]:
+    return _memoized(("zones",), lambda: list(ShippingZone.objects.all()))
+
+
 def zone_for(country: str | None) -> ShippingZone | None:
     """The zone that names `country`, else the rest-of-world zone, else None."""
     if not country:
         return None
     rest = None
-    for zone in ShippingZone.objects.all():
+    for zone in _zones():
         if country in zone.countries:
             return zone
         if zone.rest_of_world:
@@ -63,9 +102,14 @@ def _quote(method: ShippingMethod, zone: ShippingZone, weight_grams: int) -> Met
     return MethodQuote(method.code, method.name, zone.name, price, method.free_over_usd, method.min_days, method.max_days)
 
 
-def _active_methods(zone: ShippingZone):
-    return zone.methods.filter(is_active=True).prefetch_related(
-        Prefetch("weight_steps", queryset=WeightStep.objects.order_by("up_to_grams"))
+def _active_methods(zone: ShippingZone) -> list[ShippingMethod]:
+    return _memoized(
+        ("methods", zone.pk),
+        lambda: list(
+            zone.methods.filter(is_active=True).prefetch_related(
+                Prefetch("weight_steps", queryset=WeightStep.objects.order_by("up_to_grams"))
+            )
+        ),
     )
 
 
@@ -86,7 +130,7 @@ def method_for(country: str | None, code: str, weight_grams: int) -> MethodQuote
 def shippable_countries() -> list[tuple[str, str]]:
     """(code, name) of every country the shop ships to, by name: all real countries when
     there is a rest-of-world zone."""
-    zones = list(ShippingZone.objects.all())
+    zones = _zones()
     if any(zone.rest_of_world for zone in zones):
         return [(country.code, country.name) for country in countries]
     codes = {country.code for zone in zones for country in zone.countries}

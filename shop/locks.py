@@ -18,7 +18,12 @@ deadlocks by construction (invariant 4 of docs/architecture.md).
    checkout's discount use row. Before the stock rows, so that nothing but the stock
    statements runs while a hot stock row is locked.
 5. Stock rows, by ascending variant id, all of a transaction's rows in one statement
-   (inventory.locks.lock_stocks and lock_reserved_stocks).
+   (inventory.locks.lock_stocks and lock_reserved_stocks). Reserve, extend and release
+   (and the sweeper) are that one statement: a SQL function of inventory's migration
+   0004 locks the rows, releases their expired reservations, checks, moves `reserved` and
+   writes the reservation rows, and it is the last statement of its transaction, so a
+   hot SKU's row is locked for one statement and a COMMIT (checkout.services writes the
+   cart, and discounts the code's use, before it).
 6. Reservation rows: written only while their variants' stock rows are locked (5), never
    locked on their own.
 7. The order-number sequence row of the year (orders.services.next_order_number).

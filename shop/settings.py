@@ -128,9 +128,31 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "catalog:product_list"
+
+# Accounts (django-allauth): customers sign up and log in by email, verified before their
+# first login; staff still log into /admin/ with their username (ModelBackend).
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "catalog:product_list"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+# Django's User requires a username: allauth makes a unique one from the email address.
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+# One address per account; a new one replaces it once verified (until then it is unverified).
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_SESSION_REMEMBER = None  # a "Remember me" box on the login form
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""  # no "[site] " in subjects; sent from DEFAULT_FROM_EMAIL
+ACCOUNT_EMAIL_NOTIFICATIONS = True  # tell the customer when their password or email changes
+# allauth's own limits (login, failed logins per address, sign-up, password reset, email
+# changes), counted in the default cache (Redis in production). Its defaults, kept on.
+ACCOUNT_RATE_LIMITS: dict[str, str] = {}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

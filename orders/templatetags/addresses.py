@@ -1,15 +1,44 @@
-"""{{ code|country_name }}: an ISO 3166 country code as people read it (CLDR, English)."""
+"""Addresses on pages and in emails, written the one way (addresses.formatting), so an
+address reads the same on the order page, in the confirmation email and in admin:
+
+    {% load addresses %}
+    <address>{{ order.shipping_address|address_html }}</address>
+    {% for line in order.shipping_address|address_lines %}{{ line }}
+    {% endfor %}
+    Shipping to {{ cart.shipping_address|address_inline }}
+    {{ code|country_name }}   ("United States")
+"""
 from __future__ import annotations
 
-from django import template
+from typing import Any
 
-from cart.validation import country_name as name_of_country
+from django import template
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
+
+from addresses import formatting
 
 register = template.Library()
 
 
 @register.filter
 def country_name(code: str | None) -> str:
-    if not code:
-        return ""
-    return name_of_country(str(code).upper())
+    return formatting.country_name(str(code)) if code else ""
+
+
+@register.filter
+def address_lines(address: dict[str, Any] | None) -> list[str]:
+    """The address's lines, the country last: for text emails and custom layouts."""
+    return formatting.address_lines(address) if isinstance(address, dict) else []
+
+
+@register.filter
+def address_html(address: dict[str, Any] | None) -> SafeString:
+    """The address's lines joined by <br>, each escaped: the content of an <address>."""
+    return mark_safe("<br>".join(conditional_escape(line) for line in address_lines(address)))  # noqa: S308 (each line escaped)
+
+
+@register.filter
+def address_inline(address: dict[str, Any] | None) -> str:
+    """The address on one line, commas between its lines."""
+    return formatting.address_inline(address) if isinstance(address, dict) else ""

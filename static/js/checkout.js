@@ -9,6 +9,12 @@
  *   4. on `requires_action` stripe.confirmCardPayment(client_secret) finishes 3-D Secure
  *      and the page asks the shop again; a decline (402) is shown next to the card field.
  * The page never sends an amount: the shop charges what it computed.
+ *
+ * Saved cards (signed-in shoppers): a saved card chosen above the card field skips steps
+ * 1 and 2, its PaymentMethod id goes straight to the payment API (the shop checks it is
+ * this shopper's). "Save this card" asks step 1 for a SetupIntent of the shopper's
+ * Stripe Customer and, after step 2, has the shop keep the card (data-save-card-url)
+ * before paying with it.
  */
 (function () {
   "use strict";
@@ -98,6 +104,10 @@
     var payText = payLabel.textContent;
     var cardBox = document.getElementById("card-element");
     var cardErrors = document.getElementById("card-errors");
+    var newCard = document.getElementById("new-card");
+    var savedErrors = document.getElementById("saved-card-errors");
+    var saveBox = document.getElementById("save-card");
+    var cardChoices = form.querySelectorAll("input[name=card_choice]");
     var problem = document.getElementById("payment-problem");
     var statusLine = document.getElementById("payment-status");
     var csrfToken = form.querySelector("input[name=csrfmiddlewaretoken]").value;
@@ -106,7 +116,19 @@
 
     function say(text) { statusLine.textContent = text; }
 
+    // The saved card chosen to pay with (its PaymentMethod id), or null for a new card.
+    function chosenSavedCard() {
+      var chosen = form.querySelector("input[name=card_choice]:checked");
+      return chosen && chosen.value !== "new" ? chosen.value : null;
+    }
+
     function showCardError(text) {
+      if (chosenSavedCard() && savedErrors) {
+        savedErrors.textContent = text;
+        savedErrors.hidden = false;
+        say("");
+        return;
+      }
       cardErrors.textContent = text;
       cardErrors.hidden = false;
       cardBox.classList.add("is-invalid");
@@ -139,6 +161,10 @@
     function clearErrors() {
       cardErrors.hidden = true;
       cardErrors.textContent = "";
+      if (savedErrors) {
+        savedErrors.hidden = true;
+        savedErrors.textContent = "";
+      }
       cardBox.classList.remove("is-invalid");
       problem.hidden = true;
       problem.textContent = "";
@@ -238,8 +264,14 @@
 
     async function pay() {
       clearErrors();
+      var savedCard = chosenSavedCard();
+      if (savedCard) {
+        say("Paying…");
+        return handleAnswer(await send("POST", urls.paymentUrl, { payment_method: savedCard }), true);
+      }
       say("Checking your card…");
-      var setup = await send("POST", urls.setupIntentUrl, {});
+      var saving = Boolean(saveBox && saveBox.checked && urls.saveCardUrl);
+      var setup = await send("POST", urls.setupIntentUrl, saving ? { save_card: true } : {});
       if (!setup.ok) return refused(setup);
       var result = await stripe.confirmCardSetup(setup.body.client_secret, { payment_method: { card: card } });
       if (result.error || !result.setupIntent) {
@@ -248,6 +280,11 @@
       }
       var paymentMethod = result.setupIntent.payment_method;
       if (paymentMethod && typeof paymentMethod === "object") paymentMethod = paymentMethod.id;
+      if (setup.body.save_card) {
+        say("Saving your card…");
+        var kept = await send("POST", urls.saveCardUrl, { setup_intent: result.setupIntent.id });
+        if (!kept.ok) return refused(kept);
+      }
       say("Paying…");
       return handleAnswer(await send("POST", urls.paymentUrl, { payment_method: paymentMethod }), true);
     }
@@ -256,6 +293,15 @@
       showProblem("The card form could not be loaded. Check your connection and reload the page.", false);
       return;
     }
+    // Choosing a saved card hides the new-card field (and its "Save" box).
+    cardChoices.forEach(function (choice) {
+      choice.addEventListener("change", function () {
+        if (newCard) newCard.hidden = chosenSavedCard() !== null;
+        clearErrors();
+        say("");
+      });
+    });
+
     var stripe = window.Stripe(urls.publishableKey);
     var card = stripe.elements().create("card");
     card.mount(cardBox);

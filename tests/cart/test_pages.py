@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
@@ -342,18 +343,20 @@ def test_cancel_when_not_in_checkout_is_refused(client, shirt_sizes, make_cart):
 
 @pytest.fixture
 def shopper(db):
-    return get_user_model().objects.create_user(username="ada", password="correct horse battery")
+    user = get_user_model().objects.create_user(username="ada", email="ada@example.com", password="correct horse battery")
+    EmailAddress.objects.create(user=user, email="ada@example.com", verified=True, primary=True)
+    return user
 
 
 def log_in(client: Client) -> object:
-    return client.post("/accounts/login/", {"username": "ada", "password": "correct horse battery"})
+    return client.post("/accounts/login/", {"login": "ada@example.com", "password": "correct horse battery"})
 
 
 def test_login_page_renders(client, db):
     response = client.get("/accounts/login/")
 
     assert response.status_code == 200
-    assertContains(response, '<label for="id_username">Username</label>', html=True)
+    assertContains(response, '<label for="id_login">Email</label>', html=True)
     assertContains(response, '<a class="account-link" href="/accounts/login/">Log in</a>', html=True)
 
 

@@ -21,11 +21,11 @@ from tests.support.shipping import make_method, rest_of_world
 # (currency, country, prices include tax, expected subtotal, discount, shipping, tax, total)
 CASES = [
     # 2 x 40.00 + 15.00 = 95.00; 10% = 9.50; shipping 5.00 (85.50 < 100); CA 7.25% on 72.00 and 13.50
-    ("USD", {"country": "US", "region": "CA"}, False, "95.00", "9.50", "5.00", "6.20", "96.70"),
+    ("USD", {"country": "US", "region": "CA", "postal_code": "90001"}, False, "95.00", "9.50", "5.00", "6.20", "96.70"),
     # x 0.9: 85.50; 8.55; 4.50 (76.95 < 90.00); DE 19% extracted: 10.35 + 1.94 + 0.72
     ("EUR", {"country": "DE"}, True, "85.50", "8.55", "4.50", "13.01", "81.45"),
     # x 151.237: 12098 + 2269 = 14367; 1437 (1210 + 227); 756; JP 10%: 1089 + 204 + 76
-    ("JPY", {"country": "JP"}, False, "14367", "1437", "756", "1369", "15055"),
+    ("JPY", {"country": "JP", "region": "Tokyo", "postal_code": "100-0001"}, False, "14367", "1437", "756", "1369", "15055"),
     # x 0.30701 in 0.010 steps: 29.170; 2.920; 1.540; KW 5% (no shipping) on 22.100 and 4.150
     ("KWD", {"country": "KW"}, False, "29.170", "2.920", "1.540", "1.320", "29.110"),
 ]

@@ -3,6 +3,7 @@ every page; prices on the rendered page formatted for currency and locale."""
 from __future__ import annotations
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.cache import SessionStore
@@ -26,7 +27,9 @@ from checkout import services as checkout_services
 
 @pytest.fixture
 def shopper(db):
-    return get_user_model().objects.create_user("shopper", "shopper@example.com", "pw-shopper-1")
+    user = get_user_model().objects.create_user("shopper", "shopper@example.com", "pw-shopper-1")
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)  # logins need it verified
+    return user
 
 
 def request_with(*, session: dict | None = None, user=None, accept_language: str | None = None):
@@ -286,7 +289,7 @@ def test_the_same_url_differs_by_accept_language(db, known_rates, shirt):
 # --- after login the cart shows what the selector shows -------------------------------------
 
 def log_in(client: Client, user) -> None:
-    response = client.post("/accounts/login/", {"username": user.username, "password": "pw-shopper-1"})
+    response = client.post("/accounts/login/", {"login": user.email, "password": "pw-shopper-1"})
     assert response.status_code == 302, response.content
 
 

@@ -74,14 +74,16 @@ def to_payment_step(page, base: str, prefix: str, *, quantity: int, shipping: st
 
     page.get_by_label("Email").fill("ada@example.com")
     shipping_fields = page.locator("fieldset.address-fields").first
+    # The country comes first: the fields below it follow its postal format.
+    shipping_fields.get_by_label("Country").select_option("GB")
+    shipping_fields.get_by_label("Postcode").wait_for()
     shipping_fields.get_by_label("Full name").fill("Ada Lovelace")
     shipping_fields.get_by_label("Address", exact=True).fill("12 Analytical Row")
-    shipping_fields.get_by_label("City").fill("London")
-    shipping_fields.get_by_label("Postal code").fill("N1 7AA")
-    shipping_fields.get_by_label("Country").select_option("GB")
+    shipping_fields.get_by_label("Town or city").fill("London")
+    shipping_fields.get_by_label("Postcode").fill("N1 7AA")
     assert not page.locator("#billing-fields").is_visible()  # billing same as shipping by default
     if use_keyboard:
-        shipping_fields.get_by_label("Postal code").press("Enter")
+        shipping_fields.get_by_label("Postcode").press("Enter")
     else:
         page.get_by_role("button", name="Continue to shipping").click()
     page.wait_for_url(f"{base}/checkout/shipping/")

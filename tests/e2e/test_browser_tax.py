@@ -90,13 +90,16 @@ def to_payment_step(page, base: str, prefix: str, address: dict[str, str], metho
     page.wait_for_url(f"{base}/checkout/address/")
     page.get_by_label("Email").fill("ada@example.com")
     fields = page.locator("fieldset.address-fields").first
+    # The country comes first: the fields below it follow its postal format.
+    fields.get_by_label("Country").select_option(address["country"])
+    postal_label = {"US": "ZIP code", "DE": "Postal code"}[address["country"]]
+    fields.get_by_label(postal_label).wait_for()
     fields.get_by_label("Full name").fill(address["name"])
     fields.get_by_label("Address", exact=True).fill(address["line1"])
     fields.get_by_label("City").fill(address["city"])
     if address["region"]:
-        fields.get_by_label("State, province or region (optional)").fill(address["region"])
-    fields.get_by_label("Postal code").fill(address["postal_code"])
-    fields.get_by_label("Country").select_option(address["country"])
+        fields.get_by_label("State").select_option(address["region"])
+    fields.get_by_label(postal_label).fill(address["postal_code"])
     page.get_by_role("button", name="Continue to shipping").click()
     page.wait_for_url(f"{base}/checkout/shipping/")
     shot(page, f"{prefix}_shipping")

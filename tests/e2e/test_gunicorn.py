@@ -515,15 +515,17 @@ PASSWORD = "correct-horse-battery-staple"
 @pytest.fixture
 def signed_in(http, world) -> HttpClient:
     """`http` logged in through the login page, as a browser would be."""
+    from allauth.account.models import EmailAddress
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
     # The test settings hash with MD5, which the server does not accept.
     hasher = PBKDF2PasswordHasher()
-    get_user_model().objects.create(username="ada", email="ada@example.com", password=hasher.encode(PASSWORD, hasher.salt()))
+    ada = get_user_model().objects.create(username="ada", email="ada@example.com", password=hasher.encode(PASSWORD, hasher.salt()))
+    EmailAddress.objects.create(user=ada, email=ada.email, verified=True, primary=True)  # logins need it verified
     http.get("/accounts/login/")
     login = http.post(
-        "/accounts/login/", data={"username": "ada", "password": PASSWORD, "csrfmiddlewaretoken": http.cookies["csrftoken"]},
+        "/accounts/login/", data={"login": "ada@example.com", "password": PASSWORD, "csrfmiddlewaretoken": http.cookies["csrftoken"]},
         allow_redirects=False,
     )
     assert login.status_code == 302, login.text[:2000]

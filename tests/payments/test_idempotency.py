@@ -1,6 +1,8 @@
 """Every request that changes something at Stripe carries an idempotency key derived from
 the shop's own ids: create, update, attach and confirm, cancel and capture an intent,
-refund, and the SetupIntent of the card form."""
+refund, the SetupIntent of the card form, and for saved cards the customer, attaching and
+detaching a card. (Deleting a customer, for a deleted account, is a DELETE: idempotent by
+definition, and Stripe takes no key for it.)"""
 from __future__ import annotations
 
 import pytest
@@ -9,7 +11,9 @@ from django.test import Client
 
 from checkout import cancellation
 from orders.models import Order
+from payments import customers
 from payments import services as payment_services
+from tests.payments.test_saved_cards import make_shopper, pay, save_card_at_checkout, signed_in
 
 MUTATING = {
     (stripe.PaymentIntentService, "create"),
@@ -19,6 +23,9 @@ MUTATING = {
     (stripe.PaymentIntentService, "capture"),
     (stripe.RefundService, "create"),
     (stripe.SetupIntentService, "create"),
+    (stripe.CustomerService, "create"),
+    (stripe.PaymentMethodService, "attach"),
+    (stripe.PaymentMethodService, "detach"),
 }
 
 
@@ -74,3 +81,25 @@ def test_every_mutating_stripe_request_has_an_idempotency_key_from_our_ids(
     for name, key in stripe_requests:
         assert key.startswith(("shop-pi-", "shop-refund-", "shop-si-")), (name, key)
     assert f"shop-si-{cart.pk}-" in " ".join(key for _n, key in stripe_requests)
+
+
+def test_saved_card_requests_carry_idempotency_keys_from_our_ids(stripe_emulator, ready_cart, make_variant, stripe_requests):
+    lamp = make_variant("LAMP-1", price="40.00", on_hand=5)
+    ada = make_shopper()
+    cart = ready_cart({lamp: 1})
+    client = signed_in(ada, cart)
+
+    pm = save_card_at_checkout(client)  # the customer made, a SetupIntent for it, the card attached
+    assert pay(client, cart, pm).status_code == 200
+    customers.remove_card(user_id=ada.pk, payment_method_id=pm)
+
+    made = {name for name, _key in stripe_requests}
+    assert {"CustomerService.create", "SetupIntentService.create", "PaymentMethodService.attach",
+            "PaymentMethodService.detach", "PaymentIntentService.update", "PaymentIntentService.confirm"} <= made
+    assert [name for name, key in stripe_requests if not key] == []
+    customer_id = customers.customer_id_of(user_id=ada.pk)
+    keys = dict(stripe_requests)
+    assert keys["CustomerService.create"] == f"shop-cus-{ada.pk}-{int(ada.date_joined.timestamp() * 1_000_000)}"
+    assert keys["SetupIntentService.create"].startswith(f"shop-si-{cart.pk}-")
+    assert keys["PaymentMethodService.attach"] == f"shop-pm-attach-{customer_id}-{pm}"
+    assert keys["PaymentMethodService.detach"] == f"shop-pm-detach-{customer_id}-{pm}"

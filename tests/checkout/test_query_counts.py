@@ -1,0 +1,171 @@
+"""What the checkout start and cancel requests send to the database (issue 13).
+
+Each request does only what it must: the cart is locked, written, and the stock statement
+(one statement: reserve, extend or release) comes last in the transaction, so nothing
+else runs while a hot SKU's row is locked. The response is built from the cart the
+request saved and the lines the statement that wrote them returned (one query for the
+lines when nothing wrote them); rates and shipping zones and methods are read at most
+once per request.
+
+Counts are of statements sent (the test's own SAVEPOINTs around each request's
+transaction left out; in production they are BEGIN and COMMIT). Before issue 13 a start
+sent 9, a start while in checkout 10 and a cancel 10 (with the after-commit look for an
+open PaymentIntent).
+"""
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cart.models import Cart
+from currencies import rates
+from tests.support.shipping import make_method, rest_of_world
+
+ADDRESS = {"name": "Ada Lovelace", "line1": "Unter den Linden 1", "city": "Berlin", "postal_code": "10117", "country": "DE"}
+STOCK_STATEMENT = ("inventory_reserve(", "inventory_extend(", "inventory_release(")
+SAVEPOINTS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
+class Sent:
+    """The statements of one request, the after-commit ones included."""
+
+    def __init__(self, captured: list[dict]):
+        self.all = [q["sql"] for q in captured]
+        self.statements = [sql for sql in self.all if not sql.startswith(SAVEPOINTS)]
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+    def __str__(self) -> str:
+        return "\n".join(f"  {sql[:160]}" for sql in self.all)
+
+    def touching(self, table: str) -> list[str]:
+        return [sql for sql in self.statements if table in sql]
+
+    def stock_statement_ends_its_transaction(self) -> bool:
+        """The stock statement is followed by the end of the request's transaction (the
+        outermost RELEASE SAVEPOINT here, COMMIT in production), nothing in between."""
+        (index,) = [i for i, sql in enumerate(self.all) if sql.startswith("SELECT * FROM inventory_")]
+        return self.all[index + 1].startswith("RELEASE SAVEPOINT") and not any(
+            sql.startswith("RELEASE SAVEPOINT") for sql in self.all[:index]
+        )
+
+
+@pytest.fixture
+def send(api, django_capture_on_commit_callbacks):
+    """send(method, path) -> (response, Sent), after-commit callbacks run and counted."""
+
+    def run(method: str, path: str, data=None):
+        with CaptureQueriesContext(connection) as ctx, django_capture_on_commit_callbacks(execute=True):
+            response = getattr(api, method)(path, data)
+        assert response.status_code == 200, response.content
+        return response, Sent(ctx.captured_queries)
+
+    return run
+
+
+@pytest.fixture
+def cart(make_variant, make_cart, known_rates):
+    cart = make_cart({make_variant(on_hand=5): 1, make_variant(on_hand=5): 2})
+    rates.rate_table()  # the rate table is in the cache, as on a running shop
+    return cart
+
+
+def test_start_sends_five_statements_and_reserves_last(cart, send):
+    response, sent = send("post", f"/api/v1/carts/{cart.pk}/checkout/")
+
+    assert response.json()["status"] == "checkout"
+    # Lock the cart, read its lines, fix the line prices (which returns the lines with
+    # their variants for the response), save the cart, reserve. Nothing is read again.
+    assert len(sent) == 5, sent
+    assert sum(sql.startswith("SELECT * FROM inventory_reserve(") for sql in sent.statements) == 1
+    assert sent.stock_statement_ends_its_transaction(), sent
+    assert len(sent.touching('FROM "cart_cart"')) == 1, sent  # the lock only
+    assert len(sent.touching('FROM "cart_cartline"')) == 1, sent  # the items to reserve
+
+
+def test_start_again_in_checkout_sends_seven_and_extends_last(cart, send):
+    send("post", f"/api/v1/carts/{cart.pk}/checkout/")
+
+    _response, sent = send("post", f"/api/v1/carts/{cart.pk}/checkout/")
+
+    # Lock, lines, save the cart, extend the discount use (none here), look at the
+    # reservations, extend them; the response's lines (nothing wrote them): one query.
+    assert len(sent) == 7, sent
+    assert sum(sql.startswith("SELECT * FROM inventory_extend(") for sql in sent.statements) == 1
+    assert sent.stock_statement_ends_its_transaction(), sent
+
+
+def test_cancel_sends_seven_statements_and_releases_last(cart, send):
+    send("post", f"/api/v1/carts/{cart.pk}/checkout/")
+
+    response, sent = send("delete", f"/api/v1/carts/{cart.pk}/checkout/")
+
+    assert response.json()["status"] == "active"
+    # The payment lock, lock the cart, clear the line prices (returning the lines for the
+    # response), release a discount use, save the cart, release the stock; after the
+    # commit, the look for an open PaymentIntent to cancel.
+    assert len(sent) == 7, sent
+    assert sum(sql.startswith("SELECT * FROM inventory_release(") for sql in sent.statements) == 1
+    assert sent.stock_statement_ends_its_transaction(), sent
+    assert len(sent.touching('FROM "cart_cart"')) == 1, sent
+    assert sent.touching('FROM "cart_cartline"') == [], sent
+
+
+def test_the_response_is_what_a_read_of_the_cart_says(cart, send, api):
+    started, _sent = send("post", f"/api/v1/carts/{cart.pk}/checkout/")
+    assert started.json() == api.get(f"/api/v1/carts/{cart.pk}/").json()
+
+    cancelled, _sent = send("delete", f"/api/v1/carts/{cart.pk}/checkout/")
+    assert cancelled.json() == api.get(f"/api/v1/carts/{cart.pk}/").json()
+
+
+def test_a_read_of_the_cart_sends_two(cart, send):
+    _response, sent = send("get", f"/api/v1/carts/{cart.pk}/")
+
+    assert len(sent) == 2, sent
+
+
+@pytest.fixture
+def cart_with_address(make_variant, make_cart, known_rates, api):
+    """A EUR cart whose checkout was started, given an address and a method, and
+    cancelled: starting again fixes the method's price."""
+    make_method(code="standard", name="Standard", price="5.00", zone=rest_of_world())
+    cart = make_cart({make_variant(on_hand=5): 1}, currency="EUR")
+    api.post(f"/api/v1/carts/{cart.pk}/checkout/")
+    api.patch(f"/api/v1/carts/{cart.pk}/checkout/", {"email": "ada@example.com", "shipping_address": ADDRESS, "shipping_method": "standard"})
+    api.delete(f"/api/v1/carts/{cart.pk}/checkout/")
+    return Cart.objects.get(pk=cart.pk)
+
+
+def test_rates_are_read_from_the_cache_once_per_request(cart_with_address, send, monkeypatch):
+    reads = []
+    real_get = rates.cache.get
+    monkeypatch.setattr(rates.cache, "get", lambda key, *args, **kwargs: reads.append(key) or real_get(key, *args, **kwargs))
+
+    response, sent = send("post", f"/api/v1/carts/{cart_with_address.pk}/checkout/")
+
+    assert response.json()["shipping_method"] == "standard"
+    assert response.json()["shipping"] == {"amount": "4.61", "currency": "EUR"}  # 5.00 USD at 0.9215
+    rate_reads = [key for key in reads if key.startswith("shop:rates:")]
+    assert len(rate_reads) == 2, reads  # the generation and the table, once
+    assert sent.touching("currencies_") == []
+    assert sent.stock_statement_ends_its_transaction(), sent
+
+
+def test_shipping_zones_and_methods_are_read_once_per_request(make_variant, make_cart, known_rates, send):
+    make_method(code="standard", name="Standard", price="5.00", zone=rest_of_world())
+    cart = make_cart({make_variant(on_hand=5): 1}, currency="EUR")
+    send("post", f"/api/v1/carts/{cart.pk}/checkout/")
+
+    # The address is checked against the zones, then the method against the zone's
+    # methods: one read of each.
+    _response, sent = send(
+        "patch",
+        f"/api/v1/carts/{cart.pk}/checkout/",
+        {"email": "ada@example.com", "shipping_address": ADDRESS, "shipping_method": "standard"},
+    )
+
+    assert len(sent.touching('FROM "shipping_shippingzone"')) == 1, sent
+    assert len(sent.touching('FROM "shipping_shippingmethod"')) == 1, sent
