@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.models import DELETION, LogEntry
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Q, QuerySet
@@ -26,7 +28,7 @@ from accounts.models import Customer
 from accounts.privacy_views import json_download
 from orders.admin import money_text
 from orders.models import Order
-from orders.reports import _sum, _usd
+from orders.reports import sum_or_zero, usd_of
 
 
 def _day(moment) -> str:
@@ -36,7 +38,7 @@ def _day(moment) -> str:
 def _lifetime_value():
     """The orders' totals in USD, each at the rate it was made with and rounded to the
     cent (orders.reports' rule), cancelled orders left out, as the sales overview does."""
-    return _sum(_usd("orders__total", "orders__exchange_rate"), filter=~Q(orders__status=Order.Status.CANCELLED))
+    return sum_or_zero(usd_of("orders__total", "orders__exchange_rate"), filter=~Q(orders__status=Order.Status.CANCELLED))
 
 
 class CustomerOrderInline(admin.TabularInline):
@@ -53,7 +55,7 @@ class CustomerOrderInline(admin.TabularInline):
     ordering = ["-created_at", "-id"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
-        return super().get_queryset(request).annotate(total_usd_amount=_usd("total"))
+        return super().get_queryset(request).annotate(total_usd_amount=usd_of("total"))
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -245,3 +247,18 @@ class CustomerAdmin(admin.ModelAdmin):
     def render_change_form(self, request, context, *args, **kwargs):
         context["can_erase"] = self.has_erase_permission(request)
         return super().render_change_form(request, context, *args, **kwargs)
+
+
+class ShopUserAdmin(UserAdmin):
+    """Django's users page, without deleting customers: deleting one here would leave
+    their email and addresses on orders and carts and their cards at Stripe. Customers are
+    deleted from the Customers admin ("Delete and anonymise"); staff accounts as before."""
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        if obj is None or not obj.is_staff:  # no bulk delete: the selection may hold customers
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), ShopUserAdmin)

