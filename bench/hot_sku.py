@@ -13,8 +13,8 @@ Bare SQL (pgbench, custom scripts, prepared statements, same client counts and t
                  UPDATEs the stock row guarded by availability and INSERTs the reservation,
                  then one that closes the reservation and gives the unit back. This is the
                  like-for-like baseline of the ratio.
-  reserve-only — the reserve transaction alone, each on a fresh cart from a pre-made pool
-                 (the schema allows one active reservation per cart and variant, and the
+  reserve-only — the reserve transaction alone, each for a fresh holder id from a sequence
+                 (the schema allows one active reservation per holder and variant, and the
                  units are never given back, so on_hand is set far above what a run takes).
 
 Python threads share the GIL; the service loop also runs with one process (and one
@@ -370,25 +370,17 @@ def seed(workers: int) -> tuple[int, list[UUID], list[UUID]]:
 
 
 def make_cart_pool(size: int) -> None:
-    """`size` carts with ids POOL_CART_BASE.. for the reserve-only script's sequence."""
+    """A sequence of `size` holder ids from POOL_CART_BASE for the reserve-only script (a
+    reservation's holder is an opaque id: no cart rows are needed)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO cart_cart (id, status, currency, email, shipping_method, checkout_step,
-                                   last_activity_at, created_at, updated_at)
-            SELECT lpad(to_hex(n), 32, '0')::uuid, 'abandoned', 'USD', '', '', 'cart', now(), now(), now()
-              FROM generate_series(%s, %s) AS n
-            """,
-            [POOL_CART_BASE, POOL_CART_BASE + size - 1],
-        )
         cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS bench_pool_cart START {POOL_CART_BASE} MAXVALUE {POOL_CART_BASE + size - 1}")
 
 
 def statements_per_cycle(cart_id: UUID, variant_id: int, path: str) -> tuple[int, int]:
-    """(statements per cycle, of which sent while the hot stock row is locked; each lock is
-    also held through its transaction's COMMIT, which is not counted)."""
+    """(statements per cycle, BEGIN and COMMIT not counted; of which sent while the hot
+    stock row is locked, from the statement that locks it to its transaction's COMMIT)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -397,10 +389,11 @@ def statements_per_cycle(cart_id: UUID, variant_id: int, path: str) -> tuple[int
         with CaptureQueriesContext(connection) as ctx:
             step(cart_id)
         sqls = [q["sql"] for q in ctx.captured_queries]
-        total += len(sqls)
+        total += sum(sql not in ("BEGIN", "COMMIT") for sql in sqls)
         first_lock = next((i for i, sql in enumerate(sqls) if LOCKING.search(sql)), None)
         if first_lock is not None:
-            locked += len(sqls) - first_lock
+            commit = next((i for i in range(first_lock, len(sqls)) if sqls[i] == "COMMIT"), len(sqls))
+            locked += commit - first_lock
     return total, locked
 
 
@@ -429,10 +422,43 @@ class Hold:
         return (f"{low}" if low == high else f"{low}-{high}") + " + COMMIT"
 
 
+_SENT = threading.local()
+
+
+class SendStamps:
+    """Notes when each statement leaves the client (psycopg sends it), so that a hold is
+    timed from the moment the locking statement is on its way, for the service (whose
+    statements Django's cursor adapts first) and the bare SQL alike."""
+
+    def __enter__(self) -> "SendStamps":
+        from psycopg import _cursor_base, client_cursor
+
+        self._patched = []
+        for cls, name in ((_cursor_base.BaseCursor, "_execute_send"), (_cursor_base.BaseCursor, "_send_query_prepared"),
+                          (client_cursor.ClientCursorMixin, "_execute_send")):
+            original = cls.__dict__[name]
+
+            def stamped(cursor, *args, __original=original, **kwargs):
+                _SENT.at = time.perf_counter()
+                return __original(cursor, *args, **kwargs)
+
+            setattr(cls, name, stamped)
+            self._patched.append((cls, name, original))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for cls, name, original in self._patched:
+            setattr(cls, name, original)
+
+    @staticmethod
+    def last() -> float:
+        return _SENT.at
+
+
 class HoldClock:
     """Times the service's hold of the hot row in this thread's connection: from sending
     the statement that locks it to the return of the transaction's COMMIT (a rollback
-    ends no sample), counting the statements sent in between."""
+    ends no sample), counting the statements sent in between. Use inside SendStamps."""
 
     def __init__(self) -> None:
         self.locked_at: float | None = None
@@ -440,11 +466,14 @@ class HoldClock:
         self.last: tuple[float, int] | None = None
 
     def watch(self, execute, sql, params, many, context):
-        if self.locked_at is None and LOCKING.search(sql):
-            self.locked_at = time.perf_counter()
-        if self.locked_at is not None:
+        locking = self.locked_at is None and LOCKING.search(sql)
+        if self.locked_at is not None or locking:
             self.sent += 1
-        return execute(sql, params, many, context)
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            if locking:
+                self.locked_at = SendStamps.last()
 
     def __enter__(self) -> "HoldClock":
         from django.db import connection
@@ -485,7 +514,7 @@ def lock_holds(url: str, cart_id: UUID, variant_id: int, path: str, cycles: int)
     service = {step: Hold() for step in STEPS}
     bare = {step: Hold() for step in STEPS}
     bare_cart = UUID(int=POOL_CART_BASE - 1)
-    with psycopg.connect(common.libpq_url(url), autocommit=True) as conn, HoldClock() as clock:
+    with psycopg.connect(common.libpq_url(url), autocommit=True) as conn, SendStamps(), HoldClock() as clock:
         for _ in range(cycles):
             for step in STEPS:
                 steps[step](cart_id)
@@ -494,16 +523,15 @@ def lock_holds(url: str, cart_id: UUID, variant_id: int, path: str, cycles: int)
                     service[step].samples.append(sample[0])
                     service[step].statements.append(sample[1])
             for step in STEPS:
-                started = time.perf_counter()
                 conn.execute(BARE_STEPS[step], {"cart": bare_cart, "variant": variant_id}, prepare=True)
-                bare[step].samples.append(1000 * (time.perf_counter() - started))
+                bare[step].samples.append(1000 * (time.perf_counter() - SendStamps.last()))
                 bare[step].statements.append(1)
     return service, bare
 
 
 def print_holds(service: dict[str, Hold], bare: dict[str, Hold]) -> None:
     print(f"Lock hold of the hot stock row per step, one worker, no contention ({common.machine_load()}):")
-    print(f"from the statement that locks it to the end of COMMIT, ms; targets for reserve and release: "
+    print(f"from sending the statement that locks it to the end of COMMIT, ms; targets for reserve and release: "
           f"median <= {TARGET_HOLD_MS} ms and <= {TARGET_HOLD_RATIO}x the bare SQL's, one statement under the lock.")
     rows = []
     for step in STEPS:
@@ -791,8 +819,8 @@ def main() -> int:
         common.migrate()
         variant_id, service_carts, bare_carts = seed(max(clients))
         total, locked = statements_per_cycle(service_carts[0], variant_id, args.path)
-        print(f"service cycle (reserve, release): {total} SQL statements (savepoints included, BEGIN/COMMIT not), "
-              f"{locked} of them while the hot stock row is locked")
+        print(f"service cycle (reserve, release): {total} SQL statements (BEGIN/COMMIT not counted), "
+              f"{locked} of them while the hot stock row is locked (each followed by its COMMIT)")
         print()
         print_holds(*lock_holds(url, service_carts[0], variant_id, args.path, args.hold_cycles))
         print(f"  stock after the lock-hold cycles: {check_stock(variant_id, 0)}")
@@ -852,12 +880,15 @@ def main() -> int:
 
         if args.http:
             print()
+            from inventory.models import Stock
+
+            reserved_before = Stock.objects.get(variant_id=variant_id).reserved  # the reserve-only runs' units stay
             with tempfile.TemporaryDirectory(prefix="bench-hot-sku-http-") as tmp:
                 cycle, read = run_http(url, variant_id, clients=args.http_clients, workers=args.gunicorn_workers,
                                        threads=args.gunicorn_threads, seconds=args.http_seconds, rounds=args.http_rounds,
                                        workdir=Path(tmp))
             print_http(cycle, read, clients=args.http_clients, workers=args.gunicorn_workers, threads=args.gunicorn_threads)
-            print(f"  stock after the HTTP runs: {check_stock(variant_id, 0)}")
+            print(f"  stock after the HTTP runs: {check_stock(variant_id, reserved_before)}")
         return 0
     finally:
         STOP.set()

@@ -54,7 +54,7 @@ def lines_of(cart: Cart) -> list[CartLine]:
     request returned (keep_lines), else in one query."""
     kept = cart.__dict__.pop(_KEPT, None)
     if kept is not None:
-        return kept
+        return lines_from_rows(kept)
     return list(_lines().filter(cart_id=cart.pk))
 
 
@@ -110,7 +110,7 @@ def lines_from_rows(rows: Iterable[Sequence[Any]]) -> list[CartLine]:
     return lines
 
 
-def keep_lines(cart: Cart, lines: list[CartLine]) -> None:
-    """The cart's lines as a write of this request returned them: the next lines_of(cart)
-    gives them without a query."""
-    cart.__dict__[_KEPT] = lines
+def keep_lines(cart: Cart, rows: list[Sequence[Any]]) -> None:
+    """The cart's lines as a write of this request returned them (rows of line_columns()):
+    the next lines_of(cart) gives them without a query (and only then builds them)."""
+    cart.__dict__[_KEPT] = rows

@@ -275,18 +275,19 @@ def _fix_quote(cart: Cart) -> None:
 
     One statement writes the prices and returns the lines with their variants and
     products: the response is built from them (cart.selectors.keep_lines), not read again."""
-    lines = _write_line_prices(cart, "v." + Variant._meta.get_field("price").column)
+    rows = _write_line_prices(cart, "v." + Variant._meta.get_field("price").column)
     method = None
     if cart.shipping_method:
-        method = shipping.method_for((cart.shipping_address or {}).get("country"), cart.shipping_method, cart_weight(lines))
+        weight = cart_weight(cart_selectors.lines_from_rows(rows))
+        method = shipping.method_for((cart.shipping_address or {}).get("country"), cart.shipping_method, weight)
     _quote_shipping(cart, method)
 
 
-def _write_line_prices(cart: Cart, price: str) -> list[CartLine]:
+def _write_line_prices(cart: Cart, price: str) -> list[tuple]:
     """Set every line's quoted USD price to `price` (an SQL expression over the variant
     `v`) in plain SQL (the ORM's subquery costs more to build than the statement takes to
     run), and keep the lines as written, with their variants and products, for the
-    response (cart.selectors.keep_lines)."""
+    response (cart.selectors.keep_lines). Returns those rows."""
     line, variant, product = CartLine._meta, Variant._meta, Product._meta
     with transaction.get_connection().cursor() as cursor:
         cursor.execute(
@@ -296,9 +297,9 @@ def _write_line_prices(cart: Cart, price: str) -> list[CartLine]:
             f" RETURNING {cart_selectors.line_columns()}",
             [cart.pk],
         )
-        lines = cart_selectors.lines_from_rows(cursor.fetchall())
-    cart_selectors.keep_lines(cart, lines)
-    return lines
+        rows = cursor.fetchall()
+    cart_selectors.keep_lines(cart, rows)
+    return rows
 
 
 def _weight(cart: Cart) -> int:
@@ -318,12 +319,6 @@ def _quote_shipping(cart: Cart, method: MethodQuote | None) -> None:
     cart.shipping_method = method.code if method else ""
     cart.quoted_shipping_usd = method.price_usd if method else None
     cart.quoted_free_over_usd = method.free_over_usd if method else None
-
-
-def _clear_quote(cart: Cart) -> None:
-    CartLine.objects.filter(cart=cart).update(quoted_unit_price_usd=None)
-    cart.quoted_shipping_usd = None
-    cart.quoted_free_over_usd = None
 
 
 def apply_checkout_fields(cart: Cart, changes: dict[str, Any], *, now: datetime) -> None:

@@ -4,10 +4,10 @@ Each function is one transaction that locks the cart first, then (through invent
 the stock rows, as shop/locks.py orders them; the cart's own rows are written by
 cart.services and the stock by inventory.services. The stock statement (reserve,
 extend or release: one statement each) is the last of its transaction: stock locks are
-held to the commit, so nothing else runs while a hot SKU's row is locked. Ending a checkout (cancel, abandon)
-first waits for and holds the cart's payment lock (payments.services), so no card is
-charged while it ends, and afterwards has the open PaymentIntent cancelled
-(checkout.payment).
+held to the commit, so nothing else runs while a hot SKU's row is locked. Ending a
+checkout (cancel, abandon) first waits for and holds the cart's payment lock
+(payments.services), so no card is charged while it ends, and afterwards has the open
+PaymentIntent cancelled (checkout.payment).
 """
 from __future__ import annotations
 
