@@ -28,7 +28,7 @@ run: deps
 ## make test: the apps' import layers (.importlinter), then the whole suite on
 ## PostgreSQL (DATABASE_URL, else a private pgserver).
 test: deps browser
-	$(VENV)/bin/lint-imports --config .importlinter --no-cache
+	$(VENV)/bin/lint-imports .importlinter --no-cache
 	$(PY) -m pytest
 
 ## make bench: the benchmarks under bench/, each printing its figures.

@@ -124,6 +124,12 @@ def _share(amount: Money, weights: list[Money], currency: str) -> list[Money]:
     return [round_money(s * step, currency) for s in steps]
 
 
+def ships_free(after_discount: Money, free_over: Money | None, *, by_code: bool) -> bool:
+    """The free-shipping rule: a free-shipping code, or a subtotal after discounts that
+    reaches the method's threshold (in the cart's currency)."""
+    return by_code or (free_over is not None and after_discount >= free_over)
+
+
 def _tax_on(amount: Money, rate: Decimal, *, included: bool) -> Money:
     """Tax at `rate` percent on `amount`, rounded like prices: extracted from a gross
     amount or added to a net one."""
@@ -204,13 +210,9 @@ def price_cart(cart: Cart, lines: list[CartLine] | None = None, *, now: datetime
             if method is not None:
                 price_usd, free_over_usd = method.price_usd, method.free_over_usd
         if price_usd is not None:
-            shipping_amount = convert_from_base(price_usd, currency, rate)
-            after_discount = subtotal - discount
-            if free_shipping_code or (
-                free_over_usd is not None and after_discount >= convert_from_base(free_over_usd, currency, rate)
-            ):
-                shipping_amount = zero(currency)
-                free_shipping = True
+            free_over = convert_from_base(free_over_usd, currency, rate) if free_over_usd is not None else None
+            free_shipping = ships_free(subtotal - discount, free_over, by_code=free_shipping_code)
+            shipping_amount = zero(currency) if free_shipping else convert_from_base(price_usd, currency, rate)
 
     # 4. tax
     country = _country(cart)
@@ -273,7 +275,7 @@ def shipping_options(cart: Cart, totals: CartTotals | None = None) -> list[Shipp
     for method in shipping.methods_for(_country(cart), totals.weight_grams):
         regular = convert_from_base(method.price_usd, currency, rate)
         free_over = convert_from_base(method.free_over_usd, currency, rate) if method.free_over_usd is not None else None
-        free = totals.free_shipping_code or (free_over is not None and after_discount >= free_over)
+        free = ships_free(after_discount, free_over, by_code=totals.free_shipping_code)
         options.append(
             ShippingOption(method.code, method.name, zero(currency) if free else regular, regular, free_over, method.min_days, method.max_days)
         )

@@ -95,16 +95,14 @@ def _uses_code(totals: CartTotals) -> bool:
     return bool(totals.discount_code) and totals.discount_problem is None
 
 
-def _require_usable_discount(cart: Cart) -> None:
-    """The cart's code must still give what the shopper was shown, and have a use left
-    for them (checked again under its lock when the use is reserved): else 409
-    discount_unavailable before anything is asked of Stripe."""
+def _require_usable_discount(cart: Cart, totals: CartTotals) -> None:
+    """The cart's code must still give what the shopper was shown (`totals`, the cart
+    priced now), and have a use left for them (checked again under its lock when the use
+    is reserved): else 409 discount_unavailable before anything is asked of Stripe."""
     if not cart.discount_code:
         return
-    now = timezone.now()
-    totals = price_cart(cart, now=now)
     reason = totals.discount_problem or discount_selectors.code_problem(
-        cart.discount_code, email=cart.email, holder_id=cart.pk, now=now
+        cart.discount_code, email=cart.email, holder_id=cart.pk, now=timezone.now()
     )
     if reason is not None:
         message = totals.discount_message or discount_selectors.reason_sentence(reason, cart.discount_code)
@@ -171,9 +169,11 @@ def _pay(cart_id: UUID, card: str | None, payer: str | None = None) -> PaymentRe
         return _completed_result(cart)
     _require_payable(cart, timezone.now())
     _require_details(cart)
-    _require_usable_discount(cart)
-    for _ in range(_QUOTE_ROUNDS):
-        totals = price_cart(cart)
+    totals = price_cart(cart)
+    _require_usable_discount(cart, totals)
+    for round_number in range(_QUOTE_ROUNDS):
+        if round_number:  # the quote changed while Stripe was asked: price it again
+            totals = price_cart(cart)
         amount = to_stripe(totals.total)
         current = payment_services.latest_payment(cart_id)
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -25,33 +24,18 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.signals import request_finished, request_started
 from django.db import transaction
 from django.utils import timezone
 
 from currencies.models import CurrencyRate, ExchangeRateSet
 from shop.errors import RateUnavailable, UnsupportedCurrency
+from shop.request_memo import forget, remembered
 
 log = logging.getLogger(__name__)
 
 _GENERATION_KEY = "shop:rates:generation"
 _TABLE_KEY = "shop:rates:table:{generation}"
 
-# The table as this request read it: a dict (empty until read) while a request runs in
-# this context, None outside requests (tasks, commands), which read the cache each time.
-_request_memo: ContextVar[dict | None] = ContextVar("currencies_rates_request_memo", default=None)
-
-
-def _open_request_memo(**kwargs: Any) -> None:
-    _request_memo.set({})
-
-
-def _close_request_memo(**kwargs: Any) -> None:
-    _request_memo.set(None)
-
-
-request_started.connect(_open_request_memo, dispatch_uid="currencies.rates.request_memo.open")
-request_finished.connect(_close_request_memo, dispatch_uid="currencies.rates.request_memo.close")
 
 
 @dataclass(frozen=True)
@@ -109,13 +93,7 @@ def _generation() -> str:
 def rate_table() -> dict[str, RateInfo]:
     """Every stored rate by currency code, from the cache when it is there (once per web
     request)."""
-    memo = _request_memo.get()
-    if memo is not None and "table" in memo:
-        return memo["table"]
-    table = _cached_table()
-    if memo is not None:
-        memo["table"] = table
-    return table
+    return remembered(("rates", "table"), _cached_table)
 
 
 def _cached_table() -> dict[str, RateInfo]:
@@ -139,9 +117,7 @@ def invalidate_rate_cache() -> None:
     and once more after commit (so a reader that raced the write cannot keep old rates)."""
 
     def swap() -> None:
-        memo = _request_memo.get()
-        if memo is not None:
-            memo.clear()
+        forget("rates")
         try:
             cache.set(_GENERATION_KEY, uuid.uuid4().hex, None)
         except Exception:

@@ -9,16 +9,14 @@ by staff shows at once.
 """
 from __future__ import annotations
 
-from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from django.core.signals import request_finished, request_started
 from django.db.models import Prefetch
 from django_countries import countries
 
 from shipping.models import ShippingMethod, ShippingZone, WeightStep
+from shop.request_memo import remembered
 
 
 @dataclass(frozen=True)
@@ -34,34 +32,8 @@ class MethodQuote:
     max_days: int
 
 
-# What this request read: a dict while a request runs in this context, None outside
-# requests (tasks, commands, tests calling selectors directly), which read each time.
-_request_memo: ContextVar[dict | None] = ContextVar("shipping_selectors_request_memo", default=None)
-
-
-def _open_request_memo(**kwargs: Any) -> None:
-    _request_memo.set({})
-
-
-def _close_request_memo(**kwargs: Any) -> None:
-    _request_memo.set(None)
-
-
-request_started.connect(_open_request_memo, dispatch_uid="shipping.selectors.request_memo.open")
-request_finished.connect(_close_request_memo, dispatch_uid="shipping.selectors.request_memo.close")
-
-
-def _memoized(key: tuple, read):
-    memo = _request_memo.get()
-    if memo is None:
-        return read()
-    if key not in memo:
-        memo[key] = read()
-    return memo[key]
-
-
 def _zones() -> list[ShippingZone]:
-    return _memoized(("zones",), lambda: list(ShippingZone.objects.all()))
+    return remembered(("shipping", "zones"), lambda: list(ShippingZone.objects.all()))
 
 
 def zone_for(country: str | None) -> ShippingZone | None:
@@ -103,8 +75,8 @@ def _quote(method: ShippingMethod, zone: ShippingZone, weight_grams: int) -> Met
 
 
 def _active_methods(zone: ShippingZone) -> list[ShippingMethod]:
-    return _memoized(
-        ("methods", zone.pk),
+    return remembered(
+        ("shipping", "methods", zone.pk),
         lambda: list(
             zone.methods.filter(is_active=True).prefetch_related(
                 Prefetch("weight_steps", queryset=WeightStep.objects.order_by("up_to_grams"))

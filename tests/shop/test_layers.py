@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_import_linter_contracts_are_kept():
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "lint-imports"), "--config", str(ROOT / ".importlinter"), "--no-cache"],
+        [str(Path(sys.executable).parent / "lint-imports"), str(ROOT / ".importlinter"), "--no-cache"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
 
