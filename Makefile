@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test bench deps browser clean-db
+.PHONY: run test bench deps browser loadbalancer clean-db
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,11 +31,19 @@ test: deps browser
 	$(VENV)/bin/lint-imports .importlinter --no-cache
 	$(PY) -m pytest
 
+# Debian's HAProxy and Redis for the flash-sale benchmark (three web instances behind a balancer).
+loadbalancer:
+	@{ command -v haproxy || test -x /usr/sbin/haproxy; } >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 || { \
+	  echo "Installing Debian's haproxy and redis-server for the flash-sale benchmark"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq haproxy redis-server >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq haproxy redis-server >/dev/null; fi; }
+
 ## make bench: the benchmarks under bench/, each printing its figures.
-bench: deps
+bench: deps loadbalancer
 	$(PY) bench/hot_sku.py
 	$(PY) bench/pages.py
 	$(PY) bench/checkout_flow.py
+	$(PY) bench/flash_sale.py
 
 clean-db:
 	$(PY) -c "from shop.devdb import stop_private_server; stop_private_server()"

@@ -262,3 +262,22 @@ class ShopUserAdmin(UserAdmin):
 
 admin.site.unregister(get_user_model())
 admin.site.register(get_user_model(), ShopUserAdmin)
+
+
+def _register_email_address_admin() -> None:
+    """allauth's email address admin, its "Mark verified" action limited to staff who may
+    change addresses (allauth declares no permission: a view-only user could run it)."""
+    from allauth.account.admin import EmailAddressAdmin
+    from allauth.account.models import EmailAddress
+
+    class ShopEmailAddressAdmin(EmailAddressAdmin):
+        @admin.action(description=EmailAddressAdmin.make_verified.short_description, permissions=["change"])
+        def make_verified(self, request: HttpRequest, queryset: QuerySet) -> None:
+            super().make_verified(request, queryset)
+
+    if admin.site.is_registered(EmailAddress):
+        admin.site.unregister(EmailAddress)
+    admin.site.register(EmailAddress, ShopEmailAddressAdmin)
+
+
+_register_email_address_admin()

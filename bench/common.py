@@ -13,6 +13,18 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# The benchmarks run the shop with DEBUG off over plain http on loopback: a key of their
+# own (shop.settings refuses the development key then) and no https redirect or
+# https-only cookies, which production has on. Set before any server env is built from
+# os.environ, so every process a benchmark starts inherits them.
+os.environ.setdefault("SECRET_KEY", __import__("secrets").token_urlsafe(50))
+for _name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
+    os.environ.setdefault(_name, "0")
+# One benchmark client makes thousands of checkouts from one address: the per-client page
+# and checkout-start limits (empty: off) would stop it after a few.
+for _name in ("CHECKOUT_START_RATE_LIMIT", "ADD_TO_CART_RATE_LIMIT", "CHECKOUT_FORM_RATE_LIMIT"):
+    os.environ.setdefault(_name, "")
+
 
 def server_url() -> str:
     """The URL of the database Django would use; its server hosts the benchmark database."""

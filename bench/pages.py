@@ -1,12 +1,20 @@
 """Page benchmark: the shop served by gunicorn (4 sync workers, DEBUG off) on a free
 loopback port, 16 concurrent clients per page after a warm-up, against the catalog list
 (20 products a page), a product page and the cart page with 3 lines. Prints requests/s,
-p50/p95/p99 latency and each page's SQL query count (measured in-process with Django's
-test client), beside django-oscar's figures and the targets.
+p50/p95/p99 latency, each page's SQL query count and its CPU time per request (both
+measured in-process with Django's test client), beside django-oscar's figures and the
+targets, with the machine's load average.
+
+CPU per request (`--cpu` prints only that, without gunicorn): each page rendered
+`--cpu-requests` times in this process through the whole middleware stack, timed with
+time.process_time (the process's own CPU, so it stays meaningful on a busy machine,
+unlike requests/s); `--profile` adds each page's top functions under cProfile.
 
 Set-up: a fresh database `bench_pages` on the server Django would use (DATABASE_URL,
 else the private pgserver), migrated, seeded with 100 products x 3 variants in 5
-categories through checkout.imports.import_catalog, and a cart of 3 lines built through
+categories through checkout.imports.import_catalog, each product with a picture drawn
+by Pillow (the detail product with three) through the import's "images" paths, stored
+in a temporary MEDIA_ROOT with their thumbnails, and a cart of 3 lines built through
 cart.services whose id is put in a session (cart/session.py's SESSION_KEY), the way the
 site's add-to-cart form leaves it. Static files are collected into a temporary
 STATIC_ROOT through a temporary settings module that extends shop.settings.
@@ -15,12 +23,15 @@ Load generator: `wrk` when it is installed (a Lua script prints the percentiles)
 built-in aiohttp client. Nothing is installed by this script. Traffic goes to 127.0.0.1 only.
 
 Usage: .venv/bin/python bench/pages.py [--seconds 20] [--warmup 3] [--clients 16]
-       [--workers 4] [--client wrk|aiohttp] [--keep-db]
+       [--workers 4] [--client wrk|aiohttp] [--cpu] [--cpu-requests 200] [--profile] [--keep-db]
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
+import pstats
 import os
 import secrets
 import shutil
@@ -81,17 +92,23 @@ def product_name(i: int) -> str:
 CART_SKUS = [f"BENCH-{i:03d}-{size}" for i, size in ((7, "M"), (42, "S"), (77, "L"))]
 DETAIL_PRODUCT = 50
 
+# django-oscar's sandbox tuned as a production site (issue 11: cached template loader,
+# persistent connections, gunicorn 4 workers, 16 clients): about 7, 75 and 21 requests/s.
+# Targets: list 10x, product 3x, cart 3x of those.
 PAGES = [
-    Page("catalog list", "/", 6, 132, 60, (product_name(0), product_name(19))),
-    Page("product", f"/products/{product_slug(DETAIL_PRODUCT)}/", 57, 18, 171, (product_name(DETAIL_PRODUCT), f"BENCH-{DETAIL_PRODUCT:03d}-S")),
-    Page("cart (3 lines)", "/cart/", 20, 67, 60, tuple(product_name(int(sku.split("-")[1])) for sku in CART_SKUS), with_cart_session=True),
+    Page("catalog list", "/", 7, 132, 70, (product_name(0), product_name(19), "/thumbs/")),
+    Page("product", f"/products/{product_slug(DETAIL_PRODUCT)}/", 75, 18, 225, (product_name(DETAIL_PRODUCT), f"BENCH-{DETAIL_PRODUCT:03d}-S", "/thumbs/")),
+    Page("cart (3 lines)", "/cart/", 21, 67, 63, tuple(product_name(int(sku.split("-")[1])) for sku in CART_SKUS), with_cart_session=True),
 ]
+IMAGE_SIZE = (400, 500)
+PALETTE = [(178, 34, 52), (30, 90, 160), (40, 130, 80), (200, 150, 40), (90, 60, 140), (60, 60, 60)]
 
 SETTINGS_TEMPLATE = """\
-# Written by bench/pages.py: the shop's settings with a temporary STATIC_ROOT.
+# Written by bench/pages.py: the shop's settings with a temporary STATIC_ROOT and MEDIA_ROOT.
 from shop.settings import *  # noqa: F401,F403
 
 STATIC_ROOT = {static_root!r}
+MEDIA_ROOT = {media_root!r}
 """
 
 WRK_SCRIPT = """\
@@ -106,8 +123,29 @@ end
 
 # --- set-up ----------------------------------------------------------------------------------
 
-def catalog_file() -> dict:
+def draw_images(folder: Path) -> dict[int, list[str]]:
+    """Small PNGs drawn with Pillow (no downloads): one per product, three for the detail
+    product; returns each product's file names (relative to `folder`)."""
+    from PIL import Image, ImageDraw
+
+    names: dict[int, list[str]] = {}
+    for i in range(PRODUCTS):
+        names[i] = []
+        for k in range(3 if i == DETAIL_PRODUCT else 1):
+            picture = Image.new("RGB", IMAGE_SIZE, PALETTE[(i + k) % len(PALETTE)])
+            draw = ImageDraw.Draw(picture)
+            draw.rectangle((60 + 10 * k, 80, 340, 420), fill=(245, 245, 240))
+            draw.ellipse((150, 180, 250, 280), fill=PALETTE[(i + k + 3) % len(PALETTE)])
+            draw.text((70, 440), f"{i:03d}-{k}", fill=(255, 255, 255))
+            name = f"bench-{i:03d}-{k}.png"
+            picture.save(folder / name, "PNG")
+            names[i].append(name)
+    return names
+
+
+def catalog_file(image_names: dict[int, list[str]] | None = None) -> dict:
     sizes = ["S", "M", "L"][:VARIANTS_PER_PRODUCT]
+    image_names = image_names or {}
     return {
         "products": [
             {
@@ -120,14 +158,17 @@ def catalog_file() -> dict:
                      "price_usd": f"{10 + i % 40}.{(i * 7) % 100:02d}", "stock": 50, "low_stock_threshold": 3}
                     for size in sizes
                 ],
+                **({"images": [{"path": name, "alt": f"{product_name(i)}, view {k + 1}"}
+                               for k, name in enumerate(image_names[i])]} if image_names.get(i) else {}),
             }
             for i in range(PRODUCTS)
         ]
     }
 
 
-def seed() -> str:
-    """Catalog and a 3-line cart bound to a new session; returns the session key."""
+def seed(image_dir: Path) -> str:
+    """Catalog (with pictures drawn into image_dir) and a 3-line cart bound to a new
+    session; returns the session key."""
     from importlib import import_module
 
     from django.conf import settings
@@ -136,7 +177,7 @@ def seed() -> str:
     from cart.session import SESSION_KEY
     from checkout.imports import import_catalog
 
-    import_catalog(catalog_file())
+    import_catalog(catalog_file(draw_images(image_dir)), image_dir=image_dir)
     cart = cart_services.create_cart()
     for sku in CART_SKUS:
         cart_services.add_line(cart_id=cart.pk, sku=sku, quantity=1)
@@ -172,6 +213,68 @@ def query_counts(session_key: str) -> dict[str, int]:
                 raise SystemExit(f"{page.name} {page.path} answered {response.status_code} in-process")
         counts[page.name] = len(ctx.captured_queries)
     return counts
+
+
+def cpu_per_request(session_key: str, requests: int, profile: bool, rounds: int = 5) -> dict[str, tuple[float, float]]:
+    """ms of this process's CPU per request of each page, median and best of `rounds`
+    rounds (pages interleaved, so a burst of load elsewhere does not hit one page only),
+    after a warm-up of 5 requests each; through the test client and the whole middleware
+    stack, the database server's CPU not included. With profile, prints each page's top
+    functions by cumulative time. The request log lines go to /dev/null meanwhile (they
+    are still formatted, as in production)."""
+    import gc
+    import logging
+    import statistics
+
+    from django.conf import settings
+    from django.test import Client
+
+    clients = {}
+    for page in PAGES:
+        client = Client(HTTP_HOST=HOST)
+        if page.with_cart_session:
+            client.cookies[settings.SESSION_COOKIE_NAME] = session_key
+        for _ in range(5):
+            if client.get(page.path).status_code != 200:
+                raise SystemExit(f"{page.name} {page.path} failed in-process")
+        clients[page.name] = client
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)]
+    devnull = open(os.devnull, "w")
+    streams = [h.setStream(devnull) for h in handlers]
+    per_round: dict[str, list[float]] = {page.name: [] for page in PAGES}
+    profilers = {page.name: cProfile.Profile(time.process_time) for page in PAGES} if profile else {}
+    each = max(1, requests // rounds)
+    try:
+        for _ in range(rounds):
+            for page in PAGES:
+                client = clients[page.name]
+                gc.collect()
+                profiler = profilers.get(page.name)
+                started = time.process_time()
+                if profiler:
+                    profiler.enable()
+                for _ in range(each):
+                    client.get(page.path)
+                if profiler:
+                    profiler.disable()
+                per_round[page.name].append(1000 * (time.process_time() - started) / each)
+    finally:
+        for handler, stream in zip(handlers, streams):
+            handler.setStream(stream)
+        devnull.close()
+    for name, profiler in profilers.items():
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+        print(f"--- {name}: top functions by cumulative CPU time (profiled, so slower) ---\n{out.getvalue()}")
+    return {name: (statistics.median(values), min(values)) for name, values in per_round.items()}
+
+
+def print_cpu(figures: dict[str, tuple[float, float]], counts: dict[str, int]) -> None:
+    print(f"CPU per request in-process (time.process_time of the web process, median and best of 5 rounds; "
+          f"{common.machine_load()}):")
+    common.print_table(["page", "CPU ms/request", "best round", "queries"],
+                       [[page.name, f"{figures[page.name][0]:.2f}", f"{figures[page.name][1]:.2f}", str(counts[page.name])]
+                        for page in PAGES])
 
 
 def free_port() -> int:
@@ -292,13 +395,16 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     parser.add_argument("--client", choices=["wrk", "aiohttp"], default=None, help="load generator (default: wrk if installed)")
+    parser.add_argument("--cpu", action="store_true", help="only the in-process CPU per request and query counts (no gunicorn)")
+    parser.add_argument("--cpu-requests", type=int, default=200, help="requests per page for the CPU figures, in 5 rounds (default 200)")
+    parser.add_argument("--profile", action="store_true", help="with the CPU figures, print each page's cProfile top functions")
     parser.add_argument("--keep-db", action="store_true", help=f"keep database {DB_NAME} afterwards")
     args = parser.parse_args()
     common.exit_cleanly_on_sigterm()
 
     wrk = shutil.which("wrk")
     generator = args.client or ("wrk" if wrk else "aiohttp")
-    if generator == "wrk" and not wrk:
+    if generator == "wrk" and not wrk and not args.cpu:
         print("wrk is not installed (apt-get install wrk); use --client aiohttp.", file=sys.stderr)
         return 2
     print(f"page benchmark: gunicorn {args.workers} workers, {args.clients} clients, {args.seconds:g} s per page "
@@ -308,8 +414,9 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     server: Gunicorn | None = None
     try:
-        (tmp / "static").mkdir()
-        (tmp / "bench_settings.py").write_text(SETTINGS_TEMPLATE.format(static_root=str(tmp / "static")))
+        for folder in ("static", "media", "images"):
+            (tmp / folder).mkdir()
+        (tmp / "bench_settings.py").write_text(SETTINGS_TEMPLATE.format(static_root=str(tmp / "static"), media_root=str(tmp / "media")))
         (tmp / "wrk.lua").write_text(WRK_SCRIPT)
         sys.path.insert(0, str(tmp))
         env = {
@@ -326,15 +433,25 @@ def main() -> int:
         env.update({k: os.environ[k] for k in ("REDIS_URL", "CELERY_FILESYSTEM_BROKER_DIR")})
         started = time.monotonic()
         common.migrate()
-        session_key = seed()
+        session_key = seed(tmp / "images")
         collectstatic()
         counts = query_counts(session_key)
         from django.conf import settings
         from django.db import connections
 
         cookie = f"{settings.SESSION_COOKIE_NAME}={session_key}"
+        print(f"set-up (migrate, seed {PRODUCTS}x{VARIANTS_PER_PRODUCT} with pictures, collectstatic, query counts): "
+              f"{time.monotonic() - started:.1f} s")
+        media_files = sum(1 for path in (tmp / "media").rglob("*") if path.is_file())
+        cpu = cpu_per_request(session_key, args.cpu_requests, args.profile)
         connections.close_all()
-        print(f"set-up (migrate, seed {PRODUCTS}x{VARIANTS_PER_PRODUCT}, collectstatic, query counts): {time.monotonic() - started:.1f} s")
+        print_cpu(cpu, counts)
+        made_since = sum(1 for path in (tmp / "media").rglob("*") if path.is_file()) - media_files
+        # The thumbnails are made at import and read from the image rows afterwards.
+        print(f"thumbnail files written while the pages were served: {made_since}"
+              + ("" if made_since == 0 else " (they should have been made once, at import)"))
+        if args.cpu:
+            return 0
 
         server = Gunicorn(env=env, workers=args.workers, log_path=tmp / "gunicorn.log")
         server.wait_ready()
@@ -366,9 +483,9 @@ def main() -> int:
             verdict = "meets" if r.rps >= page.target_rps else "MISSES"
             rows.append([page.name, f"{r.rps:.1f}", f"{page.target_rps:g} ({verdict})", f"{page.oscar_rps:g}",
                          f"{r.p50_ms:.1f}", f"{r.p95_ms:.1f}", f"{r.p99_ms:.1f}", str(r.errors),
-                         str(counts[page.name]), str(page.oscar_queries)])
+                         str(counts[page.name]), str(page.oscar_queries), f"{cpu[page.name][0]:.2f}"])
         common.print_table(["page", "req/s", "target req/s", "oscar req/s", "p50 ms", "p95 ms", "p99 ms", "errors",
-                            "queries", "oscar queries"], rows)
+                            "queries", "oscar queries", "CPU ms/req"], rows)
         return 0
     finally:
         if server is not None:

@@ -41,6 +41,9 @@ class Cart(models.Model):
     discount_code = models.CharField(max_length=40, blank=True)
     checkout_step = models.CharField(max_length=16, choices=Step.choices, default=Step.CART)
     reservation_expires_at = models.DateTimeField(null=True, blank=True)
+    # When this checkout's stock was first held: extensions stop at CHECKOUT_MAX_HOLD
+    # after it (checkout.reservations.hold_deadline). Reset when checkout starts again.
+    checkout_started_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(auto_now_add=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -8,6 +8,7 @@ stock side of checkout (reserving, extending, releasing) is the caller's too.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -17,7 +18,9 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from cart.models import Cart, CartLine
 from cart.pricing import cart_weight, price_cart
@@ -31,6 +34,7 @@ from discounts import services as discount_services
 from inventory.selectors import available_quantities
 from shipping import selectors as shipping
 from shipping.selectors import MethodQuote
+from shop import metrics
 from shop.errors import (
     CartNotActive,
     CartNotInCheckout,
@@ -49,11 +53,37 @@ UNSET: Any = object()
 
 
 def lock_cart(cart_id: UUID | str) -> Cart:
-    """The cart row, locked (lock order: shop/locks.py), else NotFound."""
-    try:
-        return Cart.objects.select_for_update().get(pk=parse_cart_id(cart_id))
-    except Cart.DoesNotExist:
-        raise NotFound("That cart does not exist.") from None
+    """The cart row, locked (lock order: shop/locks.py), else NotFound.
+
+    Plain SQL, one SELECT ... FOR UPDATE of every column, converted as the ORM converts
+    them: every checkout request starts here, and the ORM's query building cost more CPU
+    than the query (bench/hot_sku.py)."""
+    sql, names, converters = _lock_cart_sql()
+    connection = transaction.get_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [parse_cart_id(cart_id)])
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("That cart does not exist.")
+    values = list(row)
+    for i, (column, field_converters) in enumerate(converters):
+        for convert in field_converters:
+            values[i] = convert(values[i], column, connection)
+    return Cart.from_db(connection.alias, names, values)
+
+
+@functools.cache
+def _lock_cart_sql() -> tuple[str, list[str], list[tuple[Any, list]]]:
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    fields = Cart._meta.concrete_fields
+    columns = ", ".join(quote(field.column) for field in fields)
+    sql = f"SELECT {columns} FROM {quote(Cart._meta.db_table)} WHERE {quote(Cart._meta.pk.column)} = %s FOR UPDATE"
+    converters = []
+    for field in fields:
+        column = field.get_col(Cart._meta.db_table)
+        converters.append((column, [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)]))
+    return sql, [field.attname for field in fields], converters
 
 
 def lock_carts(cart_ids: Iterable[UUID]) -> dict[UUID, Cart]:
@@ -66,9 +96,9 @@ def lock_carts(cart_ids: Iterable[UUID]) -> dict[UUID, Cart]:
 def _require_active(cart: Cart) -> None:
     if cart.status != Cart.Status.ACTIVE:
         raise CartNotActive(
-            "This cart is in checkout; cancel the checkout to change it."
+            gettext("This cart is in checkout; cancel the checkout to change it.")
             if cart.status == Cart.Status.CHECKOUT
-            else "This cart can no longer be changed."
+            else gettext("This cart can no longer be changed.")
         )
 
 
@@ -83,14 +113,30 @@ def touch(cart: Cart, now: datetime, fields: list[str]) -> None:
 _UPDATE_SQL: dict[tuple[str, ...], tuple[str, list]] = {}
 
 
+# Listeners of every model's saves that only act on a model's file fields (easy-thumbnails,
+# for product images): a cart has none, so they do nothing for it.
+_FILE_FIELD_LISTENERS = ("easy_thumbnails.signal_handlers",)
+
+
+def _save_listeners() -> list:
+    """The receivers of pre_save and post_save that would act on a cart's save."""
+    from django.db.models import signals
+
+    found = []
+    for signal in (signals.pre_save, signals.post_save):
+        if signal.has_listeners(Cart):
+            sync, asynchronous = signal._live_receivers(Cart)
+            found += [r for r in [*sync, *asynchronous] if getattr(r, "__module__", None) not in _FILE_FIELD_LISTENERS]
+    return found
+
+
 def _save_fields(cart: Cart, fields: list[str]) -> None:
     """cart.save(update_fields=fields) as one plain UPDATE, with the same values (each
     field's pre_save and database preparation, so `updated_at` moves as auto_now says).
     Model.save runs instead if a signal listens for saved carts (none does)."""
     from django.db import DatabaseError
-    from django.db.models import signals
 
-    if signals.pre_save.has_listeners(Cart) or signals.post_save.has_listeners(Cart):
+    if _save_listeners():
         cart.save(update_fields=fields)
         return
     connection = transaction.get_connection()
@@ -119,7 +165,51 @@ def create_cart(*, currency: Any = None, user_id: int | None = None) -> Cart:
 def _check_line_stock(variant: Variant, quantity: int) -> None:
     available = available_quantities([variant.pk])[variant.pk]
     if quantity > available:
+        metrics.OUT_OF_STOCK_REFUSALS.labels(stage="cart").inc()
         raise InsufficientStock.of([(variant, quantity, available)])
+
+
+# --- how much one cart may hold (docs/operations.md, "Limits and security settings") -------
+
+
+def _per_sku_limit_error(quantity: int) -> InvalidInput:
+    limit = settings.CART_MAX_QUANTITY_PER_SKU
+    return InvalidInput(
+        gettext("At most %(limit)d of one item per order.") % {"limit": limit},
+        details={"quantity": [gettext("The line would hold %(quantity)d; at most %(limit)d.") % {"quantity": quantity, "limit": limit}]},
+    )
+
+
+def _total_limit_error(total: int, *, field: str) -> InvalidInput:
+    limit = settings.CART_MAX_UNITS
+    return InvalidInput(
+        gettext("A cart can hold at most %(limit)d items.") % {"limit": limit},
+        details={field: [gettext("The cart would hold %(total)d items; at most %(limit)d.") % {"total": total, "limit": limit}]},
+    )
+
+
+def check_quantity_limits(cart: Cart, *, variant_id: int, quantity: int) -> None:
+    """A line of `quantity` units of the variant must keep the cart within
+    CART_MAX_QUANTITY_PER_SKU of one SKU and CART_MAX_UNITS in all: else InvalidInput
+    naming `quantity`, and nothing is written. The caller holds the cart locked."""
+    if quantity > settings.CART_MAX_QUANTITY_PER_SKU:
+        raise _per_sku_limit_error(quantity)
+    others = CartLine.objects.filter(cart=cart).exclude(variant_id=variant_id).aggregate(units=Sum("quantity"))["units"] or 0
+    if others + quantity > settings.CART_MAX_UNITS:
+        raise _total_limit_error(others + quantity, field="quantity")
+
+
+def check_hold_limits(items: dict[int, int]) -> None:
+    """What a checkout is about to reserve (variant id -> quantity, as items_to_reserve
+    returns it) must keep to the same limits, which may have been lowered since the lines
+    were added: else InvalidInput naming `lines`, before anything is reserved."""
+    worst = max(items.values(), default=0)
+    if worst > settings.CART_MAX_QUANTITY_PER_SKU:
+        error = _per_sku_limit_error(worst)
+        raise InvalidInput(error.message, details={"lines": error.details["quantity"]})
+    total = sum(items.values())
+    if total > settings.CART_MAX_UNITS:
+        raise _total_limit_error(total, field="lines")
 
 
 def _active_variant(sku: Any) -> Variant:
@@ -153,11 +243,7 @@ def add_line(*, cart_id: UUID | str, sku: Any, quantity: Any) -> CartLine:
         variant = _active_variant(sku)
         line = CartLine.objects.filter(cart=cart, variant=variant).first()
         new_quantity = (line.quantity if line else 0) + quantity
-        if new_quantity > MAX_LINE_QUANTITY:
-            raise InvalidInput(
-                f"At most {MAX_LINE_QUANTITY} of one item per order.",
-                details={"quantity": [f"The line would hold {new_quantity}; at most {MAX_LINE_QUANTITY}."]},
-            )
+        check_quantity_limits(cart, variant_id=variant.pk, quantity=new_quantity)
         _check_line_stock(variant, new_quantity)
         if line:
             line.quantity = new_quantity
@@ -189,6 +275,7 @@ def set_line_quantity(*, cart_id: UUID | str, line_id: Any, quantity: Any) -> Ca
         _require_active(cart)
         quantity = parse_quantity(quantity)
         if quantity > line.quantity:
+            check_quantity_limits(cart, variant_id=line.variant_id, quantity=quantity)
             _check_line_stock(line.variant, quantity)
         line.quantity = quantity
         line.save(update_fields=["quantity"])
@@ -218,14 +305,27 @@ def set_currency(*, cart_id: UUID | str, currency: Any) -> Cart:
 # --- the cart's side of checkout: the caller holds the cart locked --------------------
 
 
+@functools.cache
+def _items_sql() -> str:
+    quote = transaction.get_connection().ops.quote_name
+    line, variant, product = CartLine._meta, Variant._meta, Product._meta
+    return (
+        f"SELECT l.{quote(line.get_field('variant').column)}, l.{quote(line.get_field('quantity').column)},"
+        f" v.{quote(variant.get_field('is_active').column)}, p.{quote(product.get_field('is_active').column)}"
+        f"  FROM {quote(line.db_table)} AS l"
+        f"  JOIN {quote(variant.db_table)} AS v ON v.{quote(variant.pk.column)} = l.{quote(line.get_field('variant').column)}"
+        f"  JOIN {quote(product.db_table)} AS p ON p.{quote(product.pk.column)} = v.{quote(variant.get_field('product').column)}"
+        f" WHERE l.{quote(line.get_field('cart').column)} = %s"
+        f" ORDER BY l.{quote(line.get_field('created_at').column)}, l.{quote(line.pk.column)}"
+    )
+
+
 def items_to_reserve(cart: Cart) -> dict[int, int]:
     """variant id -> quantity of the cart's lines, in one query. A variant or product
     taken off sale since it was added cannot be bought: InsufficientStock, available 0."""
-    rows = list(
-        CartLine.objects.filter(cart=cart).values_list(
-            "variant_id", "quantity", "variant__is_active", "variant__product__is_active"
-        )
-    )
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(_items_sql(), [cart.pk])  # plain SQL: see lock_cart
+        rows = cursor.fetchall()
     gone = [variant_id for variant_id, _q, variant_on_sale, product_on_sale in rows if not (variant_on_sale and product_on_sale)]
     if gone:
         lines = CartLine.objects.filter(cart=cart, variant_id__in=gone).select_related("variant__product")
@@ -263,7 +363,8 @@ def enter_checkout(cart: Cart, *, expires_at: datetime, now: datetime) -> None:
         cart.checkout_step = Cart.Step.ADDRESS
         _fix_quote(cart)
     cart.reservation_expires_at = expires_at
-    touch(cart, now, [*QUOTE_FIELDS, "status", "exchange_rate", "checkout_step", "reservation_expires_at"])
+    cart.checkout_started_at = now  # a new hold: its time limit starts again
+    touch(cart, now, [*QUOTE_FIELDS, "status", "exchange_rate", "checkout_step", "reservation_expires_at", "checkout_started_at"])
 
 
 QUOTE_FIELDS = ["shipping_method", "quoted_shipping_usd", "quoted_free_over_usd"]
@@ -441,7 +542,7 @@ def leave_checkout(cart: Cart, *, now: datetime) -> None:
     cart.quoted_shipping_usd = None
     cart.quoted_free_over_usd = None
     _write_line_prices(cart, "NULL")  # as _fix_quote sets them: the lines kept for the response
-    discount_services.release_uses(holder_id=cart.pk)
+    _release_code_use(cart)
     touch(cart, now, ["status", "exchange_rate", "reservation_expires_at", "checkout_step", "quoted_shipping_usd", "quoted_free_over_usd"])
 
 
@@ -459,8 +560,16 @@ def abandon(cart: Cart) -> None:
     """active|checkout -> abandoned (idle too long); the caller released its stock."""
     cart.status = Cart.Status.ABANDONED
     cart.reservation_expires_at = None
-    discount_services.release_uses(holder_id=cart.pk)
+    _release_code_use(cart)
     cart.save(update_fields=["status", "reservation_expires_at", "updated_at"])
+
+
+def _release_code_use(cart: Cart) -> None:
+    """The checkout ended: the use of its discount code the payment request held, if
+    any, no longer counts. A cart without a code holds none (a use is only reserved for
+    the cart's code, and changing or removing the code releases it): no query then."""
+    if cart.discount_code:
+        discount_services.release_uses(holder_id=cart.pk)
 
 
 def restore_quote(
@@ -534,7 +643,7 @@ def merge_carts(*, source_id: UUID | str, user_id: int) -> Cart:
         for line in source.lines.all():
             if line.variant_id in existing:
                 merged = existing[line.variant_id]
-                merged.quantity = min(merged.quantity + line.quantity, MAX_LINE_QUANTITY)
+                merged.quantity = min(merged.quantity + line.quantity, MAX_LINE_QUANTITY, settings.CART_MAX_QUANTITY_PER_SKU)
                 merged.save(update_fields=["quantity"])
             else:
                 CartLine.objects.create(cart=target, variant_id=line.variant_id, quantity=line.quantity)

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext
 
 from addresses import validation as address_validation
 from addresses.formatting import country_name
@@ -30,26 +31,26 @@ EMAIL_MAX_LENGTH = 254  # the column's length; Django's validator alone allows u
 def parse_quantity(value: Any, *, field: str = "quantity") -> int:
     """An integer from 1 to 99; booleans, floats and strings are refused."""
     if value is None:
-        raise InvalidInput("Give a quantity from 1 to 99.", details={field: ["This field is required."]})
+        raise InvalidInput(gettext("Give a quantity from 1 to 99."), details={field: ["This field is required."]})
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput("Quantity must be a whole number from 1 to 99.", details={field: ["Must be an integer from 1 to 99."]})
+        raise InvalidInput(gettext("Quantity must be a whole number from 1 to 99."), details={field: ["Must be an integer from 1 to 99."]})
     if not 1 <= value <= MAX_LINE_QUANTITY:
-        raise InvalidInput("Quantity must be a whole number from 1 to 99.", details={field: ["Must be an integer from 1 to 99."]})
+        raise InvalidInput(gettext("Quantity must be a whole number from 1 to 99."), details={field: ["Must be an integer from 1 to 99."]})
     return value
 
 
 def clean_email(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput("Enter an email address.", details={"email": ["Enter a valid email address."]})
+        raise InvalidInput(gettext("An email address is required."), details={"email": [gettext("Email address is required.")]})
     email = value.strip()
     if len(email) > EMAIL_MAX_LENGTH:
-        raise InvalidInput("Enter a valid email address.", details={"email": [f"At most {EMAIL_MAX_LENGTH} characters."]})
+        raise InvalidInput(gettext("Enter a valid email address."), details={"email": [f"At most {EMAIL_MAX_LENGTH} characters."]})
     try:
         validate_email(email)
     except ValidationError:
-        raise InvalidInput("Enter a valid email address.", details={"email": ["Enter a valid email address."]}) from None
+        raise InvalidInput(gettext("Enter a valid email address."), details={"email": [gettext("Enter a valid email address.")]}) from None
     if has_control_characters(email):
-        raise InvalidInput("Enter a valid email address.", details={"email": ["Enter a valid email address."]})
+        raise InvalidInput(gettext("Enter a valid email address."), details={"email": [gettext("Enter a valid email address.")]})
     return email
 
 

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.utils.translation import gettext
 
 from cart import services
 from cart.models import Cart
@@ -82,7 +83,7 @@ def cart_action(
     cart_id = current_cart_id(request)
     try:
         if cart_id is None:
-            raise NotFound("That line is not in your cart.") if line_id is not None else InvalidInput("Your cart is empty.")
+            raise NotFound(gettext("That line is not in your cart.")) if line_id is not None else InvalidInput(gettext("Your cart is empty."))
         action(cart_id)
     except ShopError as error:
         if line_id is not None and isinstance(error, (InvalidInput, InsufficientStock)):
@@ -99,7 +100,7 @@ def update_line(request: HttpRequest, line_id: int) -> HttpResponse:
     return cart_action(
         request,
         lambda cart_id: services.set_line_quantity(cart_id=cart_id, line_id=line_id, quantity=quantity),
-        success="Quantity updated.",
+        success=gettext("Quantity updated."),
         line_id=line_id,
     )
 
@@ -109,7 +110,7 @@ def remove_line(request: HttpRequest, line_id: int) -> HttpResponse:
     return cart_action(
         request,
         lambda cart_id: services.remove_line(cart_id=cart_id, line_id=line_id),
-        success="Item removed from your cart.",
+        success=gettext("Item removed from your cart."),
         line_id=line_id,
     )
 
@@ -138,14 +139,14 @@ def add(request: HttpRequest, slug: str) -> HttpResponse:
     quantity = quantity_from_form(raw_quantity)
     chosen = next((variant for variant in product.active_variants if variant.sku == sku), None)
     if chosen is None:
-        errors = {"variant": "Choose one of the options shown."}
+        errors = {"variant": gettext("Choose one of the options shown.")}
         return render_product_page(request, product, chosen_sku=sku, quantity=raw_quantity, errors=errors, status=400)
     try:
         add_to_cart(request, sku=sku, quantity=quantity)
     except ShopError as error:
         errors = {_field_of(error): error.message}
         return render_product_page(request, product, chosen_sku=sku, quantity=raw_quantity, errors=errors, status=error.status)
-    messages.success(request, f"Added {quantity} × {chosen} to your cart.")
+    messages.success(request, gettext("Added %(quantity)s × %(item)s to your cart.") % {"quantity": quantity, "item": chosen})
     return redirect("cart:detail")
 
 
@@ -172,7 +173,8 @@ def set_currency(request: HttpRequest) -> HttpResponse:
     if fixed_currency is not None:
         messages.info(
             request,
-            f"Prices now show in {code}. Your checkout stays in {fixed_currency}; "
-            "cancel the checkout to pay in another currency.",
+            gettext(
+                "Prices now show in %(currency)s. Your checkout stays in %(fixed)s; cancel the checkout to pay in another currency."
+            ) % {"currency": code, "fixed": fixed_currency},
         )
     return redirect(_back(request))

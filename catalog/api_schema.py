@@ -21,11 +21,23 @@ class VariantSerializer(serializers.Serializer):
         ref_name = "Variant"
 
 
+class ProductImageSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text="The picture, at most 1120 x 1400 pixels.")
+    alt = serializers.CharField(help_text="What it shows (the product's name when staff gave no text).")
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    variant = serializers.CharField(allow_null=True, help_text="The SKU of the variant it shows, or null.")
+
+    class Meta:
+        ref_name = "ProductImage"
+
+
 class ProductSerializer(serializers.Serializer):
     slug = serializers.SlugField()
     name = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
     category = serializers.SlugField(allow_null=True, help_text="The category's slug, or null.")
+    images = ProductImageSerializer(many=True, help_text="In display order.")
     variants = VariantSerializer(many=True)
 
     class Meta:

@@ -1,8 +1,26 @@
 from __future__ import annotations
 
+from functools import lru_cache
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.urls import reverse
+from django.db.models import F, Func
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.translation import get_language
 from djmoney.models.fields import MoneyField
+
+
+def slug_url(view_name: str, slug: str) -> str:
+    """reverse(view_name, args=[slug]), remembered: a list page links dozens of products
+    and categories, and reverse() is slow. Keyed by everything reverse() depends on."""
+    return _reversed(view_name, slug, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), get_language())
+
+
+@lru_cache(maxsize=8192)
+def _reversed(view_name: str, slug: str, urlconf: str, script_prefix: str, language: str | None) -> str:
+    return reverse(view_name, args=[slug], urlconf=urlconf)
 
 
 class Category(models.Model):
@@ -18,7 +36,7 @@ class Category(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:category", args=[self.slug])
+        return slug_url("catalog:category", self.slug)
 
 
 class Product(models.Model):
@@ -31,16 +49,31 @@ class Product(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Kept by the database (triggers of migration 0004): name (weight A), active variants'
+    # SKUs and attribute values (B), description (C). Read it, never write it.
+    search_vector = SearchVectorField(null=True, editable=False)
+    # The name with its numbers zero-padded, so "Tee 2" sorts before "Tee 10".
+    name_sort = models.GeneratedField(
+        expression=Func(F("name"), function="catalog_natural_sort_key", output_field=models.TextField()),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
+    # Units sold in paid orders (catalog.services.record_sales): the best-selling order.
+    units_sold = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
-        ordering = ["name", "id"]
-        indexes = [models.Index(fields=["is_active", "name"])]
+        ordering = ["name_sort", "id"]
+        indexes = [
+            models.Index(fields=["is_active", "name"]),
+            GinIndex(fields=["search_vector"], name="catalog_product_search_gin"),
+            models.Index(fields=["name_sort", "id"], name="catalog_product_name_sort"),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:product_detail", args=[self.slug])
+        return slug_url("catalog:product_detail", self.slug)
 
 
 class Variant(models.Model):
@@ -75,3 +108,42 @@ class Variant(models.Model):
         if self.attributes:
             return ", ".join(str(v) for v in self.attributes.values())
         return self.sku
+
+
+def product_image_path(image: "ProductImage", filename: str) -> str:
+    """Uploads land under products/<product slug>/; the storage adds a suffix when the
+    name is taken."""
+    return f"products/{image.product.slug}/{filename}"
+
+
+class ProductImage(models.Model):
+    """A picture of a product, shown in `position` order; one with a variant is that
+    variant's picture (shown when the shopper picks it). The file lives in the default
+    storage; `thumbnails` records the sizes made from it (catalog.images)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    variant = models.ForeignKey(
+        Variant, null=True, blank=True, on_delete=models.SET_NULL, related_name="images",
+        help_text="Optional: the variant this picture shows (its colour, say).",
+    )
+    image = models.ImageField(upload_to=product_image_path, width_field="width", height_field="height", max_length=255)
+    width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    alt = models.CharField(
+        "alt text", max_length=200, blank=True,
+        help_text="What the picture shows, for people who cannot see it; empty: the product's name.",
+    )
+    position = models.PositiveIntegerField(default=0)
+    # {alias: [storage name, width, height]} of each thumbnail made from `image`.
+    thumbnails = models.JSONField(default=dict, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["product_id", "position", "id"]
+        indexes = [models.Index(fields=["product", "position"])]
+
+    def __str__(self) -> str:
+        return self.alt or self.image.name
+
+    @property
+    def alt_text(self) -> str:
+        return self.alt or self.product.name

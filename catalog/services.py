@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, NoReturn
 
+from django.core.files import File
 from django.db import transaction
+from django.db.models import F
 from django.utils.text import slugify
 from django_countries import countries
 from moneyed import Money
 
-from catalog.models import Category, Product, Variant
+from catalog import images
+from catalog.models import Category, Product, ProductImage, Variant
 from shop.errors import InvalidInput
 
 # Column limits of the models, checked up front so a long value is a named error, not a
@@ -26,6 +30,7 @@ MAX_NAME_LENGTH = Product._meta.get_field("name").max_length
 MAX_SKU_LENGTH = Variant._meta.get_field("sku").max_length
 MAX_VARIANT_NAME_LENGTH = Variant._meta.get_field("name").max_length
 MAX_CATEGORY_NAME_LENGTH = Category._meta.get_field("name").max_length
+MAX_ALT_LENGTH = ProductImage._meta.get_field("alt").max_length
 MAX_COUNT = 2**31 - 1  # stock and thresholds are 32-bit integer columns
 MAX_PRICE = Decimal("1e10")  # 12 digits, 2 of them decimals
 MAX_WEIGHT_GRAMS = 10_000_000  # ten tonnes: anything above is a typo, not a parcel
@@ -70,6 +75,8 @@ class ImportResult:
     stock_movements: int = 0
     skus: list[str] = field(default_factory=list)
     stock: list[StockFigure] = field(default_factory=list)  # what to set, in file order
+    images_added: int = 0
+    images_removed: int = 0
     # The file's other sections, by what their rows are called ("tax rates"), in file order.
     sections: dict[str, Upserted] = field(default_factory=dict)
 
@@ -174,13 +181,61 @@ def _nul_path(value: Any, path: str) -> str | None:
     return None
 
 
-def _validate(data: Any) -> list[dict[str, Any]]:
-    """Check the whole file before writing anything; the first bad entry is named."""
+def _image_path(value: Any, where: str, image_dir: Path | None) -> Path:
+    """An image entry's file: absolute, or relative to the catalog file's folder; it must
+    be a picture browsers show."""
+    if not isinstance(value, str) or not value.strip():
+        fail(where, "is required: the image file's path, relative to the catalog file's folder or absolute")
+    path = Path(value)
+    if not path.is_absolute():
+        if image_dir is None:
+            fail(where, f"{value!r} must be an absolute path here (there is no catalog file to be relative to)")
+        path = image_dir / path
+    if not path.is_file():
+        fail(where, f"{value!r}: no such file ({path})")
+    try:
+        with path.open("rb") as handle:
+            images.check_image(handle)
+    except images.NotAnImage as refusal:
+        fail(where, f"{value!r} {refusal}")
+    except OSError as exc:
+        fail(where, f"{value!r} cannot be read ({exc.strerror or exc})")
+    return path
+
+
+def _validate_images(product: dict[str, Any], where: str, image_dir: Path | None) -> list[Path]:
+    """The files of a product's images entry, checked (none when it has no such key)."""
+    entries = product.get("images")
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        fail(f"{where}.images", 'must be a list of {"path", "alt"} objects')
+    skus = {v.get("sku") for v in product.get("variants") or [] if isinstance(v, dict)}
+    files: list[Path] = []
+    for k, entry in enumerate(entries):
+        iwhere = f"{where}.images[{k}]"
+        if not isinstance(entry, dict):
+            fail(iwhere, 'must be an object like {"path": "shirt.jpg", "alt": "Linen shirt, front"}')
+        known_keys(entry, iwhere, {"path", "alt", "variant"})
+        files.append(_image_path(entry.get("path"), f"{iwhere}.path", image_dir))
+        alt = entry.get("alt")
+        if alt is not None and (not isinstance(alt, str) or len(alt) > MAX_ALT_LENGTH):
+            fail(f"{iwhere}.alt", f"must be text of at most {MAX_ALT_LENGTH} characters")
+        variant = entry.get("variant")
+        if variant is not None and variant not in skus:
+            fail(f"{iwhere}.variant", f"must be the SKU of one of this product's variants, not {variant!r}")
+    return files
+
+
+def _validate(data: Any, image_dir: Path | None = None) -> tuple[list[dict[str, Any]], list[list[Path]]]:
+    """Check the whole file before writing anything; the first bad entry is named. Returns
+    the products and each one's image files."""
     if not isinstance(data, dict) or not isinstance(data.get("products"), list):
         fail("file", 'must be an object with a "products" list')
     no_nul(data["products"], "products")
     seen_skus: set[str] = set()
     seen_slugs: set[str] = set()
+    image_files: list[list[Path]] = []
     for i, product in enumerate(data["products"]):
         where = f"products[{i}]"
         if not isinstance(product, dict):
@@ -227,10 +282,13 @@ def _validate(data: Any) -> list[dict[str, Any]]:
                 not isinstance(variant["name"], str) or len(variant["name"]) > MAX_VARIANT_NAME_LENGTH
             ):
                 fail(f"{vwhere}.name", f"must be text of at most {MAX_VARIANT_NAME_LENGTH} characters")
-    return data["products"]
+        image_files.append(_validate_images(product, where, image_dir))
+    return data["products"], image_files
 
 
-def import_products(data: Any, *, only_new: bool = False) -> ImportResult:
+def import_products(
+    data: Any, *, only_new: bool = False, image_dir: Path | None = None, written_files: list[str] | None = None
+) -> ImportResult:
     """The catalog's part of a catalog file (checkout.imports.import_catalog does the
     whole file): upsert products and variants by slug and SKU, and list the stock figures
     the file gives each variant for the inventory to set (result.stock). The whole file is
@@ -244,12 +302,21 @@ def import_products(data: Any, *, only_new: bool = False) -> ImportResult:
     weight_grams (of a product: its variants' that give none) is written only when the
     entry has the key, and null clears it: a file from before weights existed does not
     wipe the weights staff have entered since.
+
+    images (a list of {"path", "alt", "variant"}): when the entry has the key, the
+    product's pictures become the listed ones in that order (a file already stored for
+    the product, by content, is kept; pictures not listed are removed). Paths are relative
+    to image_dir (the catalog file's folder) or absolute. Every storage name written is
+    appended to written_files, for the caller to delete if its transaction fails.
     """
-    products = _validate(data)
+    products, image_files = _validate(data, image_dir)
     result = ImportResult()
+    written = written_files if written_files is not None else []
     with transaction.atomic():
         for i, entry in enumerate(products):
             product = Product.objects.filter(slug=entry["slug"]).first()
+            # only_new: the pictures of a product the shop has are staff's, like the rest.
+            skip_images = product is not None and only_new
             if product is not None and only_new:
                 pass
             else:
@@ -267,6 +334,7 @@ def import_products(data: Any, *, only_new: bool = False) -> ImportResult:
                 else:
                     Product.objects.filter(pk=product.pk).update(**fields)
                     result.products_updated += 1
+            variant_ids: dict[str, int] = {}
             for position, v in enumerate(entry["variants"]):
                 existing = Variant.objects.filter(sku=v["sku"]).first()
                 vwhere = f"products[{i}] ({product.slug}).variants[{position}] ({v['sku']})"
@@ -274,6 +342,8 @@ def import_products(data: Any, *, only_new: bool = False) -> ImportResult:
                     # A SKU moving to another product would corrupt old carts' snapshots.
                     fail(f"{vwhere}.sku", f"already belongs to product {existing.product.slug!r}")
                 result.skus.append(v["sku"])
+                if existing is not None:
+                    variant_ids[v["sku"]] = existing.pk
                 if existing is not None and only_new:
                     continue
                 fields = {
@@ -287,10 +357,59 @@ def import_products(data: Any, *, only_new: bool = False) -> ImportResult:
                     fields["weight_grams"] = v["weight_grams"]
                 if existing is None:
                     variant_id = Variant.objects.create(product=product, sku=v["sku"], **fields).pk
+                    variant_ids[v["sku"]] = variant_id
                     result.variants_created += 1
                 else:
                     Variant.objects.filter(pk=existing.pk).update(**fields)
                     variant_id = existing.pk
                     result.variants_updated += 1
                 result.stock.append(StockFigure(variant_id, v["stock"], v.get("low_stock_threshold"), vwhere))
+            if entry.get("images") is not None and not skip_images:
+                _import_images(product, entry["images"], image_files[i], variant_ids, result, written)
     return result
+
+
+def _import_images(
+    product: Product,
+    entries: list[dict[str, Any]],
+    files: list[Path],
+    variant_ids: dict[str, int],
+    result: ImportResult,
+    written: list[str],
+) -> None:
+    """Make the product's pictures the listed ones, in order (see import_products)."""
+    current = {image.image.name: image for image in ProductImage.objects.filter(product=product)}
+    kept: set[int] = set()
+    for position, (entry, path) in enumerate(zip(entries, files, strict=True)):
+        name = images.content_name(path)
+        fields = {"alt": (entry.get("alt") or "").strip(), "variant_id": variant_ids.get(entry.get("variant")), "position": position}
+        image = current.get(f"{images.upload_folder(product)}{name}")
+        if image is not None and image.pk not in kept:
+            ProductImage.objects.filter(pk=image.pk).update(**fields)
+            kept.add(image.pk)
+            continue
+        with path.open("rb") as handle:
+            image, names = images.add_image(product=product, file=File(handle), name=name, **fields)
+        written.extend(names)
+        kept.add(image.pk)
+        result.images_added += 1
+    removed = [image for image in current.values() if image.pk not in kept]
+    if removed:
+        gone = [name for image in removed for name in images.stored_names(image)]
+        ProductImage.objects.filter(pk__in=[image.pk for image in removed]).delete()
+        transaction.on_commit(lambda: images.delete_files(gone))
+        result.images_removed += len(removed)
+
+
+
+def record_sales(quantities: dict[int, int]) -> None:
+    """Count units sold (variant id -> quantity) toward each product's `units_sold`, the
+    best-selling order. Called once an order is paid, after its transaction commits: one
+    short UPDATE per product, in id order, so a sale never holds a product row for the
+    rest of a checkout and two sales never wait on each other's rows."""
+    per_product: dict[int, int] = {}
+    for product_id, variant_id in Variant.objects.filter(pk__in=list(quantities)).values_list("product_id", "pk"):
+        per_product[product_id] = per_product.get(product_id, 0) + quantities[variant_id]
+    for product_id in sorted(per_product):
+        if per_product[product_id] > 0:
+            Product.objects.filter(pk=product_id).update(units_sold=F("units_sold") + per_product[product_id])

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.paginator import InvalidPage, Paginator
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from moneyed import Money
 
 from catalog import selectors
+from catalog.filters import SORTS, parse_listing
 from catalog.models import Category, Product, Variant
 from catalog.stock import Availability, stock_status
 from currencies import rates
@@ -74,15 +75,38 @@ def _currency_and_rate(request: HttpRequest) -> tuple[str, Decimal]:
 
 @require_http_methods(["GET", "HEAD"])
 def product_list(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    """All products or one category's, searched (?q=), sorted and filtered by the query
+    string (catalog.filters); a bad value is named next to its field and left out."""
     category = get_object_or_404(Category, slug=slug) if slug else None
-    paginator = Paginator(selectors.product_list(category=category), settings.CATALOG_PAGE_SIZE)
-    try:
-        page = paginator.page(request.GET.get("page") or 1)
-    except InvalidPage:
-        raise Http404("No such page.") from None
     currency, rate = _currency_and_rate(request)
+    parsed = parse_listing(request.GET, currency=currency, rate=rate, category=category)
+    found = selectors.search_products(parsed.listing)
+    paginator = Paginator(found.products, settings.CATALOG_PAGE_SIZE)
+    page = paginator.page(_clamped_page_number(request.GET.get("page"), paginator))
     cards = [product_card(product, currency, rate) for product in page.object_list]
-    return render(request, "catalog/product_list.html", {"category": category, "page": page, "cards": cards})
+    context: dict[str, Any] = {
+        "category": category,
+        "page": page,
+        "cards": cards,
+        "listing": parsed.listing,
+        "errors": parsed.errors,
+        "fuzzy": found.fuzzy,
+        "facets": selectors.facets(found),
+        "sorts": SORTS,
+        "currency": currency,
+        "suggested_categories": selectors.categories().filter(parent__isnull=True) if not cards else [],
+    }
+    return render(request, "catalog/product_list.html", context)
+
+
+def _clamped_page_number(text: str | None, paginator: Paginator) -> int:
+    """A page past the end shows the last page; zero, a negative number or anything not a
+    number shows the first."""
+    try:
+        number = int(text or 1)
+    except ValueError:
+        return 1
+    return min(max(number, 1), paginator.num_pages)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -40,6 +40,7 @@ from orders.api import order_json
 from orders.api_schema import OrderSerializer
 from orders.selectors import guest_link
 from shop.api_base import ScopedThrottle, ShopAPIView, body_object
+from shop.client_ip import client_key
 from shop.api_schema import error_responses
 from shop.errors import CheckoutIncomplete, InvalidInput, NotFound
 
@@ -206,7 +207,7 @@ class CheckoutView(ShopAPIView):
         summary="Start checkout: reserve every line",
     )
     def post(self, request: Request, cart_id) -> Response:
-        cart = checkout_services.start_checkout(cart_id=cart_id)
+        cart = checkout_services.start_checkout(cart_id=cart_id, client=client_key(request))
         return Response(cart_json(cart.pk, cart=cart))  # as the request saved it
 
     @extend_schema(

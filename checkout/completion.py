@@ -17,10 +17,12 @@ from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from cart import services as cart_services
 from cart.models import Cart
 from cart.pricing import CartTotals, price_cart
+from catalog.services import record_sales
 from currencies.money import format_money, stripe_amount
 from discounts import services as discounts
 from shipping.selectors import method_name
@@ -33,7 +35,9 @@ from payments import notices, records, refunds
 from payments.amounts import from_stripe
 from payments.models import Payment, Refund
 from payments.stripe_client import PaymentIntentInfo
+from shop import metrics
 from shop.alerts import alert_staff
+from shop.logging import bind
 from shop.errors import DiscountUnavailable, InsufficientStock, ShopError
 
 log = logging.getLogger(__name__)
@@ -126,6 +130,8 @@ def complete_checkout(*, cart_id: UUID | str, payment_intent: PaymentIntentInfo,
             now=now,
             unsuppliable=None if shortage is None else shortage.message,
             shipping_method_name=method_name((cart.shipping_address or {}).get("country"), cart.shipping_method),
+            # The language of the shopper's payment request, else this request's (a webhook's: the default).
+            language=(payment.quote or {}).get("language") or get_language(),
         )
         if movements:
             inventory.attach_order(holder_id=cart.pk, order_id=order.pk, movement_ids=[m.pk for m in movements])
@@ -134,8 +140,12 @@ def complete_checkout(*, cart_id: UUID | str, payment_intent: PaymentIntentInfo,
         records.save_intent_state(payment, intent, order_id=order.pk)
         cart_services.complete(cart, now=now)
 
+        bind(order=order.number, payment_intent=intent.id)
+        transaction.on_commit(partial(metrics.CHECKOUT_COMPLETIONS.labels(outcome="ok" if shortage is None else "out_of_stock").inc))
         if shortage is None:
             transaction.on_commit(partial(emails.send_order_confirmation, order.pk))
+            # Best-selling order: counted after commit, so no product row is held meanwhile.
+            transaction.on_commit(partial(record_sales, items), robust=True)
             log.info("order %s created for cart %s (%s)", order.number, cart.pk, intent.id)
             return CheckoutOutcome(order, True)
 

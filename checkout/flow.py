@@ -5,6 +5,8 @@ paying) are checkout.services and checkout.payment; this module only orders the 
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
+
 from cart import pricing
 from cart.models import Cart
 from cart.pricing import ShippingOption
@@ -15,10 +17,10 @@ PAYMENT = "payment"
 CONFIRMATION = "confirmation"
 STEPS: tuple[str, ...] = (ADDRESS, SHIPPING, PAYMENT, CONFIRMATION)
 STEP_TITLES = {
-    ADDRESS: "Contact and address",
-    SHIPPING: "Shipping",
-    PAYMENT: "Payment",
-    CONFIRMATION: "Confirmation",
+    ADDRESS: gettext_lazy("Contact and address"),
+    SHIPPING: gettext_lazy("Shipping"),
+    PAYMENT: gettext_lazy("Payment"),
+    CONFIRMATION: gettext_lazy("Confirmation"),
 }
 
 

@@ -5,10 +5,12 @@ those apps, because it writes to each of them through its own service."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
 
+from catalog import images as catalog_images
 from catalog import services as catalog_services
 from catalog.services import ImportResult, Upserted
 from discounts.imports import import_discount_codes
@@ -27,7 +29,9 @@ SECTIONS: dict[str, Callable[..., dict[str, Upserted]]] = {
 KEYS = ("products", *SECTIONS)
 
 
-def import_catalog(data: Any, *, actor_id: int | None = None, only_new: bool = False) -> ImportResult:
+def import_catalog(
+    data: Any, *, actor_id: int | None = None, only_new: bool = False, image_dir: Path | None = None
+) -> ImportResult:
     """Upsert products and variants by slug and SKU, then the file's shipping zones, tax
     rates and discount codes (each by its natural key, through its app's service), and set
     each variant's stock to the file's figure through ledger movements (one per variant
@@ -38,6 +42,9 @@ def import_catalog(data: Any, *, actor_id: int | None = None, only_new: bool = F
     their stock, zones, methods, rates and codes stay exactly as staff left them (the demo
     seed, run on every start).
 
+    image_dir: the folder that the products' image paths are relative to (the catalog
+    file's). Image files stored by an import that then fails are deleted again.
+
     Locking: catalog rows first, then discount code rows in code order (before stock, as
     checkouts take them), then inventory.set_stock_levels locks every stock row the file
     sets at once, in the global order checkouts follow (shop/locks.py), so an import never
@@ -47,8 +54,17 @@ def import_catalog(data: Any, *, actor_id: int | None = None, only_new: bool = F
         unknown = sorted(set(data) - set(KEYS))
         if unknown:
             catalog_services.fail(unknown[0], f"is not a section of a catalog file (they are {', '.join(KEYS)})")
+    written: list[str] = []
+    try:
+        return _import(data, actor_id=actor_id, only_new=only_new, image_dir=image_dir, written=written)
+    except BaseException:
+        catalog_images.delete_files(written)
+        raise
+
+
+def _import(data: Any, *, actor_id: int | None, only_new: bool, image_dir: Path | None, written: list[str]) -> ImportResult:
     with transaction.atomic():
-        result = catalog_services.import_products(data, only_new=only_new)
+        result = catalog_services.import_products(data, only_new=only_new, image_dir=image_dir, written_files=written)
         for key, import_section in SECTIONS.items():
             if data.get(key) is not None:
                 result.sections.update(import_section(data[key], only_new=only_new))

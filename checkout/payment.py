@@ -26,7 +26,7 @@ from cart.models import Cart
 from cart.pricing import CartTotals, price_cart
 from cart.selectors import parse_cart_id
 from checkout.completion import complete_checkout
-from checkout.reservations import keep_reservation_alive
+from checkout.reservations import capped_expiry, keep_reservation_alive
 from discounts import selectors as discount_selectors
 from discounts import services as discounts
 from orders.models import Order
@@ -233,15 +233,15 @@ def _record_intent(cart_id: UUID, intent: PaymentIntentInfo, totals: CartTotals)
                     holder_id=locked.pk,
                     code=current.discount_code,
                     email=locked.email,
-                    expires_at=max(now + settings.RESERVATION_PAYMENT_TTL, locked.reservation_expires_at),
+                    expires_at=capped_expiry(locked, now + settings.RESERVATION_PAYMENT_TTL),  # held as long as the stock
                     now=now,
                 )
             except DiscountUnavailable as exc:
                 return locked, exc, False
+        # Saves the cart, then extends the stock: the last statement (shop/locks.py).
         keep_reservation_alive(
             locked, now=now, ttl=settings.RESERVATION_PAYMENT_TTL, extend_below=settings.RESERVATION_PAYMENT_TTL
         )
-        cart_services.touch(locked, now, ["reservation_expires_at"])
     return locked, None, True
 
 
@@ -298,13 +298,24 @@ def cancel_payment_for_cart_task(cart_id: str) -> int:
     return cancel_payment_for_cart(cart_id)
 
 
-def cancel_open_intents_after_commit(cart_id: UUID) -> None:
+def cancel_open_intents_after_commit(cart: Cart) -> None:
     """For code taking a cart out of checkout, inside its transaction: once that commits,
     the cart's open PaymentIntent is cancelled by a Celery task (the request need not
-    wait for Stripe). Most ended checkouts never asked for payment and queue nothing."""
-    transaction.on_commit(partial(_queue_intent_cancel, cart_id))
+    wait for Stripe). Most ended checkouts never asked for payment and queue nothing.
+
+    A cart without an email or a shipping address never had an intent (a payment is only
+    asked for with both, _require_details, and a cart that can still leave checkout never
+    loses them): nothing to look for then."""
+    if cart.email and cart.shipping_address:
+        transaction.on_commit(partial(_queue_intent_cancel, cart.pk))
 
 
 def _queue_intent_cancel(cart_id: UUID) -> None:
-    if has_cancellable_intent(cart_id):
-        cancel_payment_for_cart_task.delay(str(cart_id))
+    # Runs after the checkout's end committed: the shopper's request has succeeded, so a
+    # broker that is down must not turn it into an error. The intent stays open for the
+    # beat sweep (cancel_intents_of_ended_checkouts), which finds it from the database.
+    try:
+        if has_cancellable_intent(cart_id):
+            cancel_payment_for_cart_task.delay(str(cart_id))
+    except Exception as exc:
+        log.warning("cart %s: could not queue its intent's cancellation (%s); the sweep will", cart_id, type(exc).__name__)

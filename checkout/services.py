@@ -24,22 +24,28 @@ from cart import services as cart_services
 from cart.models import Cart
 from cart.selectors import parse_cart_id, reservation_is_live
 from checkout import payment
-from checkout.reservations import extend_reservation, extension_due
+from checkout.reservations import capped_expiry, extend_reservation, extension_due
 from inventory import services as inventory
 from payments.services import hold_payment_lock_until_commit
+from shop import metrics
 from shop.errors import CartNotActive, InvalidInput, PaymentInProgress, ReservationExpired
+from shop.ratelimits import message_for_checkout_starts, refuse_over_limit
 
 log = logging.getLogger(__name__)
 
 UNSET = cart_services.UNSET
 
 
-def start_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
+def start_checkout(*, cart_id: UUID | str, client: str | None = None, now: datetime | None = None) -> Cart:
     """Reserve every line for RESERVATION_TTL, all or none, and fix the cart's quote
-    (rate and USD prices).
+    (rate and USD prices). The cart must keep to the hold limits (CART_MAX_QUANTITY_PER_SKU,
+    CART_MAX_UNITS: 400 naming `lines`).
 
-    Called again while in checkout it extends a live reservation, or reserves again,
-    all or none, when any of it ran out.
+    Called again while in checkout it extends a live reservation (never past the
+    checkout's hold deadline, CHECKOUT_MAX_HOLD after it started), or reserves again, all
+    or none, when any of it ran out. Each new hold counts against `client`'s
+    CHECKOUT_START_RATE_LIMIT (shop.client_ip; None: not counted): over it, RateLimited
+    (429) and nothing changes.
     """
     with transaction.atomic():
         cart = cart_services.lock_cart(cart_id)
@@ -50,8 +56,9 @@ def start_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
         items = cart_services.items_to_reserve(cart)
         if not items:
             raise InvalidInput("Your cart is empty.", details={"lines": ["Add an item before checking out."]})
+        cart_services.check_hold_limits(items)
         if cart.status == Cart.Status.CHECKOUT and reservation_is_live(cart, now):
-            target = max(expires_at, cart.reservation_expires_at)
+            target = capped_expiry(cart, expires_at)  # no further than the hold deadline
             cart.reservation_expires_at = target
             cart_services.touch(cart, now, ["reservation_expires_at"])  # before the stock statement
             try:
@@ -60,10 +67,15 @@ def start_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart:
                 pass  # part of it ran out and may be someone else's: reserve again below
             else:
                 return cart
+        if client is not None:
+            refuse_over_limit(
+                "checkout-start", client, settings.CHECKOUT_START_RATE_LIMIT, message=message_for_checkout_starts()
+            )
         # The cart is written before the stock rows are locked: those locks are held to
         # the commit, so nothing else should run after them.
         cart_services.enter_checkout(cart, expires_at=expires_at, now=now)
         inventory.reserve(holder_id=cart.pk, items=items, expires_at=expires_at, now=now)
+    metrics.CHECKOUT_STARTS.inc()
     return cart
 
 
@@ -168,7 +180,7 @@ def cancel_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart
         cart = cart_services.lock_cart(cart_uuid)
         now = now or timezone.now()
         cart_services.leave_checkout(cart, now=now)
-        payment.cancel_open_intents_after_commit(cart.pk)
+        payment.cancel_open_intents_after_commit(cart)
         inventory.release(holder_id=cart.pk, now=now)  # last: stock locks are held to the commit
     return cart
 
@@ -195,7 +207,7 @@ def abandon_idle_carts(*, now: datetime | None = None, batch_size: int = 200) ->
                 if cart.status not in (Cart.Status.ACTIVE, Cart.Status.CHECKOUT) or cart.last_activity_at >= cutoff:
                     continue
                 if cart.status == Cart.Status.CHECKOUT:
-                    payment.cancel_open_intents_after_commit(cart.pk)
+                    payment.cancel_open_intents_after_commit(cart)
                 cart_services.abandon(cart)
                 inventory.release(holder_id=cart.pk, now=now)  # last: stock locks are held to the commit
                 abandoned += 1

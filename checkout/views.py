@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django_countries import countries as all_countries
 
@@ -50,6 +51,8 @@ from shop.errors import (
     ReservationExpired,
     ShopError,
 )
+from shop.client_ip import client_key
+from shop.ratelimits import RateLimited, too_many_requests
 
 # The cart whose checkout this browser went through, kept after the cart is completed
 # (cart.session forgets completed carts) so the confirmation page can find its order.
@@ -135,7 +138,7 @@ def _open_step(request: HttpRequest, step: str) -> tuple[Cart | None, HttpRespon
         finished = _finished_cart(request)
         if finished is not None and finished.status == Cart.Status.COMPLETED:
             return None, redirect("checkout:complete")
-        messages.info(request, "Your cart is empty.")
+        messages.info(request, gettext("Your cart is empty."))
         return None, redirect("cart:detail")
     if cart.status == Cart.Status.ACTIVE:
         return None, redirect("checkout:start")
@@ -174,16 +177,18 @@ def start(request: HttpRequest) -> HttpResponse:
         finished = _finished_cart(request)
         if finished is not None and finished.status == Cart.Status.COMPLETED:
             return redirect("checkout:complete")
-        messages.info(request, "Your cart is empty.")
+        messages.info(request, gettext("Your cart is empty."))
         return redirect("cart:detail")
     expired = cart.status == Cart.Status.CHECKOUT and not reservation_is_live(cart)
     # Opening /checkout/ again mid-checkout only finds the step; re-reserving an expired
     # checkout is the shopper's explicit choice (a POST from the expired page).
     if cart.status == Cart.Status.ACTIVE or (expired and request.method == "POST"):
         try:
-            cart = services.start_checkout(cart_id=cart.pk)
+            cart = services.start_checkout(cart_id=cart.pk, client=client_key(request))
         except InsufficientStock as error:
             return _problem(request, error, cart=cart)
+        except RateLimited as error:
+            return too_many_requests(request, error.retry_after)
         except (InvalidInput, CartNotActive) as error:
             messages.error(request, error.message)
             return redirect("cart:detail")
@@ -370,8 +375,8 @@ def _chosen_saved_address(request: HttpRequest, choice: str, *, field: str) -> d
         return address_selectors.address_of(user_id=request.user.pk, address_id=choice).as_address()
     except NotFound:
         raise InvalidInput(
-            "Choose one of your saved addresses or enter a new one.",
-            details={field: ["Choose one of your saved addresses or enter a new one."]},
+            gettext("Choose one of your saved addresses or enter a new one."),
+            details={field: [gettext("Choose one of your saved addresses or enter a new one.")]},
         ) from None
 
 
@@ -403,7 +408,7 @@ def address(request: HttpRequest) -> HttpResponse:
         typing_new_billing and address_forms.country_changed(request.POST, "billing")
     ):
         context = _address_context(request, errors={}, **state)
-        context["form_notice"] = "The address fields now follow the chosen country. Check them, then continue."
+        context["form_notice"] = gettext("The address fields now follow the chosen country. Check them, then continue.")
         return _page(request, "checkout/address.html", cart, flow.ADDRESS, context)
     try:
         chosen = _chosen_saved_address(request, saved_choice, field=SAVED_SHIPPING_FIELD)
@@ -416,7 +421,7 @@ def address(request: HttpRequest) -> HttpResponse:
         )
     except InvalidInput as error:
         context = _address_context(request, errors=error.details, **state)
-        context["form_error"] = "Please correct the fields marked below."
+        context["form_error"] = gettext("Please correct the fields marked below.")
         return _page(request, "checkout/address.html", cart, flow.ADDRESS, context, status=400)
     except ReservationExpired as error:
         return _problem(request, error, cart=cart)
@@ -429,7 +434,7 @@ def address(request: HttpRequest) -> HttpResponse:
         except InvalidInput as error:  # a full address book does not stop the checkout
             messages.warning(request, error.message)
         else:
-            messages.success(request, "The address is saved in your address book.")
+            messages.success(request, gettext("The address is saved in your address book."))
     return redirect("checkout:shipping")
 
 
@@ -453,7 +458,7 @@ def shipping(request: HttpRequest) -> HttpResponse:
         context = {
             "options": options,
             "chosen": chosen,
-            "method_errors": ["Choose a shipping method."] if not chosen else error.details.get("shipping_method", [error.message]),
+            "method_errors": [gettext("A shipping method is required: choose one below.")] if not chosen else error.details.get("shipping_method", [error.message]),
         }
         return _page(request, "checkout/shipping.html", cart, flow.SHIPPING, context, status=400)
     except ReservationExpired as error:
@@ -547,7 +552,7 @@ def setup_intent(request: HttpRequest) -> JsonResponse:
 
 # --- the discount code, on the payment step and the cart page ------------------------
 
-ENTER_A_CODE = "Enter a discount code."
+ENTER_A_CODE = gettext_lazy("Enter a discount code.")
 
 
 def _typed_code(request: HttpRequest) -> str:
@@ -588,7 +593,7 @@ def _set_discount_in_checkout(request: HttpRequest, typed: str, *, removing: boo
         return redirect("checkout:start")
     except ShopError as error:
         return _payment_page(request, cart, status=error.status, discount_error=_refusal(error), discount_code=typed)
-    messages.success(request, "Discount code removed." if removing else f"Discount code {cart.discount_code} applied.")
+    messages.success(request, gettext("Discount code removed.") if removing else gettext("Discount code %(code)s applied.") % {"code": cart.discount_code})
     return redirect("checkout:payment")
 
 
@@ -607,14 +612,14 @@ def remove_discount_from_cart(request: HttpRequest) -> HttpResponse:
 def _set_discount_from_cart(request: HttpRequest, typed: str, *, removing: bool) -> HttpResponse:
     cart_id = current_cart_id(request)
     if cart_id is None:
-        return render_cart(request, status=400, error="Your cart is empty.")
+        return render_cart(request, status=400, error=gettext("Your cart is empty."))
     if not removing and not typed.strip():
         return render_cart(request, status=400, discount_error=ENTER_A_CODE)
     try:
         cart = services.set_discount_code(cart_id=cart_id, code=typed)
     except ShopError as error:
         return render_cart(request, status=error.status, discount_error=_refusal(error), discount_code=typed)
-    messages.success(request, "Discount code removed." if removing else f"Discount code {cart.discount_code} applied.")
+    messages.success(request, gettext("Discount code removed.") if removing else gettext("Discount code %(code)s applied.") % {"code": cart.discount_code})
     return redirect("cart:detail")
 
 
@@ -681,7 +686,7 @@ def start_from_cart(request: HttpRequest) -> HttpResponse:
     """The cart page's "Checkout" button: reserve, then the checkout's first step; a
     refusal shows the cart page with the reason."""
     return cart_action(
-        request, lambda cart_id: services.start_checkout(cart_id=cart_id), success="", then=CHECKOUT_PATH
+        request, lambda cart_id: services.start_checkout(cart_id=cart_id, client=client_key(request)), success="", then=CHECKOUT_PATH
     )
 
 
@@ -691,7 +696,7 @@ def cancel_from_cart(request: HttpRequest) -> HttpResponse:
     return cart_action(
         request,
         lambda cart_id: services.cancel_checkout(cart_id=cart_id),
-        success="Checkout cancelled; your items are no longer reserved.",
+        success=gettext("Checkout cancelled; your items are no longer reserved."),
     )
 
 
@@ -713,5 +718,7 @@ def cancel_order(request: HttpRequest, number: str) -> HttpResponse:
     except ShopError as error:
         messages.error(request, error.message)
         return redirect(page)
-    messages.success(request, f"Order {number} is cancelled. Your payment is on its way back to your card; we have sent you an email.")
+    messages.success(
+        request, gettext("Order %(number)s is cancelled. Your payment is on its way back to your card; we have sent you an email.") % {"number": number}
+    )
     return redirect(page)

@@ -98,7 +98,8 @@ class CurrencyRateAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change) -> None:
         pass  # nothing related to save; the service wrote the row
 
-    @admin.action(description="Refresh all rates from the provider now")
+    # Actions write rates: only staff who may change them (a view-only user sees neither).
+    @admin.action(description="Refresh all rates from the provider now", permissions=["change"])
     def refresh_from_provider(self, request, queryset) -> None:
         try:
             result = rate_services.refresh_rates()
@@ -113,7 +114,7 @@ class CurrencyRateAdmin(admin.ModelAdmin):
             messages.SUCCESS if not result.missing else messages.WARNING,
         )
 
-    @admin.action(description="Clear the manual rate of the selected currencies")
+    @admin.action(description="Clear the manual rate of the selected currencies", permissions=["change"])
     def clear_overrides(self, request, queryset) -> None:
         cleared = []
         for row in queryset.filter(override_rate__isnull=False):

@@ -8,3 +8,7 @@ class CurrenciesConfig(AppConfig):
 
     def ready(self) -> None:
         from currencies import checks  # noqa: F401  (registers the system checks)
+        from currencies.metrics import rate_metrics
+        from shop.metrics import register_collector
+
+        register_collector(rate_metrics)  # the rates' age at /metrics

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import get_language
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from currencies import rates
@@ -87,6 +88,25 @@ def locale_from_accept_language(header: str) -> str:
     """The Babel locale name for number formatting ("de_DE", "ja"), else en_US."""
     locale = next((entry.locale for entry in _accepted_languages(header) if entry.locale is not None), None)
     return str(locale) if locale is not None else DEFAULT_LOCALE
+
+
+# The locale of a page language the shopper picked that their Accept-Language does not name.
+LANGUAGE_LOCALES = {"en": DEFAULT_LOCALE, "de": "de_DE", "fr": "fr_FR"}
+
+
+@lru_cache(maxsize=1024)
+def locale_for_language(header: str, language: str, chosen: bool) -> str:
+    """The Babel locale for money on a page in `language`: the first Accept-Language entry
+    in that language (keeping its region: de-CH formats as Swiss German), else, when the
+    shopper `chosen` the language themselves (the language selector), that language's own
+    locale; else the header's locale as locale_from_accept_language reads it."""
+    entries = _accepted_languages(header)
+    for entry in entries:
+        if entry.locale is not None and entry.locale.language == language:
+            return str(entry.locale)
+    if chosen:
+        return LANGUAGE_LOCALES.get(language) or str(_babel_locale(language) or DEFAULT_LOCALE)
+    return locale_from_accept_language(header)
 
 
 @lru_cache(maxsize=1024)
@@ -167,7 +187,10 @@ class ShopperCurrencyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest):
-        request.shop_locale = locale_from_accept_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
+        # LocaleMiddleware ran before: prices follow the page's language (docs/operations.md).
+        language = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
+        chosen = language == (request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) or "").split("-")[0].lower()
+        request.shop_locale = locale_for_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""), language, chosen)
         response = self.get_response(request)
         patch_vary_headers(response, ("Accept-Language",))
         return response

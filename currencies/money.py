@@ -10,7 +10,7 @@ currencies a multiple of 10 fils), so what the page shows is what Stripe charges
 """
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation, Overflow
 from functools import lru_cache
 
 from django.conf import settings
@@ -121,7 +121,7 @@ def parse_amount_in_steps(
         steps = amount / step
         exact = steps == steps.to_integral_value()
         written = amount.quantize(quantum(currency))
-    except InvalidOperation:  # more digits than Decimal's context: no amount that large
+    except (InvalidOperation, Overflow):  # more digits than Decimal's context: no amount that large
         raise InvalidInput(too_large, details={field: ["Too large."]}) from None
     if not exact:
         shown_step = format_money(Money(step, currency))
@@ -183,9 +183,17 @@ def format_money(money: Money, locale: str | None = None) -> str:
     minor units: `$1,234.50`, `1.234,50 €` (de), `¥1,999`, `KWD 5.250`."""
     code = money.currency.code
     places = minor_units(code)
-    babel_locale, pattern = _display_pattern(code, normalize_locale(locale), places)
     amount = Decimal(money.amount).quantize(quantum(code), rounding=ROUND_HALF_UP)
-    return pattern.apply(amount, babel_locale, currency=code, currency_digits=False, decimal_quantization=True)
+    # Keyed by the amount's text, which tells 0.00 from -0.00 (equal as Decimals).
+    return _formatted(str(amount), code, normalize_locale(locale), places)
+
+
+@lru_cache(maxsize=4096)
+def _formatted(amount: str, code: str, locale_name: str, places: int) -> str:
+    """Babel's formatting is slow (about 50 µs) and a page shows the same prices again and
+    again: each amount is formatted once per currency and locale."""
+    babel_locale, pattern = _display_pattern(code, locale_name, places)
+    return pattern.apply(Decimal(amount), babel_locale, currency=code, currency_digits=False, decimal_quantization=True)
 
 
 # --- Stripe ---------------------------------------------------------------------------

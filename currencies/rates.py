@@ -26,10 +26,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from currencies.models import CurrencyRate, ExchangeRateSet
 from shop.errors import RateUnavailable, UnsupportedCurrency
 from shop.request_memo import forget, remembered
+from shop.text import truncate
 
 log = logging.getLogger(__name__)
 
@@ -143,12 +145,14 @@ def validate_currency(code: Any) -> str:
     listed = ", ".join(supported)
     if cleaned in settings.CURRENCIES:
         raise RateUnavailable(
-            f"Prices in {cleaned} are not available right now. Choose one of {listed}.",
+            gettext("Prices in %(currency)s are not available right now. Choose one of %(listed)s.") % {"currency": cleaned, "listed": listed},
             details={"currency": [f"No exchange rate for {cleaned} yet. Supported: {listed}."]},
         )
-    shown = cleaned or "That currency"
+    shown = truncate(cleaned, 20)  # never echo a huge input whole
     raise UnsupportedCurrency(
-        f"{shown} is not supported. Choose one of {listed}.",
+        gettext("%(currency)s is not supported. Choose one of %(listed)s.") % {"currency": shown, "listed": listed}
+        if shown
+        else gettext("That currency is not supported. Choose one of %(listed)s.") % {"listed": listed},
         details={"currency": [f"Supported: {listed}."]},
     )
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext, gettext_noop
 
 from catalog.selectors import category_chain, category_parents
 from discounts.models import DiscountCode, DiscountUse
@@ -21,13 +22,13 @@ NOT_IN_CART = "not_in_cart"
 CUSTOMER_LIMIT = "customer_limit"
 
 REASON_SENTENCES = {
-    UNKNOWN: "There is no discount code {code}.",
-    EXPIRED: "The discount code {code} has expired.",
-    NOT_STARTED: "The discount code {code} is not valid yet.",
-    USED_UP: "The discount code {code} has been used up.",
-    MINIMUM_NOT_MET: "The discount code {code} needs a subtotal of at least {minimum}.",
-    NOT_IN_CART: "The discount code {code} is for items that are not in your cart.",
-    CUSTOMER_LIMIT: "You have already used the discount code {code} as often as it allows.",
+    UNKNOWN: gettext_noop("There is no discount code {code}."),
+    EXPIRED: gettext_noop("The discount code {code} has expired."),
+    NOT_STARTED: gettext_noop("The discount code {code} is not valid yet."),
+    USED_UP: gettext_noop("The discount code {code} has been used up."),
+    MINIMUM_NOT_MET: gettext_noop("The discount code {code} needs a subtotal of at least {minimum}."),
+    NOT_IN_CART: gettext_noop("The discount code {code} is for items that are not in your cart."),
+    CUSTOMER_LIMIT: gettext_noop("You have already used the discount code {code} as often as it allows."),
 }
 MAX_CODE_LENGTH = 40
 
@@ -38,7 +39,7 @@ def normalize_code(text: str) -> str:
 
 
 def reason_sentence(reason: str, code: str, *, minimum: str = "") -> str:
-    return REASON_SENTENCES[reason].format(code=code[:MAX_CODE_LENGTH], minimum=minimum)
+    return gettext(REASON_SENTENCES[reason]).format(code=code[:MAX_CODE_LENGTH], minimum=minimum)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from discounts.models import DiscountCode, DiscountUse
 from discounts.selectors import EXPIRED, UNKNOWN, date_problem, limit_problem, normalize_code, reason_sentence
@@ -25,7 +26,7 @@ def _lock_code(code: str) -> DiscountCode | None:
 
 
 def _unavailable(reason: str, code: str) -> DiscountUnavailable:
-    return DiscountUnavailable(reason_sentence(reason, normalize_code(code)) + " Remove it to pay without it.", reason=reason)
+    return DiscountUnavailable(reason_sentence(reason, normalize_code(code)) + gettext(" Remove it to pay without it."), reason=reason)
 
 
 def reserve_use(*, holder_id: UUID, code: str, email: str, expires_at: datetime, now: datetime) -> DiscountUse:

@@ -314,7 +314,7 @@ admin.site.unregister(Variant)
 
 @admin.register(Product)
 class ProductWithStockAdmin(catalog_admin.ProductAdmin):
-    inlines = [VariantStockInline]
+    inlines = [catalog_admin.ProductImageInline, VariantStockInline]
 
 
 @admin.register(Variant)

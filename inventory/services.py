@@ -25,6 +25,7 @@ from catalog.models import Variant
 from inventory.locks import LockedWork, lock_reserved_stocks, lock_stocks
 from inventory.models import Reservation, Stock, StockMovement
 from inventory.selectors import StockFigures, stock_drift
+from shop import metrics
 from shop.alerts import AlertKind, alert_staff
 from shop.errors import InsufficientStock, ReservationExpired, StockAdjustmentRefused
 
@@ -93,6 +94,7 @@ def _shortages(stocks: dict[int, Stock], items: Mapping[int, int]) -> list[Short
 
 
 def insufficient_stock_error(shortages: list[Shortage]) -> InsufficientStock:
+    metrics.OUT_OF_STOCK_REFUSALS.labels(stage="reserve").inc()
     variants = Variant.objects.select_related("product").in_bulk([s.variant_id for s in shortages])
     return InsufficientStock.of((variants[s.variant_id], s.requested, s.available) for s in shortages)
 
@@ -125,6 +127,8 @@ def reserve(*, holder_id: UUID, items: Mapping[int, int], expires_at: datetime, 
         shortages = [Shortage(vid, requested, available) for pk, vid, requested, available in rows if pk is None]
         if shortages:
             raise insufficient_stock_error(shortages)
+        # Counted once the hold is committed (no SQL: the stock rows stay locked to the commit).
+        transaction.on_commit(partial(metrics.RESERVATION_UNITS.labels(event="created").inc, sum(items.values())))
         return [
             Reservation(id=pk, holder_id=holder_id, variant_id=vid, quantity=q, expires_at=expires_at, created_at=now)
             for pk, vid, q, _available in rows
@@ -142,6 +146,8 @@ def release(*, holder_id: UUID, now: datetime | None = None) -> int:
     )
     with transaction.atomic(savepoint=False):
         ((freed,),) = lock_reserved_stocks(holder_id, then=work)
+    if freed:
+        transaction.on_commit(partial(metrics.RESERVATION_UNITS.labels(event="released").inc, freed))
     return freed
 
 
@@ -177,6 +183,7 @@ def extend(*, holder_id: UUID, expires_at: datetime, now: datetime | None = None
         ((moved,),) = lock_stocks([vid for vid, _expiry in held], then=work)
     if moved < 0:
         raise ReservationExpired()
+    transaction.on_commit(metrics.RESERVATION_EXTENSIONS.inc)
     return moved
 
 
@@ -219,6 +226,7 @@ def commit(*, holder_id: UUID, items: Mapping[int, int], order_id: int | None, n
         for variant_id, quantity in items.items():
             stocks[variant_id].on_hand -= quantity
         movements = _write_on_hand(stocks, {vid: -q for vid, q in items.items()}, reason=StockMovement.Reason.SALE, order_id=order_id, now=now)
+        transaction.on_commit(partial(metrics.RESERVATION_UNITS.labels(event="committed").inc, sum(items.values())))
     return movements
 
 
@@ -414,6 +422,7 @@ def expire_reservations(*, now: datetime | None = None, batch_size: int = 200) -
         work = LockedWork("inventory_release(%(variant_ids)s::bigint[], NULL, %(now)s::timestamptz)", {"now": now})
         with transaction.atomic():
             ((released,),) = lock_stocks(variant_ids, then=work)  # one statement under the locks
+        metrics.RESERVATION_UNITS.labels(event="expired").inc(released)
         freed += released
         after = variant_ids[-1]
 

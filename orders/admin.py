@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -180,7 +181,7 @@ class OrderAdmin(admin.ModelAdmin):
     ]
     date_hierarchy = "created_at"
     fieldsets = [
-        (None, {"fields": ["number", "status", "payment_status", "email", "user", "cart", "created_at"]}),
+        (None, {"fields": ["number", "status", "payment_status", "email", "user", "cart", "created_at", "language_name"]}),
         ("Amounts", {"fields": [
             "currency", "exchange_rate", "subtotal", "discount_code_link", "discount", "shipping", "tax", "tax_breakdown",
             "prices_include_tax", "total", "refunded",
@@ -191,7 +192,7 @@ class OrderAdmin(admin.ModelAdmin):
     readonly_fields = [
         "number", "status", "payment_status", "email", "user", "cart", "created_at", "currency", "exchange_rate",
         "subtotal", "discount_code_link", "discount", "shipping", "tax", "tax_breakdown", "prices_include_tax", "total",
-        "refunded", "shipping_method_text", "shipping_address_text", "billing_address_text", "staff_note",
+        "refunded", "shipping_method_text", "shipping_address_text", "billing_address_text", "staff_note", "language_name",
     ]
     inlines = [OrderLineInline, ShipmentInline, RefundNoteInline, OrderEventInline]
 
@@ -203,6 +204,12 @@ class OrderAdmin(admin.ModelAdmin):
         if code_id is None:  # the code was deleted (it had no committed use then)
             return order.discount_code
         return format_html('<a href="{}">{}</a>', reverse("admin:discounts_discountcode_change", args=[code_id]), order.discount_code)
+
+    @admin.display(description="Language")
+    def language_name(self, order: Order) -> str:
+        """The language the shopper checked out in; their emails are written in it."""
+        names = dict(settings.LANGUAGES)
+        return f"{names[order.language]} ({order.language})" if order.language in names else order.language
 
     @admin.display(description="Tax by rate")
     def tax_breakdown(self, order: Order) -> str:

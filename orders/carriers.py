@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from django.conf import settings
+from django.utils.translation import gettext, gettext_noop
 
 # Carriers staff choose from, with the page a shopper follows to track a parcel
 # ({tracking} is the tracking number). CARRIER_TRACKING_URLS in settings adds or replaces.
@@ -14,7 +15,7 @@ CARRIERS: dict[str, tuple[str, str]] = {
     "usps": ("USPS", "https://tools.usps.com/go/TrackConfirmAction?tLabels={tracking}"),
     "royal_mail": ("Royal Mail", "https://www.royalmail.com/track-your-item#/tracking-results/{tracking}"),
     "dpd": ("DPD", "https://www.dpd.com/tracking?parcelNumber={tracking}"),
-    "other": ("Other carrier", ""),
+    "other": (gettext_noop("Other carrier"), ""),
 }
 
 
@@ -29,4 +30,4 @@ def tracking_url(carrier: str, tracking_number: str) -> str:
 
 
 def carrier_name(code: str) -> str:
-    return carriers().get(code, (code, ""))[0]
+    return gettext(carriers().get(code, (code, ""))[0])  # brand names stay as they are

@@ -8,11 +8,13 @@ never breaks a checkout: the failure is logged for staff.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.urls import NoReverseMatch
 from moneyed import Money
 
@@ -34,18 +36,19 @@ def order_url(order: Order) -> str:
     return settings.SITE_URL.rstrip("/") + link
 
 
-# Emails use one fixed locale, on purpose. The shopper's locale (their browser's
-# Accept-Language) is stored on neither the cart nor the order, and the confirmation is often
-# sent from a Stripe webhook with no shopper request at all, so it cannot follow the page's
-# formatting without a model change. Guessing a locale from the currency (EUR -> de_DE) would
-# be wrong for French or Irish shoppers. en_US with CLDR's symbols is unambiguous for every
-# currency sold ($, €, £, ¥, CA$, A$, CHF, SEK, KWD), and format_money always writes the
-# currency's ISO minor units (¥6,303, KWD 12.810), the same amount the page and Stripe use.
+# Emails are written in the order's language (Order.language, the shopper's at checkout),
+# also when a Celery task or a Stripe webhook sends them, and amounts are formatted for that
+# language: one locale per language, not the browser's region (which the order does not
+# store). Guessing a locale from the currency (EUR -> de_DE) would be wrong for French or
+# Irish shoppers. en_US with CLDR's symbols is unambiguous for every currency sold ($, €, £,
+# ¥, CA$, A$, CHF, SEK, KWD), and format_money always writes the currency's ISO minor units
+# (¥6,303, KWD 12.810), the same amount the page and Stripe use.
 EMAIL_MONEY_LOCALE = "en_US"
+EMAIL_MONEY_LOCALES = {"en": EMAIL_MONEY_LOCALE, "de": "de_DE", "fr": "fr_FR"}
 
 
 def _money(value: Money) -> str:
-    return format_money(value, EMAIL_MONEY_LOCALE)
+    return format_money(value, EMAIL_MONEY_LOCALES.get(translation.get_language() or "", EMAIL_MONEY_LOCALE))
 
 
 def _context(order: Order) -> dict[str, Any]:
@@ -85,15 +88,17 @@ def _send_to_shopper(order_id: int, template: str, extra: dict[str, Any] | None 
         if is_anonymised(order):  # its customer deleted their account: no one to tell
             log.info("no %s email for order id %s: its customer's data was deleted", template, order_id)
             return False
-        context = {**_context(order), **(extra or {})}
-        subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
-        message = EmailMultiAlternatives(
-            subject=subject,
-            body=render_to_string(f"emails/{template}.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[order.email],
-        )
-        message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
+        with translation.override(order.language or settings.LANGUAGE_CODE):
+            # Callables in `extra` (amounts, the carrier's name) are worked out in the order's language.
+            context = {**_context(order), **{key: value() if callable(value) else value for key, value in (extra or {}).items()}}
+            subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
+            message = EmailMultiAlternatives(
+                subject=subject,
+                body=render_to_string(f"emails/{template}.txt", context),
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=[order.email],
+            )
+            message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
         message.send()
     except Exception:
         log.exception("could not send the %s email of order id %s", template, order_id)
@@ -112,19 +117,19 @@ def send_order_shipped(order_id: int, shipment_id: int) -> bool:
         log.error("no shipment %s to tell order id %s about", shipment_id, order_id)
         return False
     parcel = [{"name": line.order_line.display_name, "sku": line.order_line.sku, "quantity": line.quantity} for line in shipment.lines.all()]
-    extra = {"shipment": shipment, "parcel": parcel, "carrier": carrier_name(shipment.carrier)}
+    extra = {"shipment": shipment, "parcel": parcel, "carrier": partial(carrier_name, shipment.carrier)}
     return _send_to_shopper(order_id, "order_shipped", extra)
 
 
 def send_refund_notice(order_id: int, amount: Money) -> bool:
     """Staff refunded `amount` of the order (a return, a goodwill gesture)."""
-    return _send_to_shopper(order_id, "order_refunded", {"refund_amount": _money(amount)})
+    return _send_to_shopper(order_id, "order_refunded", {"refund_amount": partial(_money, amount)})
 
 
 def send_order_cancelled(order_id: int, refunding: Money | None) -> bool:
     """The order was cancelled: `refunding` (None: nothing was left to refund) is on its
     way back to the card, or the authorization is released."""
-    return _send_to_shopper(order_id, "order_cancelled", {"refunding": _money(refunding) if refunding is not None else ""})
+    return _send_to_shopper(order_id, "order_cancelled", {"refunding": partial(_money, refunding) if refunding is not None else ""})
 
 
 def send_order_not_fulfilled(order_id: int, code_ran_out: str = "") -> bool:

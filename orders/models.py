@@ -8,6 +8,7 @@ import moneyed
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from djmoney.models.fields import MoneyField
 
 # One decimal_places for every currency: enough for KWD's three.
@@ -25,23 +26,23 @@ class Order(models.Model):
     class Status(models.TextChoices):
         """Where the order is (orders.services.TRANSITIONS says what may follow what)."""
 
-        AUTHORIZED = "authorized"  # the card is authorized, not yet captured (manual capture)
-        PAID = "paid"
-        PROCESSING = "processing"  # staff are packing it: the shopper can no longer cancel
-        PARTIALLY_SHIPPED = "partially_shipped"
-        SHIPPED = "shipped"
-        DELIVERED = "delivered"
-        CANCELLED = "cancelled"
-        NEEDS_ATTENTION = "needs_attention"
-        REFUNDED = "refunded"  # refunded in full before it was shipped
-        FULFILLED = "fulfilled"  # not set any more; orders made before shipments kept it
+        AUTHORIZED = "authorized", _("Authorized")  # the card is authorized, not yet captured (manual capture)
+        PAID = "paid", _("Paid")
+        PROCESSING = "processing", _("Processing")  # staff are packing it: the shopper can no longer cancel
+        PARTIALLY_SHIPPED = "partially_shipped", _("Partially Shipped")
+        SHIPPED = "shipped", _("Shipped")
+        DELIVERED = "delivered", _("Delivered")
+        CANCELLED = "cancelled", _("Cancelled")
+        NEEDS_ATTENTION = "needs_attention", _("Needs Attention")
+        REFUNDED = "refunded", _("Refunded")  # refunded in full before it was shipped
+        FULFILLED = "fulfilled", _("Fulfilled")  # not set any more; orders made before shipments kept it
 
     class PaymentStatus(models.TextChoices):
-        AUTHORIZED = "authorized"
-        PAID = "paid"
-        PARTIALLY_REFUNDED = "partially_refunded"
-        REFUNDED = "refunded"
-        FAILED = "failed"  # the authorization was cancelled or lapsed before capture
+        AUTHORIZED = "authorized", _("Authorized")
+        PAID = "paid", _("Paid")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially Refunded")
+        REFUNDED = "refunded", _("Refunded")
+        FAILED = "failed", _("Failed")  # the authorization was cancelled or lapsed before capture
 
     number = models.CharField(max_length=20, unique=True)
     cart = models.OneToOneField("cart.Cart", on_delete=models.PROTECT, related_name="order")
@@ -66,6 +67,9 @@ class Order(models.Model):
     tax_lines = models.JSONField(default=list, blank=True)
     prices_include_tax = models.BooleanField(default=False)
     discount_code = models.CharField(max_length=40, blank=True)
+    # The language the shopper checked out in (a code of settings.LANGUAGES): every email
+    # about the order is written in it, whoever or whatever sends it.
+    language = models.CharField(max_length=8, default="en")
     access_token = models.CharField(max_length=64, default=_new_token, editable=False)
     staff_note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from moneyed import Money
 
@@ -18,16 +19,16 @@ from taxes.selectors import TaxRule
 
 # Each status as the shopper reads it in their order's history.
 SHOPPER_WORDS = {
-    Order.Status.AUTHORIZED: "Order placed; the payment is authorized on your card",
-    Order.Status.PAID: "Order placed and paid",
-    Order.Status.PROCESSING: "We are preparing your order",
-    Order.Status.PARTIALLY_SHIPPED: "Part of your order is on its way",
-    Order.Status.SHIPPED: "Your order is on its way",
-    Order.Status.DELIVERED: "Delivered",
-    Order.Status.CANCELLED: "Order cancelled; the payment is being returned to your card",
-    Order.Status.NEEDS_ATTENTION: "Our team is looking into your order",
-    Order.Status.REFUNDED: "Refunded in full",
-    Order.Status.FULFILLED: "Sent",
+    Order.Status.AUTHORIZED: _("Order placed; the payment is authorized on your card"),
+    Order.Status.PAID: _("Order placed and paid"),
+    Order.Status.PROCESSING: _("We are preparing your order"),
+    Order.Status.PARTIALLY_SHIPPED: _("Part of your order is on its way"),
+    Order.Status.SHIPPED: _("Your order is on its way"),
+    Order.Status.DELIVERED: _("Delivered"),
+    Order.Status.CANCELLED: _("Order cancelled; the payment is being returned to your card"),
+    Order.Status.NEEDS_ATTENTION: _("Our team is looking into your order"),
+    Order.Status.REFUNDED: _("Refunded in full"),
+    Order.Status.FULFILLED: _("Sent"),
 }
 
 
@@ -41,7 +42,7 @@ class HistoryEntry:
 def shopper_history(order: Order) -> list[HistoryEntry]:
     """The order's status changes, oldest first, as the shopper reads them."""
     return [
-        HistoryEntry(event.to_status, event.created_at, SHOPPER_WORDS.get(event.to_status, event.to_status))
+        HistoryEntry(event.to_status, event.created_at, str(SHOPPER_WORDS.get(event.to_status, event.to_status)))
         for event in order.events.all()
     ]
 

@@ -12,8 +12,10 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import get_supported_language_variant
 from moneyed import Money
 
 from cart.models import Cart
@@ -45,6 +47,15 @@ def next_order_number(year: int) -> str:
     return f"ORD-{year}-{last:05d}"
 
 
+def order_language(code: str | None) -> str:
+    """A language the shop speaks (settings.LANGUAGES) for `code` ("de-ch" -> "de"), else the
+    default language."""
+    try:
+        return get_supported_language_variant(code or "")
+    except LookupError:
+        return get_supported_language_variant(settings.LANGUAGE_CODE)
+
+
 def create_order(
     *,
     cart: Cart,
@@ -53,11 +64,13 @@ def create_order(
     now: datetime,
     unsuppliable: str | None = None,
     shipping_method_name: str = "",
+    language: str = "",
 ) -> Order:
     """The order snapshot of a paid cart (invariant 7): numbered, with its lines, every
     amount as priced by cart.pricing. `authorized_only`: the card is authorized, not yet
     captured. `unsuppliable`: why stock could not be committed (invariant 12); the order
-    is then made for the record, flagged for staff."""
+    is then made for the record, flagged for staff. `language`: the shopper's language
+    (settings.LANGUAGES), in which the order's emails are written; else the default."""
     currency = totals.currency
     order = Order.objects.create(
         number=next_order_number(now.year),
@@ -83,6 +96,7 @@ def create_order(
         tax_lines=[{"name": t.name, "rate": str(t.rate), "amount": str(t.amount.amount)} for t in totals.tax_lines],
         prices_include_tax=totals.prices_include_tax,
         discount_code=totals.discount_code if totals.discount_problem is None else "",
+        language=order_language(language),
         staff_note=(
             f"{now:%Y-%m-%d %H:%M} UTC: paid after the reservation lapsed, and it could no longer be supplied ({unsuppliable}); "
             "refunded in full automatically, shopper told."

@@ -3,6 +3,9 @@ who may cancel when, and why not, in sentences for the shopper or staff. The cha
 themselves are orders.services'."""
 from __future__ import annotations
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from orders.models import Order
 
 S = Order.Status
@@ -27,16 +30,16 @@ CUSTOMER_CANCELLABLE = frozenset({S.AUTHORIZED, S.PAID})
 
 # Why a status cannot change, as the shopper or staff read it.
 _WHERE_IT_IS = {
-    S.AUTHORIZED: "is waiting for its payment to be captured",
-    S.PAID: "is paid",
-    S.PROCESSING: "is being prepared for shipping",
-    S.PARTIALLY_SHIPPED: "has been partly shipped",
-    S.SHIPPED: "has been shipped",
-    S.DELIVERED: "has been delivered",
-    S.CANCELLED: "is cancelled",
-    S.NEEDS_ATTENTION: "is being looked at by our staff",
-    S.REFUNDED: "has been refunded in full",
-    S.FULFILLED: "has been sent",
+    S.AUTHORIZED: _("is waiting for its payment to be captured"),
+    S.PAID: _("is paid"),
+    S.PROCESSING: _("is being prepared for shipping"),
+    S.PARTIALLY_SHIPPED: _("has been partly shipped"),
+    S.SHIPPED: _("has been shipped"),
+    S.DELIVERED: _("has been delivered"),
+    S.CANCELLED: _("is cancelled"),
+    S.NEEDS_ATTENTION: _("is being looked at by our staff"),
+    S.REFUNDED: _("has been refunded in full"),
+    S.FULFILLED: _("has been sent"),
 }
 
 
@@ -57,5 +60,7 @@ def cancellation_refusal(order: Order, *, by_customer: bool) -> str | None:
         return None
     where = _WHERE_IT_IS.get(order.status, "is " + order.status)
     if by_customer and order.status in NOT_YET_SHIPPED:
-        return f"Order {order.number} {where}, so it can no longer be cancelled here. Please contact us."
-    return f"Order {order.number} {where}, so it can no longer be cancelled."
+        return gettext("Order %(number)s %(where)s, so it can no longer be cancelled here. Please contact us.") % {
+            "number": order.number, "where": where,
+        }
+    return gettext("Order %(number)s %(where)s, so it can no longer be cancelled.") % {"number": order.number, "where": where}

@@ -148,9 +148,13 @@ class StripeCustomerAdmin(ReadOnlyAdmin):
 
 
 class RefundForm(forms.Form):
+    # Bounded so that input such as 1e999999 is a field error, not a decimal.Overflow:
+    # 12 digits, 3 of them decimals (KWD), is more than any order holds.
     amount = forms.DecimalField(
         required=False,
         min_value=Decimal("0"),
+        max_digits=12,
+        decimal_places=3,
         help_text="In the order's currency. Leave empty to refund everything not yet refunded.",
     )
     reason = forms.ChoiceField(choices=Refund.Reason.choices, initial=Refund.Reason.REQUESTED_BY_CUSTOMER)

@@ -30,6 +30,7 @@ from uuid import UUID
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from cart import services as cart_services
 from cart.models import Cart
@@ -43,9 +44,9 @@ log = logging.getLogger(__name__)
 
 # Said when a payment names a card that is saved, but not by the signed-in shopper (or
 # by no one the shop knows): the same words whoever asks, so they reveal nothing.
-NOT_YOUR_CARD = "That saved card cannot be used for this payment. Choose one of your cards or enter a new one."
-NO_SUCH_CARD = "That card is not one of your saved cards."
-CARD_NOT_SAVED = "This card could not be saved. Nothing was charged; pay without saving it, or try again later."
+NOT_YOUR_CARD = gettext_noop("That saved card cannot be used for this payment. Choose one of your cards or enter a new one.")
+NO_SUCH_CARD = gettext_noop("That card is not one of your saved cards.")
+CARD_NOT_SAVED = gettext_noop("This card could not be saved. Nothing was charged; pay without saving it, or try again later.")
 
 BRAND_NAMES = {
     "amex": "American Express",
@@ -135,7 +136,7 @@ def payer_for(*, payment_method: str, user_id: int | None) -> str | None:
     if own is not None and card.customer_id == own:
         return own
     log.warning("payment refused: a card saved by another customer was offered (user %s)", user_id or "guest")
-    raise InvalidInput(NOT_YOUR_CARD, details={"payment_method": ["Not one of your saved cards."]})
+    raise InvalidInput(gettext(NOT_YOUR_CARD), details={"payment_method": ["Not one of your saved cards."]})
 
 
 # --- services -----------------------------------------------------------------------------
@@ -216,7 +217,7 @@ def save_card_from_setup(*, user_id: int, setup_intent_id: str) -> SavedCard:
         raise declines.payment_failed(exc.code) from None
     except StripeRefused as exc:  # e.g. the customer was deleted in Stripe's dashboard
         log.warning("card of user %s not saved: Stripe refused (HTTP %s, %s)", user_id, exc.http_status, exc.code)
-        raise InvalidInput(CARD_NOT_SAVED, details={"setup_intent": [CARD_NOT_SAVED]}) from None
+        raise InvalidInput(gettext(CARD_NOT_SAVED), details={"setup_intent": [gettext(CARD_NOT_SAVED)]}) from None
     if card.customer_id != customer_id:
         raise NotFound("There is no such card set-up.")
     _forget_older_copies(customer_id, card)
@@ -242,17 +243,17 @@ def remove_card(*, user_id: int, payment_method_id: str) -> SavedCard:
     Stripe does not know) is NotFound, and nothing is asked of Stripe beyond reading it."""
     customer_id = customer_id_of(user_id=user_id)
     if customer_id is None or not payment_method_id.startswith(("pm_", "card_", "src_")):
-        raise NotFound(NO_SUCH_CARD)
+        raise NotFound(gettext(NO_SUCH_CARD))
     try:
         card = stripe_client.retrieve_payment_method(payment_method_id)
     except StripeRefused:  # 404: no such payment method
-        raise NotFound(NO_SUCH_CARD) from None
+        raise NotFound(gettext(NO_SUCH_CARD)) from None
     if card.customer_id != customer_id:
-        raise NotFound(NO_SUCH_CARD)
+        raise NotFound(gettext(NO_SUCH_CARD))
     try:
         stripe_client.detach_payment_method(card.id, idempotency_key=f"shop-pm-detach-{customer_id}-{card.id}")
     except StripeRefused:  # detached meanwhile (a second click on Remove)
-        raise NotFound(NO_SUCH_CARD) from None
+        raise NotFound(gettext(NO_SUCH_CARD)) from None
     log.info("saved card removed by user %s", user_id)
     return _saved(card)
 

@@ -5,9 +5,12 @@ at fraud (lost, stolen, fraudulent) get the plain "declined" sentence on purpose
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext, gettext_noop
+
+from shop import metrics
 from shop.errors import PaymentFailed
 
-_DECLINED = "Your card was declined. Nothing was charged. Try another card, or contact your bank."
+_DECLINED = gettext_noop("Your card was declined. Nothing was charged. Try another card, or contact your bank.")
 
 _MESSAGES: dict[str, str] = {
     "card_declined": _DECLINED,
@@ -20,30 +23,30 @@ _MESSAGES: dict[str, str] = {
     "restricted_card": _DECLINED,
     "security_violation": _DECLINED,
     "transaction_not_allowed": _DECLINED,
-    "insufficient_funds": "Your card has insufficient funds. Nothing was charged. Try another card.",
-    "card_velocity_exceeded": "Your card has reached its spending limit. Nothing was charged. Try another card.",
-    "withdrawal_count_limit_exceeded": "Your card has reached its spending limit. Nothing was charged. Try another card.",
-    "expired_card": "Your card has expired. Check the expiry date or use another card.",
-    "invalid_expiry_month": "The expiry date of your card is not right. Check it and try again.",
-    "invalid_expiry_year": "The expiry date of your card is not right. Check it and try again.",
-    "incorrect_cvc": "The security code (CVC) of your card is not right. Check it and try again.",
-    "invalid_cvc": "The security code (CVC) of your card is not right. Check it and try again.",
-    "incorrect_number": "The card number is not right. Check it and try again.",
-    "invalid_number": "The card number is not right. Check it and try again.",
-    "incorrect_zip": "The postcode does not match your card's billing address. Check it and try again.",
-    "card_not_supported": "This card cannot be used for this purchase. Try another card.",
-    "currency_not_supported": "This card cannot pay in this currency. Try another card or currency.",
-    "processing_error": "Your bank could not process the payment just now. Nothing was charged; try again in a moment.",
-    "try_again_later": "Your bank could not process the payment just now. Nothing was charged; try again in a moment.",
-    "authentication_required": "Your bank asks you to confirm this payment. Try again and follow your bank's steps.",
-    "payment_intent_authentication_failure": (
+    "insufficient_funds": gettext_noop("Your card has insufficient funds. Nothing was charged. Try another card."),
+    "card_velocity_exceeded": gettext_noop("Your card has reached its spending limit. Nothing was charged. Try another card."),
+    "withdrawal_count_limit_exceeded": gettext_noop("Your card has reached its spending limit. Nothing was charged. Try another card."),
+    "expired_card": gettext_noop("Your card has expired. Check the expiry date or use another card."),
+    "invalid_expiry_month": gettext_noop("The expiry date of your card is not right. Check it and try again."),
+    "invalid_expiry_year": gettext_noop("The expiry date of your card is not right. Check it and try again."),
+    "incorrect_cvc": gettext_noop("The security code (CVC) of your card is not right. Check it and try again."),
+    "invalid_cvc": gettext_noop("The security code (CVC) of your card is not right. Check it and try again."),
+    "incorrect_number": gettext_noop("The card number is not right. Check it and try again."),
+    "invalid_number": gettext_noop("The card number is not right. Check it and try again."),
+    "incorrect_zip": gettext_noop("The postcode does not match your card's billing address. Check it and try again."),
+    "card_not_supported": gettext_noop("This card cannot be used for this purchase. Try another card."),
+    "currency_not_supported": gettext_noop("This card cannot pay in this currency. Try another card or currency."),
+    "processing_error": gettext_noop("Your bank could not process the payment just now. Nothing was charged; try again in a moment."),
+    "try_again_later": gettext_noop("Your bank could not process the payment just now. Nothing was charged; try again in a moment."),
+    "authentication_required": gettext_noop("Your bank asks you to confirm this payment. Try again and follow your bank's steps."),
+    "payment_intent_authentication_failure": gettext_noop(
         "Your bank did not confirm the payment (3-D Secure), so nothing was charged. Try again or use another card."
     ),
-    "payment_method_unusable": "This card cannot be used. Nothing was charged. Try another card.",
-    "amount_mismatch": (
+    "payment_method_unusable": gettext_noop("This card cannot be used. Nothing was charged. Try another card."),
+    "amount_mismatch": gettext_noop(
         "The amount charged did not match your order, so we are refunding it in full. Please try the payment again."
     ),
-    "cart_changed": (
+    "cart_changed": gettext_noop(
         "Your cart changed after this payment's checkout ended, so we are refunding it in full. "
         "Check your cart and pay again."
     ),
@@ -51,9 +54,10 @@ _MESSAGES: dict[str, str] = {
 
 
 def shopper_message(code: str | None) -> str:
-    return _MESSAGES.get(code or "", _DECLINED)
+    return gettext(_MESSAGES.get(code or "", _DECLINED))  # in the language of the shopper's request
 
 
 def payment_failed(code: str | None) -> PaymentFailed:
     """The 402 `payment_failed` error for a decline code (details carry the code)."""
+    metrics.count_payment_failure(code, _MESSAGES)
     return PaymentFailed(shopper_message(code), details={"decline_code": code} if code else {})

@@ -10,6 +10,8 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from payments.amounts import from_stripe
 from payments.models import Payment
@@ -30,14 +32,22 @@ def send_refunded_without_order(payment_id: int) -> bool:
         shop_name = getattr(settings, "SHOP_NAME", "Shop")
         amount = format_money(from_stripe(payment.amount, payment.currency))
         cart_url = settings.SITE_URL.rstrip("/") + reverse("cart:detail")
-        body = (
-            f"Your card was charged {amount}, but by the time the payment went through you had left that checkout "
-            "and the items in your cart had changed, so we could not tell what it should pay for.\n\n"
-            f"No order was made and we are refunding the full {amount} to your card. Depending on your bank it "
-            "shows on your statement within 5-10 working days. You do not need to do anything.\n\n"
-            f"Your cart is as you left it: {cart_url}\n\n{shop_name}\n"
-        )
-        send_mail(f"{shop_name}: your payment of {amount} is being refunded", body, settings.DEFAULT_FROM_EMAIL, [email])
+        # In the language the shopper asked to pay in (the intent's quote), like order emails.
+        with translation.override((payment.quote or {}).get("language") or settings.LANGUAGE_CODE):
+            body = "\n\n".join([
+                gettext(
+                    "Your card was charged %(amount)s, but by the time the payment went through you had left that "
+                    "checkout and the items in your cart had changed, so we could not tell what it should pay for."
+                ) % {"amount": amount},
+                gettext(
+                    "No order was made and we are refunding the full %(amount)s to your card. Depending on your bank it "
+                    "shows on your statement within 5-10 working days. You do not need to do anything."
+                ) % {"amount": amount},
+                gettext("Your cart is as you left it: %(url)s") % {"url": cart_url},
+                f"{shop_name}\n",
+            ])
+            subject = gettext("%(shop)s: your payment of %(amount)s is being refunded") % {"shop": shop_name, "amount": amount}
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
     except Exception:
         log.exception("could not tell the shopper about refunded payment id %s", payment_id)
         return False

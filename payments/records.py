@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Max, Q
+from django.utils.translation import get_language
 
 from cart.models import Cart
 from cart.pricing import CartTotals
@@ -104,6 +105,9 @@ def quote_of(cart: Cart, totals: CartTotals) -> dict[str, Any]:
         "tax_lines": [{"name": t.name, "rate": str(t.rate), "amount": str(t.amount.amount)} for t in totals.tax_lines],
         "prices_include_tax": totals.prices_include_tax,
         "total": str(totals.total.amount),
+        # The shopper's page language when they asked to pay: the order and its emails use
+        # it, even when a webhook (no shopper request) completes the checkout.
+        "language": get_language(),
     }
 
 

@@ -24,6 +24,7 @@ from payments.amounts import from_stripe
 from payments.models import PAID_STATUSES, Payment, Refund
 from payments.records import cancel_key, record_intent_state, save_intent_state
 from payments.stripe_client import PaymentIntentInfo
+from shop import metrics
 from shop.alerts import alert_staff
 from shop.errors import InvalidInput, PaymentProviderUnavailable
 from currencies.money import format_money, stripe_amount
@@ -192,9 +193,11 @@ def send_refund(refund_id: int) -> Refund:
             sent_at=None, error="Stripe was not reachable; the refund is retried automatically."
         )
         log.warning("refund %s: Stripe unreachable, left pending", refund.pk)
+        metrics.REFUNDS.labels(result="pending").inc()
         return Refund.objects.get(pk=refund.pk)
     except stripe_client.StripeRefused as exc:
         Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(status=Refund.Status.FAILED, error=str(exc)[:2000])
+        metrics.REFUNDS.labels(result="failed").inc()
         alert_staff(
             f"Refund {refund.pk} was refused by Stripe",
             f"Stripe refused the refund of {format_money(from_stripe(refund.amount, refund.currency))} for payment "
@@ -203,6 +206,7 @@ def send_refund(refund_id: int) -> Refund:
         )
         return Refund.objects.get(pk=refund.pk)
     _record_success(refund.pk, stripe_refund_id)
+    metrics.REFUNDS.labels(result="succeeded").inc()
     return Refund.objects.get(pk=refund.pk)
 
 

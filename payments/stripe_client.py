@@ -1,7 +1,10 @@
 """The one place that talks to Stripe, through the official SDK.
 
 Settings: STRIPE_SECRET_KEY, STRIPE_API_BASE (points the SDK at an emulator such as
-localstripe), STRIPE_MAX_NETWORK_RETRIES, STRIPE_TIMEOUT_SECONDS. Every call returns
+localstripe), STRIPE_MAX_NETWORK_RETRIES, STRIPE_TIMEOUT_SECONDS (per attempt). Inside a
+web request all calls together also keep to the request's budget
+(OUTSIDE_CALLS_DEADLINE_SECONDS, shop.deadline), so a Stripe that does not answer costs
+a shopper at most that long, not timeout x attempts x calls. Every call returns
 plain dataclasses, so the rest of the shop never handles SDK objects, and every failure
 is one of three kinds:
 
@@ -29,6 +32,7 @@ import stripe
 from django.conf import settings
 
 from payments.models import OPEN_STATUSES, PAID_STATUSES
+from shop import deadline
 from shop.errors import PaymentProviderUnavailable
 
 log = logging.getLogger(__name__)
@@ -146,6 +150,43 @@ def intent_from(obj: Any) -> PaymentIntentInfo:
     )
 
 
+class DeadlineRequestsClient(stripe.RequestsClient):
+    """The SDK's HTTP client, held to the request's budget (shop.deadline): each attempt's
+    timeout is STRIPE_TIMEOUT_SECONDS or what is left of the budget if less, the pause
+    before a retry never outlasts it, and once it is spent no attempt is made (the SDK
+    then raises APIConnectionError, answered as 502 payment_provider_unavailable)."""
+
+    # Below this, an attempt could not get an answer anyway.
+    MIN_ATTEMPT_SECONDS = 0.2
+
+    @property
+    def _timeout(self) -> float:  # read by RequestsClient for every attempt
+        left = deadline.remaining()
+        return self._per_attempt_timeout if left is None else max(min(self._per_attempt_timeout, left), 0.0)
+
+    @_timeout.setter
+    def _timeout(self, value: float) -> None:
+        self._per_attempt_timeout = float(value)
+
+    def request(self, method, url, headers, post_data=None):  # type: ignore[override]
+        self._check_budget()
+        return super().request(method, url, headers, post_data)
+
+    def request_stream(self, method, url, headers, post_data=None):  # type: ignore[override]
+        self._check_budget()
+        return super().request_stream(method, url, headers, post_data)
+
+    def _sleep_time_seconds(self, num_retries: int) -> float:
+        pause = super()._sleep_time_seconds(num_retries)
+        left = deadline.remaining()
+        return pause if left is None else max(min(pause, left), 0.0)
+
+    def _check_budget(self) -> None:
+        left = deadline.remaining()
+        if left is not None and left < self.MIN_ATTEMPT_SECONDS:
+            raise stripe.APIConnectionError("The request's time budget for Stripe is spent.", should_retry=False)
+
+
 @lru_cache(maxsize=8)
 def _client_for(api_key: str, api_base: str, retries: int, timeout: float) -> stripe.StripeClient:
     base_addresses = {"api": api_base} if api_base else None
@@ -153,7 +194,7 @@ def _client_for(api_key: str, api_base: str, retries: int, timeout: float) -> st
         api_key,
         base_addresses=base_addresses,
         max_network_retries=retries,
-        http_client=stripe.RequestsClient(timeout=timeout),
+        http_client=DeadlineRequestsClient(timeout=timeout),
     )
 
 

@@ -23,6 +23,8 @@ from orders.models import Order
 from payments import records, stripe_client
 from payments.amounts import from_stripe
 from payments.models import Payment, WebhookEvent
+from shop import metrics
+from shop.logging import bind
 
 log = logging.getLogger(__name__)
 
@@ -165,11 +167,20 @@ def store_event(event: Mapping[str, Any]) -> WebhookEvent:
 
 def receive(*, payload: bytes, signature: str | None) -> WebhookEvent:
     """Verify (InvalidWebhook on a bad signature: nothing stored), store, handle."""
-    event = stripe_client.verify_webhook(payload, signature)
+    try:
+        event = stripe_client.verify_webhook(payload, signature)
+    except stripe_client.InvalidWebhook:
+        metrics.WEBHOOK_EVENTS.labels(outcome="refused").inc()
+        raise
+    bind(stripe_event=event.get("id"), payment_intent=_object_id(event) if str(event.get("type", "")).startswith("payment_intent.") else None)
+    metrics.observe_webhook_lag(event.get("created"))
     stored = store_event(event)
     if stored.outcome in (WebhookEvent.Outcome.PROCESSED, WebhookEvent.Outcome.IGNORED):
+        metrics.WEBHOOK_EVENTS.labels(outcome="duplicate").inc()
         return stored  # a duplicate of a handled event: no need to queue for its lock
-    return process_event(stored.pk)
+    handled = process_event(stored.pk)
+    metrics.WEBHOOK_EVENTS.labels(outcome=str(handled.outcome)).inc()
+    return handled
 
 
 def process_event(event_id: int) -> WebhookEvent:

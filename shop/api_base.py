@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from shop.client_ip import client_key
 from shop.errors import InvalidInput
 
 
@@ -21,6 +22,11 @@ class _RatesFromSettings:
     def get_rate(self) -> str | None:
         self.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
         return super().get_rate()  # type: ignore[misc]
+
+    def get_ident(self, request: Request) -> str:
+        """The client as every limit counts it (shop.client_ip: TRUSTED_PROXY_COUNT), not
+        DRF's reading of X-Forwarded-For."""
+        return client_key(request)
 
 
 class AnonThrottle(_RatesFromSettings, throttling.AnonRateThrottle):

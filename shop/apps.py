@@ -11,3 +11,6 @@ class ShopConfig(AppConfig):
 
     def ready(self) -> None:
         from shop import checks  # noqa: F401  (registers the system checks)
+        from shop.logging import connect_celery_signals
+
+        connect_celery_signals()  # tasks carry the request id of the request that queued them

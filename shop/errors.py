@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 
 class ShopError(Exception):
     code = "invalid"
     status = 400
-    default_message = "The request is not valid."
+    default_message = _("The request is not valid.")
 
     def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None):
-        self.message = message or self.default_message
+        # In the language of the request that raised it (pages show it to the shopper).
+        self.message = message or str(self.default_message)
         self.details = details or {}
         super().__init__(self.message)
 
@@ -25,19 +29,19 @@ class InvalidInput(ShopError):
 class NotFound(ShopError):
     code = "not_found"
     status = 404
-    default_message = "Not found."
+    default_message = _("Not found.")
 
 
 class UnsupportedCurrency(ShopError):
     code = "unsupported_currency"
     status = 400
-    default_message = "That currency is not supported."
+    default_message = _("That currency is not supported.")
 
 
 class CheckoutIncomplete(ShopError):
     code = "checkout_incomplete"
     status = 400
-    default_message = "Some checkout details are missing."
+    default_message = _("Some checkout details are missing.")
 
 
 class InsufficientStock(ShopError):
@@ -52,9 +56,9 @@ class InsufficientStock(ShopError):
         for item in items:
             name = item.get("name") or item["sku"]
             if item["available"] <= 0:
-                parts.append(f"{name} is out of stock")
+                parts.append(gettext("%(name)s is out of stock") % {"name": name})
             else:
-                parts.append(f"Only {item['available']} left of {name}")
+                parts.append(gettext("Only %(available)d left of %(name)s") % {"available": item["available"], "name": name})
         public = [{k: item[k] for k in ("sku", "requested", "available")} for item in items]
         super().__init__("; ".join(parts) + ".", details={"items": public})
 
@@ -71,19 +75,19 @@ class InsufficientStock(ShopError):
 class CartNotActive(ShopError):
     code = "cart_not_active"
     status = 409
-    default_message = "This cart can no longer be changed."
+    default_message = _("This cart can no longer be changed.")
 
 
 class CartNotInCheckout(ShopError):
     code = "cart_not_in_checkout"
     status = 409
-    default_message = "This cart is not in checkout."
+    default_message = _("This cart is not in checkout.")
 
 
 class ReservationExpired(ShopError):
     code = "reservation_expired"
     status = 409
-    default_message = "Your reservation expired. Start checkout again to reserve the items."
+    default_message = _("Your reservation expired. Start checkout again to reserve the items.")
 
 
 class StockAdjustmentRefused(InvalidInput):
@@ -97,7 +101,7 @@ class TransitionRefused(ShopError):
 
     code = "invalid"
     status = 400
-    default_message = "The order cannot change like that."
+    default_message = _("The order cannot change like that.")
 
 
 class OrderNotCancellable(TransitionRefused):
@@ -105,7 +109,7 @@ class OrderNotCancellable(TransitionRefused):
 
     code = "order_not_cancellable"
     status = 409
-    default_message = "This order can no longer be cancelled."
+    default_message = _("This order can no longer be cancelled.")
 
 
 class DiscountNotApplicable(ShopError):
@@ -114,7 +118,7 @@ class DiscountNotApplicable(ShopError):
 
     code = "discount_not_applicable"
     status = 400
-    default_message = "That discount code does not apply to this cart."
+    default_message = _("That discount code does not apply to this cart.")
 
     def __init__(self, message: str | None = None, *, reason: str):
         self.reason = reason
@@ -128,7 +132,7 @@ class DiscountUnavailable(ShopError):
 
     code = "discount_unavailable"
     status = 409
-    default_message = "Your discount code can no longer be used. Remove it or try another."
+    default_message = _("Your discount code can no longer be used. Remove it or try another.")
 
     def __init__(self, message: str | None = None, *, reason: str):
         self.reason = reason
@@ -141,7 +145,7 @@ class PaymentFailed(ShopError):
 
     code = "payment_failed"
     status = 402
-    default_message = "The payment did not go through. Try another card."
+    default_message = _("The payment did not go through. Try another card.")
 
 
 class PaymentProviderUnavailable(ShopError):
@@ -149,7 +153,7 @@ class PaymentProviderUnavailable(ShopError):
 
     code = "payment_provider_unavailable"
     status = 502
-    default_message = "The payment service is not reachable right now. Nothing was charged; please try again in a minute."
+    default_message = _("The payment service is not reachable right now. Nothing was charged; please try again in a minute.")
 
 
 class PaymentInProgress(ShopError):
@@ -159,7 +163,7 @@ class PaymentInProgress(ShopError):
 
     code = "rate_limited"
     status = 429
-    default_message = "A payment for this cart is being processed. Try again in a moment."
+    default_message = _("A payment for this cart is being processed. Try again in a moment.")
 
     def __init__(self, message: str | None = None, *, retry_after: int = 2):
         self.retry_after = retry_after
@@ -173,12 +177,12 @@ class AmountNotChargeable(InvalidInput):
 
     code = "invalid"
     status = 400
-    default_message = "This amount cannot be charged by card."
+    default_message = _("This amount cannot be charged by card.")
 
     def __init__(self, message: str | None = None, *, reason: str, money: Any = None, field: str = "total"):
         self.reason = reason
         self.money = money
-        message = message or self.default_message
+        message = message or str(self.default_message)
         super().__init__(message, details={field: [message]})
 
 

@@ -22,8 +22,10 @@ deadlocks by construction (invariant 4 of docs/architecture.md).
    (and the sweeper) are that one statement: a SQL function of inventory's migration
    0004 locks the rows, releases their expired reservations, checks, moves `reserved` and
    writes the reservation rows, and it is the last statement of its transaction, so a
-   hot SKU's row is locked for one statement and a COMMIT (checkout.services writes the
-   cart, and discounts the code's use, before it).
+   hot SKU's row is locked for one statement and a COMMIT (checkout.services and the
+   payment request, checkout.payment, write the cart, and discounts the code's use,
+   before it). A sale (complete_checkout) commits the stock before it makes the order,
+   so the order-number row (7) is never held while queueing for a hot stock row.
 6. Reservation rows: written only while their variants' stock rows are locked (5), never
    locked on their own.
 7. The order-number sequence row of the year (orders.services.next_order_number).

@@ -23,13 +23,46 @@ env = environ.Env(
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env("DEBUG")
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me")
+# Security (docs/operations.md, "Limits and security settings"). With DEBUG off the shop
+# refuses to start on the public development key or on any key Django deems weak.
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-change-me"
+SECRET_KEY = env("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
+if not DEBUG and (
+    SECRET_KEY == DEVELOPMENT_SECRET_KEY
+    or len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5
+    or SECRET_KEY.startswith("django-insecure-")
+):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (links then come out https).
-if env.bool("BEHIND_TLS_PROXY", default=False):
+# HTTPS only, by default whenever DEBUG is off: redirect http to https, HSTS for a year,
+# cookies sent over https only. Behind a TLS-terminating proxy set BEHIND_TLS_PROXY so
+# the proxy's X-Forwarded-Proto says whether the client used https; turn the redirect off
+# only where the proxy already redirects (a redirect loop otherwise shows as "too many
+# redirects"). SECURE_SSL_REDIRECT=0 and the cookie settings at 0 serve plain http (a
+# loopback test server), never a public site.
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# The probes answer over plain http from inside the network (load balancer, orchestrator).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# How many proxies in front of the shop append to X-Forwarded-For (shop.client_ip): 0
+# ignores the header. Rate limits (DRF throttles, django-ratelimit, allauth) and logs
+# name the client by it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -40,10 +73,12 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "rest_framework",
     "drf_spectacular",
     "djmoney",
     "django_countries",
+    "easy_thumbnails",
     "allauth",
     "allauth.account",
     # The project's apps, lowest layer first (docs/architecture.md): each imports only
@@ -65,9 +100,17 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every request gets its id, its log context and its latency observation.
+    "shop.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # 400 for a NUL character in the path, query or form; before anything reads them.
+    "shop.input_guards.RejectNulBytesMiddleware",
+    # One time budget for all the calls a request makes to Stripe (shop.deadline).
+    "shop.deadline.RequestDeadlineMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page's language: the shopper's choice (language cookie), else Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -75,6 +118,8 @@ MIDDLEWARE = [
     "currencies.choice.ShopperCurrencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Per-client limits on login, add-to-cart and checkout form POSTs (shop.ratelimits).
+    "shop.ratelimits.PageRateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "shop.urls"
@@ -112,17 +157,27 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
+    # shop.cache.ResilientRedisCache: with Redis down, cache calls do nothing (a miss, no
+    # throttling) and log a warning, instead of failing the request; short timeouts, and
+    # Redis is left alone for CACHE_RETRY_SECONDS after a failure.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "shop.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("CACHE_TIMEOUT_SECONDS", default=0.5),
+                "socket_timeout": env.float("CACHE_TIMEOUT_SECONDS", default=0.5),
+            },
+            "RETRY_SECONDS": env.float("CACHE_RETRY_SECONDS", default=5.0),
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# A per-process cache would keep a logged-out session alive in the other web workers.
-SESSION_ENGINE = "django.contrib.sessions.backends." + ("cached_db" if REDIS_URL else "db")
+# Sessions in the database only: a session must survive Redis being down (a cached_db
+# session raises then), and a per-process cache would keep a logged-out session alive in
+# the other web workers.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -153,8 +208,17 @@ ACCOUNT_EMAIL_NOTIFICATIONS = True  # tell the customer when their password or e
 # allauth's own limits (login, failed logins per address, sign-up, password reset, email
 # changes), counted in the default cache (Redis in production). Its defaults, kept on.
 ACCOUNT_RATE_LIMITS: dict[str, str] = {}
+# The client of those limits is shop.client_ip's (TRUSTED_PROXY_COUNT), as for every limit.
+ACCOUNT_ADAPTER = "accounts.adapter.ShopAccountAdapter"
 
-LANGUAGE_CODE = "en-us"
+# Languages (locale/<code>/LC_MESSAGES, compiled .mo files committed). URLs carry no
+# language prefix: a shopper's choice is kept in the language cookie (the header's selector,
+# Django's set_language view), else Accept-Language decides, else English.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -171,13 +235,39 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = True
+
+# Uploaded files (product images) go through the default storage: a local folder here
+# (git-ignored), any storage backend in production (set STORAGES["default"]). The shop
+# serves MEDIA_URL itself only when SERVE_MEDIA is on (DEBUG, `make run`); in production
+# the storage's own URLs or the web server serve them.
+MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+MEDIA_URL = env("MEDIA_URL", default="/media/")
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=DEBUG)
+# Product image thumbnails (easy-thumbnails, catalog/images.py): the sizes the pages show,
+# at 1x; each is also made at twice its size for high-density screens (srcset 2x). Made
+# once when an image is saved, and their names and sizes kept on the image row.
+THUMBNAIL_ALIASES = {
+    "catalog.ProductImage.image": {
+        "card": {"size": (320, 400), "crop": "smart", "quality": 82},  # product list and search cards
+        "detail": {"size": (560, 700), "crop": "smart", "quality": 85},  # product page, main picture
+        "thumb": {"size": (80, 100), "crop": "smart", "quality": 80},  # gallery strip, cart lines, admin
+    },
+}
+THUMBNAIL_BASEDIR = "thumbs"
 WHITENOISE_MANIFEST_STRICT = False
 
-# Email: EMAIL_URL (smtp://...), else the console.
+# Email: EMAIL_URL (smtp://...), else the console. Every email is queued after commit and
+# sent by a Celery task (shop.mail) with EMAIL_DELIVERY_BACKEND, never inside a request.
 if env("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_DELIVERY_BACKEND = EMAIL_BACKEND
+EMAIL_BACKEND = "shop.mail.QueuedEmailBackend"
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)  # seconds per SMTP operation
+EMAIL_MAX_RETRIES = env.int("EMAIL_MAX_RETRIES", default=8)
+EMAIL_RETRY_BACKOFF_SECONDS = env.float("EMAIL_RETRY_BACKOFF_SECONDS", default=30.0)  # doubles per retry
+EMAIL_RETRY_BACKOFF_MAX_SECONDS = env.float("EMAIL_RETRY_BACKOFF_MAX_SECONDS", default=1800.0)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@example.com")
 # Where emails link back to (order pages); set it to the public address in production.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:" + env("PORT", default="8000"))
@@ -212,6 +302,23 @@ CART_ABANDON_AFTER = timedelta(days=env("CART_ABANDON_AFTER_DAYS"))
 LOW_STOCK_THRESHOLD_DEFAULT = env("LOW_STOCK_THRESHOLD_DEFAULT")
 CART_LINE_MAX_QUANTITY = 99
 
+# Limits on holding stock (docs/operations.md, "Limits and security settings"): units of
+# one SKU a cart may hold (at most the API's 99 per line), units in all of a cart, how long
+# one checkout may hold its stock in all (reservation extensions stop there; the shopper
+# starts checkout again), and how many checkouts one client may start (a rate, see below).
+CART_MAX_QUANTITY_PER_SKU = min(env.int("CART_MAX_QUANTITY_PER_SKU", default=99), CART_LINE_MAX_QUANTITY)
+CART_MAX_UNITS = env.int("CART_MAX_UNITS", default=200)
+CHECKOUT_MAX_HOLD = timedelta(seconds=env.int("CHECKOUT_MAX_HOLD_SECONDS", default=1800))
+# Per-client rates (shop.ratelimits, django-ratelimit: "count/period", period s, m, h or d
+# with an optional multiplier; empty: off), counted in the default cache (Redis).
+CHECKOUT_START_RATE_LIMIT = env.str("CHECKOUT_START_RATE_LIMIT", default="20/10m")
+ADD_TO_CART_RATE_LIMIT = env.str("ADD_TO_CART_RATE_LIMIT", default="60/m")
+CHECKOUT_FORM_RATE_LIMIT = env.str("CHECKOUT_FORM_RATE_LIMIT", default="60/m")
+LOGIN_RATE_LIMIT = env.str("LOGIN_RATE_LIMIT", default="10/m")  # login POSTs per client
+LOGIN_ACCOUNT_RATE_LIMIT = env.str("LOGIN_ACCOUNT_RATE_LIMIT", default="10/15m")  # per account name typed
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_FAIL_OPEN = True  # Redis down: no limits rather than no shop
+
 # Stripe (payments/stripe_client.py is the one place that uses these). With STRIPE_API_BASE
 # pointing at an emulator (localstripe) and no keys, emulator keys stand in.
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="").rstrip("/")
@@ -224,8 +331,12 @@ STRIPE_JS_URL = env(
 STRIPE_CAPTURE_METHOD = env("STRIPE_CAPTURE_METHOD", default="automatic")
 if STRIPE_CAPTURE_METHOD not in ("automatic", "manual"):
     raise ValueError("STRIPE_CAPTURE_METHOD must be 'automatic' or 'manual'.")
-STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
-STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+# Per attempt: a timeout and one retry (the SDK's requests carry idempotency keys). In a web
+# request all outside calls together also keep to OUTSIDE_CALLS_DEADLINE_SECONDS (shop.deadline),
+# so a Stripe that does not answer gives the shopper a 502 within about that long.
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=1)
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=8.0)
+OUTSIDE_CALLS_DEADLINE_SECONDS = env.float("OUTSIDE_CALLS_DEADLINE_SECONDS", default=12.0)
 
 # API
 REST_FRAMEWORK = {
@@ -234,11 +345,15 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with a nesting limit and no NUL characters (shop.parsers): 400, not 500.
+    "DEFAULT_PARSER_CLASSES": ["shop.parsers.LimitedJSONParser"],
     "EXCEPTION_HANDLER": "shop.api_errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle",
                                  "rest_framework.throttling.UserRateThrottle"],
+    # The shop's throttles (shop.api_base) name the client by shop.client_ip; any left on
+    # DRF's own lookup reads X-Forwarded-For with the same count of trusted proxies.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("API_RATE_LIMIT"),
         "user": env("API_RATE_LIMIT"),
@@ -300,11 +415,25 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "pgserver": {"level": "WARNING"}, "stripe": {"level": "WARNING"}},
-}
+# Logs (shop.logging): one line per event on standard output, with the request, cart,
+# order, payment and event ids, secrets and card data redacted. JSON unless DEBUG is on.
+from shop.logging import logging_config  # noqa: E402
+
+LOG_FORMAT = env("LOG_FORMAT", default="plain" if DEBUG else "json")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env("LOG_LEVEL", default="INFO"))
+# The Celery worker logs through the same handler (JSON lines) instead of its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Observability (shop.health, shop.metrics): who may scrape /metrics (addresses or networks,
+# comma-separated; empty: anyone who reaches it), the readiness checks' timeout, Sentry.
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+READINESS_TIMEOUT_SECONDS = env.float("READINESS_TIMEOUT_SECONDS", default=2.0)
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from shop.sentry import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

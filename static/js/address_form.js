@@ -70,7 +70,10 @@
           keepTyped(current, adopted);
           current.replaceWith(adopted);
           var name = select.options[select.selectedIndex] ? select.options[select.selectedIndex].text : "";
-          statusFor(form).textContent = "The address fields now follow the format of " + name + ".";
+          // The sentence comes translated from the page (templates/addresses/_fields.html).
+          var holder = form.querySelector("[data-follow-text]");
+          var sentence = holder ? holder.getAttribute("data-follow-text") : "The address fields now follow the format of %(country)s.";
+          statusFor(form).textContent = sentence.replace("%(country)s", name);
         })
         .catch(function () {
           // Let the server show the page itself.

@@ -1,20 +1,25 @@
-/* Checkout pages: billing-address toggle, reservation countdown and the payment step.
+/* Checkout pages: billing-address toggle, reservation countdown, the order summary's
+ * disclosure and the payment step.
  *
  * Payment works the same on Stripe.js and on localstripe's emulation of it:
- *   1. the shop creates a SetupIntent (POST data-setup-intent-url);
- *   2. stripe.confirmCardSetup(secret, {payment_method: {card}}) turns the card into a
- *      PaymentMethod (Stripe runs 3-D Secure here if the card asks for it);
- *   3. the PaymentMethod goes to the shop's payment API, which creates and confirms the
+ *   1. the card field becomes a payment method in the browser: Stripe.js's
+ *      createPaymentMethod (localstripe's Stripe.js only stubs it: there its createToken
+ *      gives the card, which a PaymentIntent takes as its payment method too). No
+ *      SetupIntent: a card that needs 3-D Secure is checked once, for the payment;
+ *   2. the payment method goes to the shop's payment API, which creates and confirms the
  *      PaymentIntent for the amount it computes itself;
- *   4. on `requires_action` stripe.confirmCardPayment(client_secret) finishes 3-D Secure
- *      and the page asks the shop again; a decline (402) is shown next to the card field.
- * The page never sends an amount: the shop charges what it computed.
+ *   3. on `requires_action` stripe.confirmCardPayment(client_secret) runs 3-D Secure
+ *      (the one challenge) and the page asks the shop again; a decline (402) is shown
+ *      next to the card field.
+ * The page never sends an amount: the shop charges what it computed. Every sentence
+ * shown comes from the page's #payment-messages (translated by the shop): errors from
+ * Stripe.js are mapped by their code, never shown in Stripe's words.
  *
- * Saved cards (signed-in shoppers): a saved card chosen above the card field skips steps
- * 1 and 2, its PaymentMethod id goes straight to the payment API (the shop checks it is
- * this shopper's). "Save this card" asks step 1 for a SetupIntent of the shopper's
- * Stripe Customer and, after step 2, has the shop keep the card (data-save-card-url)
- * before paying with it.
+ * Saved cards (signed-in shoppers): a saved card chosen above the card field skips step
+ * 1, its PaymentMethod id goes straight to the payment API (the shop checks it is this
+ * shopper's). "Save this card" asks the shop for a SetupIntent of the shopper's Stripe
+ * Customer, confirmed with stripe.confirmCardSetup, and has the shop keep the card
+ * (data-save-card-url) before paying with it.
  */
 (function () {
   "use strict";
@@ -73,32 +78,84 @@
     return Math.floor((expires - serverNow) / 1000) - 1;
   }
 
+  // The page's sentences (#payment-messages), by key.
+  function readMessages() {
+    var messages = {};
+    var source = document.getElementById("payment-messages");
+    if (!source) return messages;
+    source.content.querySelectorAll("[data-key]").forEach(function (item) {
+      messages[item.dataset.key] = item.textContent.trim();
+    });
+    return messages;
+  }
+
+  // Stripe.js error codes (and decline codes) -> the page's sentence for them. Anything
+  // else is a card that could not be used; Stripe's own message is never shown.
+  var ERROR_KEYS = {
+    incomplete_number: "incomplete", incomplete_expiry: "incomplete", incomplete_cvc: "incomplete",
+    incomplete_zip: "incomplete", incomplete: "incomplete",
+    invalid_number: "card_number", incorrect_number: "card_number",
+    invalid_expiry_month: "expiry", invalid_expiry_year: "expiry",
+    invalid_expiry_month_past: "expiry", invalid_expiry_year_past: "expiry",
+    expired_card: "expired",
+    invalid_cvc: "cvc", incorrect_cvc: "cvc",
+    incorrect_zip: "postcode", invalid_zip: "postcode",
+    card_declined: "declined", generic_decline: "declined", do_not_honor: "declined",
+    lost_card: "declined", stolen_card: "declined", fraudulent: "declined",
+    insufficient_funds: "funds",
+    processing_error: "bank_busy", try_again_later: "bank_busy",
+    payment_intent_authentication_failure: "auth_failed",
+    setup_intent_authentication_failure: "save_auth_failed",
+    rate_limit: "too_many",
+  };
+
+  function errorKey(error, fallback) {
+    if (!error) return fallback;
+    var key = ERROR_KEYS[error.decline_code] || ERROR_KEYS[error.code];
+    if (key) return key;
+    if (error.type === "validation_error") return "incomplete";
+    if (error.type === "api_connection_error") return "network";
+    return fallback;
+  }
+
   // Names for the plain inputs localstripe draws in place of Stripe's card iframe, which
   // has its own labels; real Stripe.js leaves no inputs here, so this does nothing there.
   var EMULATOR_INPUTS = {
-    number: { label: "Card number", autocomplete: "cc-number", placeholder: "Card number" },
-    exp_month: { label: "Expiry month (MM)", autocomplete: "cc-exp-month", placeholder: "MM" },
-    exp_year: { label: "Expiry year (YY)", autocomplete: "cc-exp-year", placeholder: "YY" },
-    cvc: { label: "Security code (CVC)", autocomplete: "cc-csc", placeholder: "CVC" },
-    postal_code: { label: "Card postal code", autocomplete: "postal-code", placeholder: "ZIP" },
+    number: { label: "card_number_label", autocomplete: "cc-number", placeholder: "1234 1234 1234 1234" },
+    exp_month: { label: "exp_month_label", autocomplete: "cc-exp-month", placeholder: "MM" },
+    exp_year: { label: "exp_year_label", autocomplete: "cc-exp-year", placeholder: "YY" },
+    cvc: { label: "cvc_label", autocomplete: "cc-csc", placeholder: "CVC" },
+    postal_code: { label: "postal_code_label", autocomplete: "postal-code", placeholder: "ZIP" },
   };
 
-  function labelCardInputs(container) {
+  function labelCardInputs(container, messages) {
     container.querySelectorAll("input").forEach(function (input) {
       var part = input.getAttribute("placeholder");
       var known = EMULATOR_INPUTS[part];
       if (!known || input.hasAttribute("aria-label")) return;
       input.dataset.cardPart = part;
-      input.setAttribute("aria-label", known.label);
+      input.setAttribute("aria-label", messages[known.label] || part);
       input.setAttribute("autocomplete", known.autocomplete);
       input.setAttribute("placeholder", known.placeholder);
       if (part !== "postal_code") input.setAttribute("inputmode", "numeric");
     });
+    // localstripe writes its name before its inputs: not something to read to a shopper.
+    container.querySelectorAll("span").forEach(function (span) {
+      if (/^localstripe/.test(span.textContent)) span.setAttribute("aria-hidden", "true");
+    });
+  }
+
+  // localstripe's plain inputs left empty (Stripe's own field reports this itself, as a
+  // validation_error): said before anything is sent, instead of its "Bad request".
+  function emulatorFieldsIncomplete(container) {
+    var parts = container.querySelectorAll("input[data-card-part]");
+    return Array.prototype.some.call(parts, function (input) { return !input.value.trim(); });
   }
 
   function setupPayment(countdown) {
     var form = document.getElementById("payment-form");
     if (!form) return;
+    var text = readMessages();
     var payButton = document.getElementById("pay-button");
     var payLabel = payButton.querySelector(".pay-label");
     var payText = payLabel.textContent;
@@ -114,7 +171,7 @@
     var urls = form.dataset;
     var busy = false;
 
-    function say(text) { statusLine.textContent = text; }
+    function say(key) { statusLine.textContent = key ? text[key] || "" : ""; }
 
     // The saved card chosen to pay with (its PaymentMethod id), or null for a new card.
     function chosenSavedCard() {
@@ -122,25 +179,32 @@
       return chosen && chosen.value !== "new" ? chosen.value : null;
     }
 
-    function showCardError(text) {
+    // A sentence next to the card field (or the saved cards): `message` is the shop's own
+    // (from its API, already in the shopper's words); otherwise the page's for `key`.
+    function showCardError(key, message) {
+      var shown = message || text[key] || text.card_unusable;
       if (chosenSavedCard() && savedErrors) {
-        savedErrors.textContent = text;
+        savedErrors.textContent = shown;
         savedErrors.hidden = false;
         say("");
         return;
       }
-      cardErrors.textContent = text;
+      cardErrors.textContent = shown;
       cardErrors.hidden = false;
       cardBox.classList.add("is-invalid");
       say("");
     }
 
-    function showProblem(text, withCartLink) {
-      problem.textContent = text + " ";
+    function showStripeError(error, fallback) {
+      showCardError(errorKey(error, fallback));
+    }
+
+    function showProblem(message, withCartLink) {
+      problem.textContent = message + " ";
       if (withCartLink) {
         var link = document.createElement("a");
         link.href = urls.cartPageUrl;
-        link.textContent = "Return to your cart";
+        link.textContent = text.return_to_cart;
         problem.appendChild(link);
       }
       problem.hidden = false;
@@ -153,7 +217,7 @@
       var button = document.createElement("button");
       button.type = "button";
       button.className = "button-link";
-      button.textContent = "Remove the code";
+      button.textContent = text.remove_code;
       button.addEventListener("click", function () { removeForm.submit(); });
       problem.appendChild(button);
     }
@@ -174,7 +238,7 @@
       busy = on;
       payButton.disabled = on;
       payButton.setAttribute("aria-busy", on ? "true" : "false");
-      payLabel.textContent = on ? "Processing…" : payText;
+      payLabel.textContent = on ? text.processing : payText;
     }
 
     async function send(method, url, data) {
@@ -195,7 +259,7 @@
     }
 
     function finish() {
-      say("Payment received. Taking you to your order…");
+      say("received");
       window.location.assign(urls.completeUrl);
       return true;
     }
@@ -203,7 +267,7 @@
     // The payment went through but the order is made by the shop's confirmation (or
     // Stripe's webhook a moment later): wait for it, then show the confirmation page.
     async function waitForOrder() {
-      say("Payment received. Confirming your order…");
+      say("confirming_order");
       for (var attempt = 0; attempt < 15; attempt++) {
         await new Promise(function (resolve) { setTimeout(resolve, 1000); });
         var cart = await send("GET", urls.cartUrl);
@@ -212,28 +276,32 @@
       return finish();
     }
 
+    // The shop refused: its API's message is written for shoppers (docs/api.md), except
+    // a bare validation failure of the request, which gets the page's own sentence.
     function refused(answer) {
       var error = answer.error;
-      var message = error.message || "The payment could not be made.";
+      var message = error.message;
       if (answer.status === 402) {
-        showCardError(message);
+        showCardError("declined", message);
         // The shop kept the reservation (and asking to pay extended it): show its time.
         send("GET", urls.cartUrl).catch(function () {});
       } else if (answer.status === 400 && error.code === "checkout_incomplete") {
         window.location.assign(urls.addressUrl);
+      } else if (answer.status === 400) {
+        showCardError("card_unusable", error.code === "invalid" ? message : "");
       } else if (error.code === "discount_unavailable") {
         // The code's last use went to another shopper, or it expired: nothing was
         // charged. Say why, and offer to pay without it (the page's own remove form).
-        showProblem(message, false);
+        showProblem(message || text.failed, false);
         offerToRemoveCode();
       } else if (answer.status === 409) {
-        showProblem(message, true);
-      } else if (answer.status === 502) {
-        showProblem(message + " Nothing was charged; please try again in a moment.", false);
+        showProblem(message || text.failed, true);
       } else if (answer.status === 429) {
-        showProblem("Too many attempts in a short time. Wait a moment and try again.", false);
+        showProblem(text.too_many, false);
+      } else if (answer.status >= 500) {
+        showProblem(text.provider_down, false);
       } else {
-        showProblem(message, false);
+        showProblem(message || text.failed, false);
       }
       return false;
     }
@@ -246,51 +314,77 @@
         return waitForOrder();
       }
       if (body.status === "requires_action" && mayAuthenticate) {
-        say("Your bank asks you to confirm this payment…");
+        say("bank_asks");
         var auth = await stripe.confirmCardPayment(body.client_secret);
-        var intent = auth.paymentIntent;
-        if (auth.error || (intent && intent.status === "requires_payment_method")) {
-          showCardError((auth.error && auth.error.message) ||
-            "Your bank did not confirm the payment. Nothing was charged; try again or use another card.");
+        var intent = (auth && auth.paymentIntent) || null;
+        if (!auth || auth.error || (intent && intent.status === "requires_payment_method")) {
+          showStripeError(auth && auth.error, "auth_failed");
           return false;
         }
-        say("Confirming your payment…");
+        say("confirming");
         return handleAnswer(await send("POST", urls.paymentUrl, {}), false);
       }
       if (body.status === "requires_action") return waitForOrder();
-      showCardError("The payment did not go through. Nothing was charged; try again or use another card.");
+      showCardError("not_through");
       return false;
+    }
+
+    // The card field as a payment method id: Stripe.js's createPaymentMethod; where that
+    // is only a stub (localstripe), createToken's card. {id} or {error}.
+    async function paymentMethodFromCard() {
+      var made = await stripe.createPaymentMethod({ type: "card", card: card });
+      if (made && made.error) return { error: made.error };
+      if (made && made.paymentMethod) return { id: made.paymentMethod.id };
+      var tokenised = await stripe.createToken(card);
+      if (!tokenised || tokenised.error || !tokenised.token) return { error: (tokenised && tokenised.error) || {} };
+      return { id: tokenised.token.card.id };
+    }
+
+    // "Save this card": a SetupIntent of the shopper's customer, confirmed by Stripe.js,
+    // then kept by the shop. {id} or {error} or {refused: answer}.
+    async function savedPaymentMethodFromCard() {
+      var setup = await send("POST", urls.setupIntentUrl, { save_card: true });
+      if (!setup.ok) return { refused: setup };
+      var result = await stripe.confirmCardSetup(setup.body.client_secret, { payment_method: { card: card } });
+      if (!result || result.error || !result.setupIntent) return { error: (result && result.error) || {}, saving: true };
+      var paymentMethod = result.setupIntent.payment_method;
+      if (paymentMethod && typeof paymentMethod === "object") paymentMethod = paymentMethod.id;
+      if (setup.body.save_card) {
+        say("saving");
+        var kept = await send("POST", urls.saveCardUrl, { setup_intent: result.setupIntent.id });
+        if (!kept.ok) return { refused: kept };
+      }
+      return { id: paymentMethod };
     }
 
     async function pay() {
       clearErrors();
       var savedCard = chosenSavedCard();
       if (savedCard) {
-        say("Paying…");
+        say("paying");
         return handleAnswer(await send("POST", urls.paymentUrl, { payment_method: savedCard }), true);
       }
-      say("Checking your card…");
-      var saving = Boolean(saveBox && saveBox.checked && urls.saveCardUrl);
-      var setup = await send("POST", urls.setupIntentUrl, saving ? { save_card: true } : {});
-      if (!setup.ok) return refused(setup);
-      var result = await stripe.confirmCardSetup(setup.body.client_secret, { payment_method: { card: card } });
-      if (result.error || !result.setupIntent) {
-        showCardError((result.error && result.error.message) || "This card could not be used. Check the details or use another card.");
+      if (emulatorFieldsIncomplete(cardBox)) {
+        showCardError("incomplete");
         return false;
       }
-      var paymentMethod = result.setupIntent.payment_method;
-      if (paymentMethod && typeof paymentMethod === "object") paymentMethod = paymentMethod.id;
-      if (setup.body.save_card) {
-        say("Saving your card…");
-        var kept = await send("POST", urls.saveCardUrl, { setup_intent: result.setupIntent.id });
-        if (!kept.ok) return refused(kept);
+      say("checking");
+      var saving = Boolean(saveBox && saveBox.checked && urls.saveCardUrl);
+      var method = saving ? await savedPaymentMethodFromCard() : await paymentMethodFromCard();
+      if (method.refused) return refused(method.refused);
+      if (method.error || !method.id) {
+        // A failed 3-D Secure check while saving the card (localstripe reports it with
+        // no code) is the bank's refusal; anything else, the card's details.
+        var fallback = method.saving && method.error && !method.error.code && !method.error.type ? "save_auth_failed" : "card_unusable";
+        showStripeError(method.error, fallback);
+        return false;
       }
-      say("Paying…");
-      return handleAnswer(await send("POST", urls.paymentUrl, { payment_method: paymentMethod }), true);
+      say("paying");
+      return handleAnswer(await send("POST", urls.paymentUrl, { payment_method: method.id }), true);
     }
 
     if (typeof window.Stripe !== "function") {
-      showProblem("The card form could not be loaded. Check your connection and reload the page.", false);
+      showProblem(text.not_loaded, false);
       return;
     }
     // Choosing a saved card hides the new-card field (and its "Save" box).
@@ -305,9 +399,9 @@
     var stripe = window.Stripe(urls.publishableKey);
     var card = stripe.elements().create("card");
     card.mount(cardBox);
-    labelCardInputs(cardBox);
+    labelCardInputs(cardBox, text);
     card.on("change", function (event) {
-      if (event && event.error) showCardError(event.error.message);
+      if (event && event.error) showStripeError(event.error, "card_unusable");
       else if (!cardErrors.hidden) { cardErrors.hidden = true; cardBox.classList.remove("is-invalid"); }
     });
     payButton.disabled = false;
@@ -319,12 +413,24 @@
       pay()
         .then(function (leaving) { if (!leaving) setBusy(false); })
         .catch(function () {
-          showProblem("We could not reach the shop or the payment provider. Check your connection and try again; you will not be charged twice.", false);
+          showProblem(text.network, false);
           setBusy(false);
         });
     });
   }
 
+  // The order summary is open in the page (so it shows without JavaScript); on a narrow
+  // screen it starts closed above the step, one line with the total, opened on demand.
+  function setupSummary() {
+    var details = document.querySelector("[data-summary-details]");
+    if (!details || !window.matchMedia) return;
+    var wide = window.matchMedia("(min-width: 56rem)");
+    var sync = function () { details.open = wide.matches; };
+    sync();
+    if (wide.addEventListener) wide.addEventListener("change", sync);
+  }
+
+  setupSummary();
   setupBillingToggle();
   setupPayment(setupCountdown());
 })();

@@ -10,9 +10,13 @@ once per request.
 Counts are of statements sent (the test's own SAVEPOINTs around each request's
 transaction left out; in production they are BEGIN and COMMIT). Before issue 13 a start
 sent 9, a start while in checkout 10 and a cancel 10 (with the after-commit look for an
-open PaymentIntent).
+open PaymentIntent). A cart with no discount code holds no use of one, and a cart with no
+email or no shipping address never asked for payment (so has no PaymentIntent): for them
+those statements are not sent.
 """
 from __future__ import annotations
+
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -20,6 +24,7 @@ from django.test.utils import CaptureQueriesContext
 
 from cart.models import Cart
 from currencies import rates
+from discounts.models import DiscountCode
 from tests.support.shipping import make_method, rest_of_world
 
 ADDRESS = {"name": "Ada Lovelace", "line1": "Unter den Linden 1", "city": "Berlin", "postal_code": "10117", "country": "DE"}
@@ -40,8 +45,17 @@ class Sent:
     def __str__(self) -> str:
         return "\n".join(f"  {sql[:160]}" for sql in self.all)
 
+    __repr__ = __str__  # an assertion's message lists the statements
+
     def touching(self, table: str) -> list[str]:
         return [sql for sql in self.statements if table in sql]
+
+    def in_transaction(self) -> list[str]:
+        """The statements of the request's transaction (between the outermost SAVEPOINT
+        and its RELEASE SAVEPOINT, BEGIN and COMMIT in production)."""
+        start = next(i for i, sql in enumerate(self.all) if sql.startswith("SAVEPOINT"))
+        end = next(i for i, sql in enumerate(self.all) if sql.startswith("RELEASE SAVEPOINT"))
+        return [sql for sql in self.all[start + 1:end] if not sql.startswith(SAVEPOINTS)]
 
     def stock_statement_ends_its_transaction(self) -> bool:
         """The stock statement is followed by the end of the request's transaction (the
@@ -85,32 +99,74 @@ def test_start_sends_five_statements_and_reserves_last(cart, send):
     assert len(sent.touching('FROM "cart_cartline"')) == 1, sent  # the items to reserve
 
 
-def test_start_again_in_checkout_sends_seven_and_extends_last(cart, send):
+def test_start_again_in_checkout_sends_six_and_extends_last(cart, send):
     send("post", f"/api/v1/carts/{cart.pk}/checkout/")
 
     _response, sent = send("post", f"/api/v1/carts/{cart.pk}/checkout/")
 
-    # Lock, lines, save the cart, extend the discount use (none here), look at the
-    # reservations, extend them; the response's lines (nothing wrote them): one query.
-    assert len(sent) == 7, sent
+    # Lock, lines, save the cart, look at the reservations, extend them; the response's
+    # lines (nothing wrote them): one query. No code, so no discount use to extend.
+    assert len(sent) == 6, sent
+    assert sent.touching("discounts_") == [], sent
     assert sum(sql.startswith("SELECT * FROM inventory_extend(") for sql in sent.statements) == 1
     assert sent.stock_statement_ends_its_transaction(), sent
 
 
-def test_cancel_sends_seven_statements_and_releases_last(cart, send):
+def test_cancel_sends_five_statements_and_releases_last(cart, send):
     send("post", f"/api/v1/carts/{cart.pk}/checkout/")
 
     response, sent = send("delete", f"/api/v1/carts/{cart.pk}/checkout/")
 
     assert response.json()["status"] == "active"
     # The payment lock, lock the cart, clear the line prices (returning the lines for the
-    # response), release a discount use, save the cart, release the stock; after the
-    # commit, the look for an open PaymentIntent to cancel.
-    assert len(sent) == 7, sent
+    # response), save the cart, release the stock. No code, no email: no discount use to
+    # release, no PaymentIntent to look for after the commit.
+    assert len(sent) == 5, sent
+    assert sent.touching("discounts_") == [], sent
+    assert sent.touching("payments_") == [], sent
     assert sum(sql.startswith("SELECT * FROM inventory_release(") for sql in sent.statements) == 1
     assert sent.stock_statement_ends_its_transaction(), sent
     assert len(sent.touching('FROM "cart_cart"')) == 1, sent
     assert sent.touching('FROM "cart_cartline"') == [], sent
+
+
+@pytest.fixture
+def cart_with_code(cart, api):
+    """The cart in checkout with an email, an address, a shipping method and a code: a
+    payment could have been asked for and a use of the code held."""
+    make_method(code="standard", name="Standard", price="5.00", zone=rest_of_world())
+    DiscountCode.objects.create(code="SAVE10", kind=DiscountCode.Kind.PERCENT, value=Decimal("10"))
+    api.post(f"/api/v1/carts/{cart.pk}/checkout/")
+    response = api.patch(
+        f"/api/v1/carts/{cart.pk}/checkout/",
+        {"email": "ada@example.com", "shipping_address": ADDRESS, "shipping_method": "standard", "discount_code": "SAVE10"},
+    )
+    assert response.status_code == 200, response.content
+    return cart
+
+
+def test_with_a_code_start_again_also_extends_the_use_before_the_stock(cart_with_code, send):
+    _response, sent = send("post", f"/api/v1/carts/{cart_with_code.pk}/checkout/")
+
+    # As without a code (lock, lines, save the cart, look at the reservations, extend
+    # them), plus the extension of the code's use, before the stock's. (The response
+    # then prices the cart with its code, tax and shipping.)
+    assert len(sent.in_transaction()) == 6, sent
+    assert len(sent.touching('UPDATE "discounts_discountuse"')) == 1, sent
+    assert sent.stock_statement_ends_its_transaction(), sent
+
+
+def test_with_a_code_and_an_address_cancel_releases_the_use_and_looks_for_an_intent(cart_with_code, send):
+    response, sent = send("delete", f"/api/v1/carts/{cart_with_code.pk}/checkout/")
+
+    assert response.json()["status"] == "active"
+    # As without them (payment lock, lock the cart, clear the line prices, save the
+    # cart, release the stock), plus the release of a use of the code; after the commit,
+    # the look for an open PaymentIntent to cancel.
+    assert len(sent.in_transaction()) == 6, sent
+    assert len(sent.touching('UPDATE "discounts_discountuse"')) == 1, sent
+    assert len(sent.touching('FROM "payments_payment"')) == 1, sent
+    assert sent.stock_statement_ends_its_transaction(), sent
 
 
 def test_the_response_is_what_a_read_of_the_cart_says(cart, send, api):

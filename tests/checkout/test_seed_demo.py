@@ -12,7 +12,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 
 from checkout.management.commands.seed_demo import DEMO_FILE
-from catalog.models import Product, Variant
+from catalog.models import Product, ProductImage, Variant
 from discounts.models import DiscountCode
 from shipping import selectors as shipping
 from shipping.models import ShippingMethod, ShippingZone, WeightStep
@@ -32,9 +32,11 @@ def run_dir(settings, tmp_path):
     return settings.RUN_DIR
 
 
-def seed() -> str:
+def seed(*, images: bool = False) -> str:
+    """Most tests leave the pictures out (drawing ~150 of them takes a while); the tests of
+    pictures draw them."""
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", *([] if images else ["--without-images"]), stdout=out)
     return out.getvalue()
 
 
@@ -46,6 +48,41 @@ def test_seed_creates_the_demo_catalog_with_stock_through_the_ledger(db, run_dir
     for variant in Variant.objects.all():
         assert ledger_balance(variant.pk) == DEMO_STOCK[variant.sku]
     assert StockMovement.objects.count() == sum(1 for stock in DEMO_STOCK.values() if stock)
+
+
+def test_the_demo_is_a_shop_of_distinct_products_in_every_category():
+    by_category: dict[str, list[dict]] = {}
+    for product in DEMO["products"]:
+        by_category.setdefault(product["category"], []).append(product)
+
+    assert {"Shirts", "T-shirts", "Knitwear", "Trousers", "Outerwear", "Accessories"} <= set(by_category)
+    assert all(10 <= len(products) <= 14 for products in by_category.values())
+    names = [product["name"] for product in DEMO["products"]]
+    assert len(set(names)) == len(names) and not any("no." in name.lower() for name in names)
+    assert all(len(product["description"]) >= 40 for product in DEMO["products"])
+    variants = [v for p in DEMO["products"] for v in p["variants"]]
+    assert sum(1 for v in variants if v["stock"] == 0) >= 10 and sum(1 for v in variants if 0 < v["stock"] < 5) >= 10
+    assert len({v["price_usd"] for v in variants}) >= 40
+    assert sum(1 for p in DEMO["products"] if len({v["attributes"].get("colour") for v in p["variants"]}) > 1) >= 30
+
+
+def test_seed_draws_two_or_three_pictures_per_product_once(db, run_dir):
+    output = seed(images=True)
+
+    products = list(Product.objects.prefetch_related("images", "variants"))
+    assert all(2 <= len(product.images.all()) <= 3 for product in products)
+    pictures = [image for product in products for image in product.images.all()]
+    assert f"{len(pictures)} pictures drawn" in output
+    assert all(image.alt.startswith(image.product.name) and (image.width, image.height) == (800, 1000) for image in pictures)
+    assert all({"card", "card@2x", "detail", "detail@2x", "thumb", "thumb@2x"} <= set(image.thumbnails) for image in pictures)
+    # A colour's picture belongs to that colour's first variant, for the product page to show.
+    oxford = next(p for p in products if p.slug == "oxford-shirt")
+    assert [(image.variant.attributes["colour"] if image.variant else None) for image in oxford.images.all()] == ["White", "Blue", None]
+    assert [image.alt for image in oxford.images.all()] == ["Oxford shirt in white, front", "Oxford shirt in blue, front", "Oxford shirt in white, close-up"]
+
+    again = seed(images=True)
+
+    assert "0 pictures drawn" in again and ProductImage.objects.count() == len(pictures)
 
 
 EU = ["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"]
@@ -114,7 +151,7 @@ def test_seed_gives_every_demo_variant_a_shipping_weight(db, run_dir):
 
     weights = {v.sku: v.shipping_weight_grams for v in Variant.objects.select_related("product")}
     assert all(weight > 0 for weight in weights.values())
-    assert (weights["TEE-01-M"], weights["LINEN-SHIRT-M"], weights["CHINO-32"], weights["RAIN-M"]) == (180, 230, 500, 1200)
+    assert (weights["ESSECT-WHITE-M"], weights["LINEN-SHIRT-M"], weights["CHINO-32"], weights["RAIN-M"]) == (180, 230, 500, 1200)
 
 
 def test_seed_creates_an_admin_and_prints_a_working_login(db, run_dir):
@@ -184,13 +221,13 @@ def test_seeding_again_keeps_staff_edits_to_demo_products(run_dir):  # run_dir: 
 
     from catalog.models import Variant
 
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", "--without-images", stdout=StringIO())
     variant = Variant.objects.get(sku="LINEN-SHIRT-S")
     variant.price = Money(Decimal("61.00"), "USD")
     variant.is_active = False
     variant.save()
 
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", "--without-images", stdout=StringIO())
 
     variant.refresh_from_db()
     assert (variant.price.amount, variant.is_active) == (Decimal("61.00"), False)

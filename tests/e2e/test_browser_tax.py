@@ -175,6 +175,10 @@ def test_a_shopper_in_california_on_a_phone_sees_the_sales_tax_and_is_charged_th
     to_payment_step(page, base, "us_phone", CALIFORNIA, "Standard")
     assert page.evaluate(OVERFLOWING) == []
 
+    # On a phone the summary starts folded into one line with the total; the shopper opens it.
+    summary_toggle = page.locator(".order-summary .summary-toggle")
+    assert "$91.87" in summary_toggle.inner_text()
+    summary_toggle.click()
     # 3 x $30 = $90, 10% off -> $81, standard shipping $5, CA sales tax 7.25% of $81 = $5.87.
     tax = page.locator(".order-summary .totals-tax")
     assert " ".join(tax.inner_text().split()) == "Sales tax 7.25% $5.87"

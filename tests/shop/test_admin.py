@@ -340,7 +340,8 @@ def test_read_only_models_refuse_add_and_change(admin_client, shop_world, model)
 def test_product_page_lists_variants_with_stock(admin_client, shop_world):
     response = admin_client.get(reverse("admin:catalog_product_change", args=[shop_world["product"].pk]))
 
-    (formset,) = [inline.formset for inline in response.context["inline_admin_formsets"]]
+    # The page also has the product's pictures (catalog.admin.ProductImageInline).
+    (formset,) = [inline.formset for inline in response.context["inline_admin_formsets"] if inline.formset.model._meta.model_name == "variant"]
     (variant,) = [form.instance for form in formset.forms]
     assert (variant.sku, variant.on_hand_now, variant.reserved_now, variant.available) == ("LIN-M", 10, 2, 8)
     assert adjust_url(variant) in response.content.decode()

@@ -45,6 +45,12 @@ def server_environment(*, database: dict[str, Any], static_root: Path) -> dict[s
         # must not answer from a rate table it cached for an earlier test.
         RATES_CACHE_SECONDS="0",
         LOG_LEVEL="WARNING",
+        # Plain http on loopback: production's https redirect and https-only cookies off.
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        # One test client starts many checkouts from one address: the per-client limit off.
+        CHECKOUT_START_RATE_LIMIT="",
     )
     # The embedded defaults: a per-process cache (as `make run`), and no Stripe, so the
     # payment step answers 502 payment_provider_unavailable without any network call.

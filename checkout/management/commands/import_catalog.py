@@ -26,14 +26,15 @@ class Command(BaseCommand):
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CommandError(f"{file}: not valid JSON ({exc})") from None
         try:
-            result = import_catalog(data)
+            result = import_catalog(data, image_dir=file.resolve().parent)
         except InvalidInput as exc:
             raise CommandError(f"{file}: nothing imported. {exc.message}") from None
         self.stdout.write(
             self.style.SUCCESS(
                 f"Imported {file}: {result.products_created} products created, {result.products_updated} updated; "
                 f"{result.variants_created} variants created, {result.variants_updated} updated; "
-                f"{result.stock_movements} stock movements."
+                f"{result.stock_movements} stock movements"
+                + (f"; {result.images_added} images added, {result.images_removed} removed." if result.images_added or result.images_removed else ".")
             )
         )
         if result.sections:
