@@ -148,8 +148,8 @@ def _products(
     if listing.q:
         if scope.text is None:  # nothing but punctuation: nothing matches
             return products.none()
-        if scope.fuzzy:
-            products = products.alias(text_score=scope.text).filter(text_score__gte=search.FUZZY_THRESHOLD)
+        if isinstance(scope.text, search.FuzzyScore):
+            products = products.filter(search.matches_text(scope.text.query)).alias(text_score=scope.text)
         else:
             products = products.filter(search.matches_text(scope.text)).alias(text_score=search.text_rank(scope.text))
     stock = listing.in_stock if in_stock is None else in_stock

@@ -9,9 +9,11 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from moneyed import Money
 from pytest_django.asserts import assertContains, assertNotContains
 
+from catalog import search
 from catalog import services as catalog_services
 from catalog.models import Category, Product, Variant
 from checkout import imports
@@ -155,6 +157,47 @@ def test_the_similarity_written_in_sql_equals_pg_trgm(db):
             if has_pg_trgm:
                 cursor.execute("SELECT similarity(%s, %s)", [a, b])
                 assert cursor.fetchone()[0] == pytest.approx(expected, abs=1e-7), (a, b)
+
+
+def test_the_similarity_worked_out_in_python_equals_pg_trgm():
+    """The typo fallback scores typed words against the vocabulary in Python: same figures."""
+    for a, b, expected in PG_TRGM_SIMILARITY:
+        assert search.similarity(a, b) == pytest.approx(expected, abs=1e-7), (a, b)
+
+
+def test_a_typo_search_reads_the_vocabulary_once_and_scores_no_product_in_sql(client, make_variant):
+    for n in range(3):
+        product(make_variant, f"Hoodie {n}", colour="navy")
+
+    with CaptureQueriesContext(connection) as captured:
+        found = client.get("/?q=hoodei+navyy")
+
+    assert names(found) == ["Hoodie 0", "Hoodie 1", "Hoodie 2"]
+    sql = [query["sql"] for query in captured.captured_queries]
+    assert not any("catalog_similarity" in statement for statement in sql)
+    assert sum("tsvector_to_array" in statement for statement in sql) == 1
+
+
+def test_typo_results_are_ranked_by_their_closest_word(client, make_variant):
+    product(make_variant, "Running shoe")
+    product(make_variant, "Runners")
+
+    # "runnrs": 0.4 like "runner", 0.375 like "run"; "runing": only like "run"
+    assert names(client.get("/?q=runnrs")) == ["Runners", "Running shoe"]
+    assert names(client.get("/?q=runing")) == ["Running shoe"]
+
+
+@pytest.mark.parametrize("lexeme", ["o'brien", "back\\slash", "tee-01-m"])
+def test_a_corrected_lexeme_is_quoted_as_it_is(db, lexeme):
+    query = search._quoted_lexeme(lexeme)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tsvector_to_array(%s::tsvector), %s::tsvector @@ %s::tsquery,"
+            " %s::tsvector @@ %s::tsquery",
+            [query.removesuffix(":AB"), query.replace(":AB", ":1B"), query, query.replace(":AB", ":1C"), query],
+        )
+        # the lexeme as it is, found in names, SKUs and attributes (A, B), not descriptions (C)
+        assert cursor.fetchone() == ([lexeme], True, False)
 
 
 # --- the vector stays current -------------------------------------------------------------
