@@ -26,7 +26,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,35 +45,15 @@ ADDRESS = {"name": "Bench Shopper", "line1": "1 Load Street", "city": "Testville
 WEBHOOK_SECRET = f"whsec_bench_{secrets.token_hex(8)}"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, *, timeout: float = 30, process: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except urllib.error.HTTPError:
-            return  # it answers
-        except (urllib.error.URLError, OSError):
-            if (process is not None and process.poll() is not None) or time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not come up") from None
-            time.sleep(0.1)
-
-
 def start_localstripe(workdir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
+    port = common.free_port()
     log = open(workdir / "localstripe.log", "wb")
     process = subprocess.Popen(
         [str(common.ROOT / ".venv" / "bin" / "localstripe"), "--port", str(port), "--from-scratch"],
         stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/js.stripe.com/v3/", process=process)
+    common.wait_http(f"{url}/js.stripe.com/v3/", process=process)
     return process, url
 
 
@@ -288,7 +267,7 @@ def storm_http(url: str, body: bytes, deliveries: int, threads: int) -> tuple[fl
 
 
 def start_gunicorn(workdir: Path, database_url: str, localstripe: str, workers: int, mail_dir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
+    port = common.free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -308,7 +287,7 @@ def start_gunicorn(workdir: Path, database_url: str, localstripe: str, workers: 
         cwd=common.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    wait_http(f"{base}/api/v1/currencies/", process=process, timeout=60)
+    common.wait_http(f"{base}/api/v1/currencies/", process=process, timeout=60)
     return process, base
 
 

@@ -58,26 +58,6 @@ STEPS = ("cart", "add", "checkout", "details", "card", "pay", "confirm")
 VENV_BIN = common.ROOT / ".venv" / "bin"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, *, timeout: float = 60, process: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except urllib.error.HTTPError:
-            return
-        except (urllib.error.URLError, OSError):
-            if (process is not None and process.poll() is not None) or time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not come up") from None
-            time.sleep(0.2)
-
-
 def find_program(name: str) -> str:
     for folder in ("/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"):
         if Path(folder, name).exists():
@@ -171,12 +151,12 @@ def start_stack(stack: Stack) -> None:
     workdir = stack.workdir
     (workdir / "mail").mkdir()
     for name in ("redis", "localstripe", "haproxy", *(f"web{i}" for i in range(1, ARGS.instances + 1))):
-        stack.ports[name] = free_port()
+        stack.ports[name] = common.free_port()
 
     stack.start("redis", [find_program("redis-server"), "--port", str(stack.ports["redis"]), "--bind", "127.0.0.1",
                           "--save", "", "--appendonly", "no", "--dir", str(workdir)])
     stack.start("localstripe", [str(VENV_BIN / "localstripe"), "--port", str(stack.ports["localstripe"]), "--from-scratch"])
-    wait_http(f"{stack.localstripe}/js.stripe.com/v3/", process=stack.processes["localstripe"])
+    common.wait_http(f"{stack.localstripe}/js.stripe.com/v3/", process=stack.processes["localstripe"])
     # localstripe signs its webhooks and sends them to the balancer, as Stripe would.
     body = urllib.parse.urlencode({"url": f"{stack.balancer}/api/v1/webhooks/stripe/", "secret": WEBHOOK_SECRET}).encode()
     urllib.request.urlopen(urllib.request.Request(f"{stack.localstripe}/_config/webhooks/shop", data=body, method="POST"), timeout=10).read()
@@ -189,7 +169,7 @@ def start_stack(stack: Stack) -> None:
                "GUNICORN_WORKER_CLASS": "gthread" if ARGS.threads > 1 else "sync", "GUNICORN_THREADS": str(ARGS.threads)}
         stack.start(name, [str(VENV_BIN / "gunicorn"), "--config", "deploy/gunicorn.conf.py", "shop.wsgi"], env=env, cwd=common.ROOT)
     for i in range(1, ARGS.instances + 1):
-        wait_http(f"http://127.0.0.1:{stack.ports[f'web{i}']}/healthz", process=stack.processes[f"web{i}"])
+        common.wait_http(f"http://127.0.0.1:{stack.ports[f'web{i}']}/healthz", process=stack.processes[f"web{i}"])
     stack.start("worker", [str(VENV_BIN / "celery"), "-A", "shop", "worker", "--loglevel=WARNING", "--concurrency=2"],
                 env=stack.shop_env(), cwd=common.ROOT)
 
@@ -225,7 +205,7 @@ backend web
     haproxy = find_program("haproxy")
     subprocess.run([haproxy, "-c", "-q", "-f", str(config)], check=True)
     stack.start("haproxy", [haproxy, "-db", "-f", str(config)])
-    wait_http(f"{stack.balancer}/healthz", process=stack.processes["haproxy"])
+    common.wait_http(f"{stack.balancer}/healthz", process=stack.processes["haproxy"])
 
 
 def prepare_database(database_url: str) -> None:

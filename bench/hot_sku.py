@@ -50,7 +50,6 @@ import re
 import resource
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -576,19 +575,13 @@ def print_holds(service: dict[str, Hold], bare: dict[str, Hold], autocommit: dic
 
 # --- the HTTP path ------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 class Gunicorn:
     """gunicorn serving shop.wsgi on a free loopback port, against the benchmark database,
     with DEBUG off and the rate limits raised far above the load (the settings read them
     from API_RATE_LIMIT, API_CHECKOUT_RATE_LIMIT and CHECKOUT_START_RATE_LIMIT)."""
 
     def __init__(self, *, database_url: str, workers: int, threads: int, log_path: Path) -> None:
-        self.port = free_port()
+        self.port = common.free_port()
         self.log_path = log_path
         self.log = open(log_path, "w")
         env = {

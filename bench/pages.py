@@ -36,7 +36,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -277,12 +276,6 @@ def print_cpu(figures: dict[str, tuple[float, float]], counts: dict[str, int]) -
                         for page in PAGES])
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def fetch(url: str, cookie: str | None = None, timeout: float = 10.0) -> tuple[int, str]:
     request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
     try:
@@ -296,7 +289,7 @@ class Gunicorn:
     """gunicorn serving shop.wsgi on a free loopback port; stopped by stop() (or on exit)."""
 
     def __init__(self, *, env: dict[str, str], workers: int, log_path: Path) -> None:
-        self.port = free_port()
+        self.port = common.free_port()
         self.log_path = log_path
         self.log = open(log_path, "w")
         gunicorn = Path(sys.executable).parent / "gunicorn"
