@@ -7,17 +7,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
 from django.db import connection
-from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, Min, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, Min, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Round
 
 from catalog import search
 from catalog.filters import Listing
 from catalog.models import Category, Product, Variant
 from catalog.stock import annotate_availability
-from currencies.money import price_step
+from currencies.money import converted_from_base_sql
 from shop.request_memo import remembered
 
 # Clothing sizes in the order a shopper expects, ahead of any other value of a facet.
@@ -180,14 +178,8 @@ def _variants(scope: _Scope, *, in_stock: bool, attributes: bool = True) -> Quer
 
 
 def _shown_price(listing: Listing):  # type: ignore[no-untyped-def]
-    """A variant's price as the shopper sees it: the USD base times the rate, rounded
-    half-up to the currency's price step (currencies.money.convert_from_base, in SQL), so
-    a product shown at €10.00 is within price_max=10."""
-    if listing.currency == settings.BASE_CURRENCY:
-        return F("price")
-    step = price_step(listing.currency)
-    steps = Round(ExpressionWrapper(F("price") * Value(listing.rate) / Value(step), output_field=DecimalField()))
-    return ExpressionWrapper(steps * Value(step), output_field=DecimalField())
+    """A variant's price as the shopper sees it (currencies.money.convert_from_base, in SQL)."""
+    return converted_from_base_sql("price", listing.currency, listing.rate)
 
 
 def _ordered(products: QuerySet[Product], listing: Listing, *, has_text: bool) -> QuerySet[Product]:

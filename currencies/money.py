@@ -14,6 +14,8 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation, Ove
 from functools import lru_cache
 
 from django.conf import settings
+from django.db.models import DecimalField, Expression, ExpressionWrapper, F, Value
+from django.db.models.functions import Round
 from moneyed import Money, get_currency
 
 from currencies import rates
@@ -101,6 +103,17 @@ def convert_from_base(base_amount: Decimal, currency: str, rate: Decimal) -> Mon
     if currency == settings.BASE_CURRENCY:
         return round_money(base_amount, currency)
     return round_money(Decimal(base_amount) * Decimal(rate), currency)
+
+
+def converted_from_base_sql(base_field: str, currency: str, rate: Decimal) -> Expression:
+    """convert_from_base in SQL, for filtering on the price a shopper sees: the USD base
+    column times the rate, rounded half-up (PostgreSQL's ROUND of a positive numeric) to
+    the currency's price step, so a product shown at 10.00 EUR is within price_max=10."""
+    if currency == settings.BASE_CURRENCY:
+        return F(base_field)
+    step = price_step(currency)
+    steps = Round(ExpressionWrapper(F(base_field) * Value(rate) / Value(step), output_field=DecimalField()))
+    return ExpressionWrapper(steps * Value(step), output_field=DecimalField())
 
 
 def money_json(money: Money) -> dict[str, str]:
