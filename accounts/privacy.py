@@ -40,7 +40,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, gettext_noop, ngettext
 
-from accounts.selectors import verified_emails
+from accounts.selectors import saved_language, verified_emails
 from addresses import selectors as address_selectors
 from addresses import services as address_services
 from cart import services as cart_services
@@ -101,6 +101,7 @@ def _profile(user: AbstractBaseUser) -> dict[str, Any]:
         "username": user.get_username(),
         "date_joined": _when(user.date_joined),
         "last_login": _when(user.last_login),
+        "language": saved_language(user_id=user.pk),
         "email_addresses": [
             {"email": address.email, "verified": address.verified, "primary": address.primary}
             for address in EmailAddress.objects.filter(user_id=user.pk).order_by("-primary", "id")

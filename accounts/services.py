@@ -1,5 +1,5 @@
 """Writes about a customer: their guest orders joining their account once they have
-proved they own the email address, and their name."""
+proved they own the email address, their name, and the page language they chose."""
 from __future__ import annotations
 
 import logging
@@ -7,9 +7,12 @@ import logging
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors
+from accounts.models import LanguagePreference
 from orders import services as orders_services
+from shop.errors import ShopError
 
 log = logging.getLogger(__name__)
 
@@ -40,3 +43,20 @@ def update_profile(*, user_id: int, first_name: str, last_name: str) -> Abstract
     user.first_name, user.last_name = first_name.strip(), last_name.strip()
     user.save(update_fields=["first_name", "last_name"])
     return user
+
+
+class UnsupportedLanguage(ShopError):
+    code = "unsupported_language"
+    status = 400
+    default_message = _("Choose one of the languages the shop offers.")
+
+
+def remember_language(*, user_id: int, language: object) -> str:
+    """The customer chose a page language while signed in: kept on their account for the
+    next time they sign in (accounts.signals). A language the shop does not offer raises
+    UnsupportedLanguage and changes nothing."""
+    chosen = selectors.offered_language(language)
+    if chosen is None:
+        raise UnsupportedLanguage()
+    LanguagePreference.objects.update_or_create(user_id=user_id, defaults={"language": chosen})
+    return chosen

@@ -9,9 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.text import capfirst
+from django.utils.translation import get_language_info, gettext, gettext_lazy
 
-from accounts import services
+from accounts import selectors, services
 from orders import selectors as order_selectors
 
 LATEST_ORDERS = 5
@@ -49,7 +50,9 @@ def profile(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:home")
     else:
         form = ProfileForm(initial={"first_name": user.first_name, "last_name": user.last_name})
-    return render(request, "accounts/profile.html", {"form": form})
+    saved = selectors.saved_language(user_id=user.pk)
+    saved_language = capfirst(get_language_info(saved)["name_local"]) if saved else ""
+    return render(request, "accounts/profile.html", {"form": form, "saved_language": saved_language})
 
 
 def too_many_requests(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

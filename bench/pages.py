@@ -263,7 +263,7 @@ def cpu_per_request(session_key: str, requests: int, profile: bool, rounds: int 
         devnull.close()
     for name, profiler in profilers.items():
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(40)
         print(f"--- {name}: top functions by cumulative CPU time (profiled, so slower) ---\n{out.getvalue()}")
     return {name: (statistics.median(values), min(values)) for name, values in per_round.items()}
 

@@ -12,7 +12,8 @@ from django.db.models import Model, Prefetch, QuerySet
 from django.utils import timezone
 
 from cart.models import Cart, CartLine
-from catalog.models import Product, Variant
+from catalog import selectors as catalog_selectors
+from catalog.models import Product, ProductImage, Variant
 from shop.errors import NotFound
 
 
@@ -56,6 +57,14 @@ def lines_of(cart: Cart) -> list[CartLine]:
     if kept is not None:
         return lines_from_rows(kept)
     return list(_lines().filter(cart_id=cart.pk))
+
+
+def line_pictures(lines: Iterable[CartLine]) -> dict[int, ProductImage]:
+    """Line id -> the picture the cart page shows for it (its variant's own, else its
+    product's first: catalog.selectors.variant_pictures), in one query for all the lines."""
+    lines = list(lines)
+    pictures = catalog_selectors.variant_pictures(line.variant for line in lines)
+    return {line.pk: pictures[line.variant_id] for line in lines if line.variant_id in pictures}
 
 
 # --- lines as a write returned them --------------------------------------------------------

@@ -19,9 +19,10 @@ from django.utils.translation import gettext
 from cart import services
 from cart.models import Cart
 from cart.pricing import PricedLine, price_cart
-from cart.selectors import reservation_is_live
+from cart.selectors import line_pictures, reservation_is_live
 from cart.session import add_to_cart, current_cart, current_cart_id, follow_chosen_currency, quantity_from_form
 from catalog import selectors as catalog_selectors
+from catalog.models import ProductImage
 from catalog.views import render_product_page
 from currencies.choice import remember_currency
 from inventory.selectors import Availability, availability_of
@@ -35,6 +36,7 @@ class CartRow:
     available: int
     status: Availability
     error: str | None
+    picture: ProductImage | None = None  # the line's thumbnail (cart.selectors.line_pictures)
 
 
 def render_cart(
@@ -54,6 +56,7 @@ def render_cart(
     if cart is not None:
         lines = list(cart.lines.all())
         availability = availability_of([line.variant_id for line in lines])
+        pictures = line_pictures(lines)
         totals = price_cart(cart, lines)
         context.update(
             totals=totals,
@@ -63,7 +66,10 @@ def render_cart(
                 (cart.shipping_address or {}).get("country"), cart.shipping_method
             ) if cart.shipping_method else "",
             rows=[
-                CartRow(priced, *availability[priced.line.variant_id], line_errors.get(priced.line.pk))
+                CartRow(
+                    priced, *availability[priced.line.variant_id], line_errors.get(priced.line.pk),
+                    picture=pictures.get(priced.line.pk),
+                )
                 for priced in totals.lines
             ],
         )

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone as dt_timezone
 
 from django.db import connection
-from django.db.models import Count, Exists, F, Min, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Min, OuterRef, Prefetch, QuerySet, Subquery, prefetch_related_objects
 from django.db.models.fields.json import KeyTextTransform
+from django.utils import timezone
 
 from catalog import search
 from catalog.filters import Listing
-from catalog.models import Category, Product, Variant
+from catalog.models import Category, Product, ProductImage, Variant
 from catalog.stock import annotate_availability
 from currencies.money import converted_from_base_sql
+from shop.compiled_queries import CompiledQuery
 from shop.request_memo import remembered
 
 # Clothing sizes in the order a shopper expects, ahead of any other value of a facet.
@@ -35,6 +38,30 @@ def with_card_data(products: QuerySet[Product], *, now: datetime | None = None) 
     )
 
 
+def variant_pictures(variants: Iterable[Variant]) -> dict[int, ProductImage]:
+    """Variant id -> the picture that shows it: its own first picture if it has one, else
+    its product's first (position order, as the product card's). One query for all the
+    variants; each picture's product is the variant's own (its alt text needs no query)."""
+    variants = list(variants)
+    if not variants:
+        return {}
+    products = {variant.product_id: variant.product for variant in variants if Variant.product.is_cached(variant)}
+    own: dict[int, ProductImage] = {}
+    first: dict[int, ProductImage] = {}
+    for image in ProductImage.objects.filter(product_id__in={variant.product_id for variant in variants}):
+        if image.product_id in products:
+            ProductImage.product.field.set_cached_value(image, products[image.product_id])
+        first.setdefault(image.product_id, image)
+        if image.variant_id is not None:
+            own.setdefault(image.variant_id, image)
+    pictures = {}
+    for variant in variants:
+        picture = own.get(variant.pk) or first.get(variant.product_id)
+        if picture is not None:
+            pictures[variant.pk] = picture
+    return pictures
+
+
 def product_list(*, category: Category | None = None, now: datetime | None = None) -> QuerySet[Product]:
     """Active products, each with its active variants and their availability prefetched
     (one query for products, one for all their variants)."""
@@ -44,8 +71,27 @@ def product_list(*, category: Category | None = None, now: datetime | None = Non
     return with_card_data(products, now=now).order_by("name_sort", "id")
 
 
+# A product page's variants with their stock: the page's costliest query to build and
+# compile, so compiled once per process (shop/compiled_queries.py).
+_PRODUCT_VARIANTS = CompiledQuery(
+    lambda product_id, now: variants_with_availability(now=now).filter(product_id=product_id),
+    product_id=-790_301_001,
+    now=datetime(1901, 2, 3, 4, 5, 6, 789_012, tzinfo=dt_timezone.utc),
+)
+
+
 def product_detail(slug: str, *, now: datetime | None = None) -> Product | None:
-    return product_list(now=now).filter(slug=slug).first()
+    """An active product with what its page shows, as with_card_data gives it: its
+    category, its active variants with their availability (`active_variants`) and its
+    pictures (`images`)."""
+    product = Product.objects.filter(is_active=True, slug=slug).select_related("category").first()
+    if product is None:
+        return None
+    product.active_variants = list(_PRODUCT_VARIANTS.raw(product_id=product.pk, now=now or timezone.now()))
+    for variant in product.active_variants:
+        Variant.product.field.set_cached_value(variant, product)
+    prefetch_related_objects([product], "images")
+    return product
 
 
 # --- search, sort and filters (docs/api.md, Catalog) ----------------------------------

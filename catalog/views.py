@@ -4,6 +4,7 @@ currency."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,7 @@ from catalog.stock import Availability, stock_status
 from currencies import rates
 from currencies.choice import shopper_currency
 from currencies.money import convert_from_base
+from shop import fragments
 
 # How a product's badge reads when its variants differ: the best status wins.
 _STATUS_RANK: dict[Availability, int] = {"in_stock": 0, "low_stock": 1, "out_of_stock": 2}
@@ -46,6 +48,23 @@ class ProductCard:
     lowest_price: Money | None
     prices_differ: bool
     status: Availability
+
+    @cached_property
+    def digest(self) -> str:
+        """A digest of everything the card and the product page show (shop/fragments.py):
+        the product, its category, its pictures, each variant with its stock and its
+        price in the shopper's currency, all as read by this request."""
+        product = self.product
+        category = product.category
+        return fragments.digest((
+            fragments.model_values(product),
+            fragments.model_values(category) if category is not None else None,
+            *(fragments.model_values(image) for image in product.images.all()),
+            *(
+                (*fragments.model_values(option.variant, "available", "low_stock_threshold_now"), option.price.amount, str(option.price.currency))
+                for option in self.options
+            ),
+        ))
 
 
 def product_card(product: Product, currency: str, rate: Decimal) -> ProductCard:
@@ -138,5 +157,7 @@ def render_product_page(
         chosen_sku = next((option.variant.sku for option in card.options if option.orderable), "")
     context: dict[str, Any] = {
         "card": card, "product": product, "errors": errors or {}, "chosen_sku": chosen_sku, "quantity": quantity,
+        # A refused add shows the shopper's own input and messages: rendered, not cached.
+        "fragment_key": "" if errors else fragments.digest(("product-page", card.digest, chosen_sku, quantity)),
     }
     return render(request, "catalog/product_detail.html", context, status=status)

@@ -8,6 +8,7 @@ never breaks a checkout: the failure is logged for staff.
 from __future__ import annotations
 
 import logging
+import re
 from functools import partial
 from typing import Any
 
@@ -82,6 +83,12 @@ def _context(order: Order) -> dict[str, Any]:
     }
 
 
+def _one_line(text: str) -> str:
+    """A subject on one line with single spaces; a no-break space (French puts one before
+    ':') is kept, as str.split() would not."""
+    return re.sub(r"[ \t\r\n\f\v]+", " ", text).strip()
+
+
 def _send_to_shopper(order_id: int, template: str, extra: dict[str, Any] | None = None) -> bool:
     try:
         order = Order.objects.prefetch_related("lines").get(pk=order_id)
@@ -91,7 +98,8 @@ def _send_to_shopper(order_id: int, template: str, extra: dict[str, Any] | None 
         with translation.override(order.language or settings.LANGUAGE_CODE):
             # Callables in `extra` (amounts, the carrier's name) are worked out in the order's language.
             context = {**_context(order), **{key: value() if callable(value) else value for key, value in (extra or {}).items()}}
-            subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
+            # One line; a no-break space (French before ':') stays, it is not a line break.
+            subject = _one_line(render_to_string(f"emails/{template}_subject.txt", context))
             message = EmailMultiAlternatives(
                 subject=subject,
                 body=render_to_string(f"emails/{template}.txt", context),

@@ -24,8 +24,14 @@ deadlocks by construction (invariant 4 of docs/architecture.md).
    writes the reservation rows, and it is the last statement of its transaction, so a
    hot SKU's row is locked for one statement and a COMMIT (checkout.services and the
    payment request, checkout.payment, write the cart, and discounts the code's use,
-   before it). A sale (complete_checkout) commits the stock before it makes the order,
-   so the order-number row (7) is never held while queueing for a hot stock row.
+   before it). Where that transaction is the connection's outermost one with no
+   savepoint (checkout start and cancel, the abandon job: `ends_transaction=True`),
+   the COMMIT goes in the same query as the statement (inventory.locks.run_locked):
+   the row is unlocked as soon as the server has run both, with no round trip to the
+   client in between; a failed statement makes the server skip that COMMIT, and a short
+   reserve is rolled back at once. A sale (complete_checkout) commits the stock before
+   it makes the order, so the order-number row (7) is never held while queueing for a
+   hot stock row.
 6. Reservation rows: written only while their variants' stock rows are locked (5), never
    locked on their own.
 7. The order-number sequence row of the year (orders.services.next_order_number).

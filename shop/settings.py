@@ -173,6 +173,13 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rendered fragments keyed by what they show (shop/fragments.py): each process's own
+# memory, bounded by entries (a product card is about 1 KB, a product page's content 5 KB).
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fragments",
+    "OPTIONS": {"MAX_ENTRIES": env.int("FRAGMENT_CACHE_ENTRIES", default=5000)},
+}
 
 # Sessions in the database only: a session must survive Redis being down (a cached_db
 # session raises then), and a per-process cache would keep a logged-out session alive in

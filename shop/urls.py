@@ -14,7 +14,8 @@ urlpatterns = [
     path("metrics", health.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("shop.api_urls")),
-    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the header's language selector
+    # set_language: the header's language selector (Django's view, and a signed-in customer's account)
+    path("i18n/", include("accounts.language_urls")),
     path("accounts/", include("allauth.urls")),  # sign-up, login, verification, passwords, email
     path("", include("checkout.urls")),  # /checkout/... and the cart page's /cart/checkout/...
     path("", include("cart.urls")),  # /cart/... and the currency selector's /currency/

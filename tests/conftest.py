@@ -47,9 +47,10 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rates, throttles and sessions live in the cache: every test starts with it empty."""
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
-    cache.clear()
+    for each in (cache, caches["fragments"]):
+        each.clear()
     yield
     cache.clear()
 

@@ -107,7 +107,7 @@ def test_product_page_offers_each_variant_with_price_and_availability(client, sh
 def test_product_page_form_posts_to_the_cart(client, shirt_sizes):
     page = client.get("/products/linen-shirt/")
 
-    assertContains(page, '<form class="add-to-cart" method="post" action="/cart/add/linen-shirt/">')
+    assertContains(page, '<form class="add-to-cart" method="post" action="/cart/add/linen-shirt/" id="add-to-cart">')
 
 
 def test_a_form_posted_to_the_product_page_goes_on_to_the_cart_with_its_body(client, shirt_sizes):

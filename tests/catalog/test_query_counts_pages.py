@@ -22,8 +22,9 @@ LIST_QUERIES = 7
 CATEGORY_LIST_QUERIES = LIST_QUERIES + 2
 # product (with its category), its variants with availability, its images, header categories.
 PRODUCT_QUERIES = 4
-# session, cart, its lines (with variants and products), their availability, header categories.
-CART_QUERIES = 5
+# session, cart, its lines (with variants and products), their availability, their pictures
+# (cart.selectors.line_pictures), header categories.
+CART_QUERIES = 6
 
 FILTERED = "/?sort=price&in_stock=true&price_min=1&price_max=500&attr.size=M&attr.colour=blue"
 

@@ -33,6 +33,11 @@ def _hold_cart_lock(cart_id, holding: threading.Event, go: threading.Event) -> N
         assert go.wait(30)
 
 
+def _in_a_transaction(call, **kwargs):
+    with transaction.atomic():
+        return call(**kwargs)
+
+
 def _checkout_expiring_soon(make_variant, make_cart):
     """Cart A holds X and Y until `expiry`, two seconds ahead; cart B wants X."""
     x, y = make_variant(on_hand=1), make_variant(on_hand=1)
@@ -104,7 +109,9 @@ def test_import_while_a_checkout_holds_the_stock_lock_waits_instead_of_deadlocki
     cart = make_cart({shirt: 1})
 
     with pause_after("inventory.services.lock_stocks", thread_name="checkout") as pause:
-        checkout = Background(partial(checkout_services.start_checkout, cart_id=cart.pk), name="checkout")
+        # In an enclosing transaction, so that the stock statement's COMMIT waits for it
+        # and the pause holds the row (alone, the statement carries its COMMIT).
+        checkout = Background(partial(_in_a_transaction, checkout_services.start_checkout, cart_id=cart.pk), name="checkout")
         pause.wait_reached()  # the checkout holds SHIRT-1's stock row, not yet its reservation
         importer = Background(partial(import_catalog, _file((shirt.product.slug, "SHIRT-1", 7))), name="import")
         wait_until_blocked(importer.backend_pid)

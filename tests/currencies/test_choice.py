@@ -116,7 +116,7 @@ def test_selector_is_on_every_page_as_a_plain_accessible_form(db, known_rates, s
     client = Client()
     for url in ("/", "/products/linen-shirt/", "/cart/"):
         response = client.get(url)
-        assertContains(response, '<form class="inline-form currency-selector" method="post" action="/currency/">')
+        assertContains(response, '<form class="inline-form currency-selector" method="post" action="/currency/" id="currency-form">')
         assertContains(response, '<label for="currency-select">Currency</label>', html=True)
         assertContains(response, 'name="csrfmiddlewaretoken"')
         assertContains(response, f'<input type="hidden" name="next" value="{url}">', html=True)

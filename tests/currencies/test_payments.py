@@ -116,7 +116,8 @@ def test_page_api_stripe_order_and_email_agree(
     [
         ("en-US", "Total:    €38.37", "Shipping: €6.91", "€15.73 each, €31.46"),
         ("de-DE", "Gesamt:    38,37 €", "Versand: 6,91 €", "je 15,73 €, 31,46 €"),
-        ("fr-FR,fr;q=0.9", "Total:    38,37 €", "Livraison: 6,91 €", "15,73 € l’unité, 31,46 €"),
+        # French: a no-break space before the colon (made a plain one below).
+        ("fr-FR,fr;q=0.9", "Total :    38,37 €", "Livraison : 6,91 €", "15,73 € l’unité, 31,46 €"),
     ],
 )
 def test_email_amounts_follow_the_orders_language_not_the_browsers_region(

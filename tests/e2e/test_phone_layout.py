@@ -1,7 +1,9 @@
 """At 320, 375 and 1280 px no page scrolls sideways (the document is never wider than the
 window), and on a phone: the category bar either fits or scrolls with a visible cue, the
 checkout's order summary comes before the step's button, and the skip link on every
-checkout step moves focus past the header to the main content.
+checkout step moves focus past the header to the main content. The phone's header stays
+compact (currency and language folded into one <details> that still changes both), while
+a desktop shows them inline.
 
 `chromium` comes last in each test's arguments: fixtures that write to the database run
 before the browser opens (tests/support/browser_fixtures.py).
@@ -163,3 +165,69 @@ def test_the_skip_link_moves_focus_past_the_header_on_every_checkout_step(
         in_header = page.evaluate("() => Boolean(document.activeElement.closest('header'))")
         in_main = page.evaluate("() => Boolean(document.activeElement.closest('main'))")
         assert in_main and not in_header, path
+
+
+# The header's height at 375 px (brand, account links and cart; the search box beside the
+# currency-and-language summary; the category bar): products start above the fold.
+PHONE_HEADER_MAX = 150
+HEADER = """() => {
+  const header = document.querySelector('.site-header');
+  const settings = header.querySelector('.header-settings');
+  return {height: header.getBoundingClientRect().height, open: settings.open,
+          summaryShown: getComputedStyle(settings.querySelector('summary')).display !== 'none'};
+}"""
+
+
+@pytest.mark.parametrize("viewport", [PHONE_NARROW, PHONE], ids=["320", "375"])
+def test_on_a_phone_the_header_is_compact_with_currency_and_language_folded(viewport, storefront, live_server, chromium):  # noqa: F811
+    page = open_page(chromium, live_server, viewport)
+    for path in ("/", "/products/linen-shirt/", "/cart/"):
+        page.goto(live_server.url + path)
+        header = page.evaluate(HEADER)
+        assert header["height"] <= PHONE_HEADER_MAX, (path, header)
+        assert header["summaryShown"] and not header["open"], path
+        assert not page.get_by_label("Currency").is_visible() and not page.get_by_label("Language").is_visible(), path
+        # The rest of the header stays in sight: search with its label, the cart with its count.
+        assert page.get_by_label("Search products").is_visible() and page.get_by_role("button", name="Search").is_visible()
+        assert page.get_by_role("link", name="Cart, 0 items").is_visible()
+
+
+def test_on_a_desktop_currency_and_language_are_inline_without_a_disclosure(storefront, live_server, chromium):  # noqa: F811
+    page = open_page(chromium, live_server, DESKTOP)
+    page.goto(live_server.url + "/")
+    header = page.evaluate(HEADER)
+    assert not header["summaryShown"] and not header["open"]
+    assert page.get_by_label("Currency").is_visible() and page.get_by_label("Language").is_visible()
+    assert page.get_by_role("button", name="Change currency").is_visible()
+
+
+def test_on_a_phone_currency_and_language_change_through_the_disclosure(known_rates, storefront, live_server, chromium):  # noqa: F811
+    page = open_page(chromium, live_server, PHONE)
+    page.goto(live_server.url + "/products/linen-shirt/")
+    summary = page.locator(".header-settings-summary")
+    assert summary.inner_text().endswith("USD · English")
+    assert page.locator(".product-price").inner_text() == "from $19.99"
+
+    # The keyboard opens it (a native <details>): Enter on the focused summary.
+    summary.focus()
+    page.keyboard.press("Enter")
+    page.get_by_label("Currency").select_option("EUR")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Change currency").click()
+
+    # 19.99 USD at 0.9215 is 18.420785: 18.42 EUR, on the same page.
+    assert page.url == live_server.url + "/products/linen-shirt/"
+    assert page.locator(".product-price").inner_text() == "from €18.42"
+    assert summary.inner_text().endswith("EUR · English")
+    assert page.evaluate(HEADER)["height"] <= PHONE_HEADER_MAX
+
+    summary.click()
+    page.get_by_label("Language").select_option("de")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Change language").click()
+
+    assert page.locator("html").get_attribute("lang") == "de"
+    assert page.locator(".product-price").inner_text() == "ab 18,42\xa0€"
+    assert summary.inner_text().endswith("EUR · Deutsch")
+    assert page.get_by_role("link", name="Warenkorb, 0 Artikel").is_visible()
+    page.screenshot(path=str(SHOTS / "layout-header-de-375.png"))

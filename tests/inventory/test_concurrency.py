@@ -11,6 +11,7 @@ from datetime import timedelta
 from functools import partial
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from cart.models import Cart
@@ -88,6 +89,15 @@ def test_mixed_quantities_sell_out_to_the_last_unit_and_never_oversell(make_vari
                 assert _reserved_by(cart) == ({shirt.pk: quantity} if outcome.ok else {})
 
 
+def _in_a_transaction(call, **kwargs):
+    """`call` inside an enclosing transaction: the COMMIT of its stock statement then
+    waits for the end of it, so a pause after the statement holds the row. (Alone, a
+    checkout's stock statement carries its COMMIT, and no pause falls between them:
+    tests/inventory/test_commit_with_statement.py runs this race on that path.)"""
+    with transaction.atomic():
+        return call(**kwargs)
+
+
 def test_second_checkout_queues_behind_the_first_and_sees_its_reservation(make_variant, make_cart):
     """Deterministic: the first checkout is stopped holding the stock lock; the second must
     wait for it (not read a stale free count) and then find the last unit gone."""
@@ -95,7 +105,7 @@ def test_second_checkout_queues_behind_the_first_and_sees_its_reservation(make_v
     first, second = make_cart({shirt: 1}), make_cart({shirt: 1})
 
     with pause_after("inventory.services.lock_stocks", thread_name="first") as pause:
-        first_call = Background(partial(checkout_services.start_checkout, cart_id=first.pk), name="first")
+        first_call = Background(partial(_in_a_transaction, checkout_services.start_checkout, cart_id=first.pk), name="first")
         pause.wait_reached()
         second_call = Background(partial(checkout_services.start_checkout, cart_id=second.pk), name="second")
         wait_until_blocked(second_call.backend_pid)

@@ -86,6 +86,7 @@ def test_counts_are_kept_in_redis_for_every_web_process(settings, ada):
     from django.core.cache import caches
 
     settings.CACHES = {
+        **settings.CACHES,
         "default": {
             "BACKEND": "shop.cache.ResilientRedisCache",
             "LOCATION": "redis://127.0.0.1:6379/14",

@@ -31,6 +31,7 @@ def redis_down(settings, caplog):
     """The production cache configuration, its Redis unreachable, and every limit low
     enough that a single request past the first would be refused if it were counted."""
     settings.CACHES = {
+        **settings.CACHES,
         "default": {
             "BACKEND": "shop.cache.ResilientRedisCache",
             "LOCATION": f"redis://127.0.0.1:{free_port()}/0",

@@ -371,7 +371,7 @@ def test_readyz_names_a_cache_and_broker_that_are_down(api, settings, monkeypatc
     from shop.celery import app
 
     closed = free_port()
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"redis://127.0.0.1:{closed}/0"}}
+    settings.CACHES = {**settings.CACHES, "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"redis://127.0.0.1:{closed}/0"}}
     monkeypatch.setitem(app.conf, "broker_url", f"redis://127.0.0.1:{closed}/0")
     monkeypatch.setitem(app.conf, "broker_write_url", None)
     monkeypatch.setitem(app.conf, "broker_transport_options", {})
