@@ -74,7 +74,7 @@ def start_checkout(*, cart_id: UUID | str, client: str | None = None, now: datet
         # The cart is written before the stock rows are locked: those locks are held to
         # the commit, so nothing else should run after them.
         cart_services.enter_checkout(cart, expires_at=expires_at, now=now)
-        inventory.reserve(holder_id=cart.pk, items=items, expires_at=expires_at, now=now)
+        inventory.reserve(holder_id=cart.pk, items=items, expires_at=expires_at, now=now, ends_transaction=True)
     metrics.CHECKOUT_STARTS.inc()
     return cart
 
@@ -181,7 +181,7 @@ def cancel_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart
         now = now or timezone.now()
         cart_services.leave_checkout(cart, now=now)
         payment.cancel_open_intents_after_commit(cart)
-        inventory.release(holder_id=cart.pk, now=now)  # last: stock locks are held to the commit
+        inventory.release(holder_id=cart.pk, now=now, ends_transaction=True)  # last: its COMMIT goes with it
     return cart
 
 
@@ -209,5 +209,5 @@ def abandon_idle_carts(*, now: datetime | None = None, batch_size: int = 200) ->
                 if cart.status == Cart.Status.CHECKOUT:
                     payment.cancel_open_intents_after_commit(cart)
                 cart_services.abandon(cart)
-                inventory.release(holder_id=cart.pk, now=now)  # last: stock locks are held to the commit
+                inventory.release(holder_id=cart.pk, now=now, ends_transaction=True)  # last: its COMMIT goes with it
                 abandoned += 1

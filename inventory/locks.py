@@ -6,18 +6,20 @@ variant id, so two carts holding the same SKUs in any line order never deadlock
 
 The checkout's writers (reserve, extend, release, and the sweeper) do all their work in
 the statement that takes the locks: `then` names one of the SQL functions of
-inventory/migrations/0004, which locks the rows in the same order first. Their caller
-commits next, so a hot SKU's row stays locked for one statement and a COMMIT
-(docs/architecture.md, "Lock order").
+inventory/migrations/0004 and 0005, which locks the rows in the same order first. Their
+caller commits next, so a hot SKU's row stays locked for one statement and a COMMIT
+(docs/architecture.md, "Lock order"). When that statement ends the connection's
+outermost transaction, the COMMIT travels with it, in the same round trip (run_locked).
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from inventory.models import Stock
 
@@ -26,10 +28,17 @@ from inventory.models import Stock
 class LockedWork:
     """The work a writer does under the stock locks, done by the statement that takes
     them: `call` is the call of one of inventory's SQL functions, with `%(variant_ids)s`
-    for the rows to lock (ascending; NULL for lock_reserved_stocks) among its `params`."""
+    for the rows to lock (ascending; NULL for lock_reserved_stocks) among its `params`.
+
+    `ends_transaction`: the caller's transaction ends with this statement (its caller
+    sends nothing after it and commits). If that transaction is the connection's
+    outermost atomic block with no savepoint in it, run_locked sends COMMIT in the same
+    round trip, and `%(committing)s` in `call` is true (inventory_reserve then refuses a
+    short reserve with an error, which makes the server skip the COMMIT)."""
 
     call: str
     params: dict[str, Any] = field(default_factory=dict)
+    ends_transaction: bool = False
 
 
 def lock_stocks(variant_ids: Iterable[int], *, then: LockedWork | None = None) -> Any:
@@ -82,8 +91,54 @@ def _select_for_update(ids: list[int]) -> dict[int, Stock]:
     return _locked_rows("variant_id = ANY(%s)", [ids])
 
 
+# SQLSTATE of inventory_reserve's refusal by error (migration 0005); its DETAIL is the
+# short items as JSON: [[variant_id, requested, available], ...].
+REFUSED = "IS001"
+
+
 def run_locked(work: LockedWork, variant_ids: list[int] | None) -> list[tuple]:
-    """Send `work`'s call, the one statement that locks the rows and writes under them."""
+    """Send `work`'s call, the one statement that locks the rows and writes under them,
+    and return its rows.
+
+    With `work.ends_transaction`, in the connection's outermost transaction and no
+    savepoint (commits_with_statement), the call and COMMIT go as one query string: the
+    rows are unlocked as soon as the server has run it, with no second round trip, and
+    the transaction is over when this returns (Django's commit at the end of the atomic
+    block then finds nothing to commit, and runs the on_commit callbacks as usual). If
+    the statement fails, the server skips the COMMIT and the error is raised as ever,
+    so the atomic block rolls back. A refused reserve (SQLSTATE IS001) is rolled back
+    here at once, letting go of the rows, and its short items are returned as the rows
+    the call without COMMIT returns for them: (None, variant_id, requested, available).
+    The atomic block is still open then; what the caller reads next runs in a new
+    transaction, which the block rolls back when the refusal leaves it."""
+    committing = work.ends_transaction and commits_with_statement()
+    params = {**work.params, "variant_ids": variant_ids, "committing": committing}
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {work.call}", {**work.params, "variant_ids": variant_ids})
+        if not committing:
+            cursor.execute(f"SELECT * FROM {work.call}", params)
+            return cursor.fetchall()
+        try:
+            cursor.execute(f"SELECT * FROM {work.call}; COMMIT", params)
+        except DatabaseError as error:
+            cause = error.__cause__
+            if getattr(cause, "sqlstate", None) != REFUSED:
+                raise
+            with connection.wrap_database_errors:
+                connection.connection.rollback()  # the transaction the server left aborted
+            connection.errors_occurred = False  # a refusal, not a broken connection
+            return [(None, vid, requested, available) for vid, requested, available in json.loads(cause.diag.message_detail)]
         return cursor.fetchall()
+
+
+def commits_with_statement() -> bool:
+    """Whether the statement being sent may carry the transaction's COMMIT: Django is in
+    the outermost atomic block it opened (it committed on its own before, so it will
+    commit at the block's end) with no savepoint inside it and no error to roll back.
+    Tests wrapped in a transaction have savepoints, so they take the ordinary path."""
+    return (
+        connection.in_atomic_block
+        and connection.commit_on_exit
+        and not connection.needs_rollback
+        and not connection.closed_in_transaction
+        and all(sid is None for sid in connection.savepoint_ids)
+    )

@@ -99,17 +99,28 @@ def insufficient_stock_error(shortages: list[Shortage]) -> InsufficientStock:
     return InsufficientStock.of((variants[s.variant_id], s.requested, s.available) for s in shortages)
 
 
-def reserve(*, holder_id: UUID, items: Mapping[int, int], expires_at: datetime, now: datetime | None = None) -> list[Reservation]:
+def reserve(
+    *,
+    holder_id: UUID,
+    items: Mapping[int, int],
+    expires_at: datetime,
+    now: datetime | None = None,
+    ends_transaction: bool = False,
+) -> list[Reservation]:
     """Reserve every item (variant id -> quantity) for the holder (a cart's id), all or none.
 
     The caller holds the holder's own lock (the cart row). Any live reservation the holder already has on
     these variants is replaced. Raises InsufficientStock naming every short item.
 
-    One statement (inventory_reserve, migration 0004) locks the rows, releases their
-    expired reservations, checks availability, moves `reserved` and writes the
+    One statement (inventory_reserve, migrations 0004 and 0005) locks the rows, releases
+    their expired reservations, checks availability, moves `reserved` and writes the
     reservations; the caller sends nothing else before its COMMIT (lock order:
     shop/locks.py). A refused reserve has undone its work and let go of the rows before
     it returns, so naming the short items (a catalog read) holds no stock lock.
+
+    `ends_transaction`: the caller's transaction ends with this call. In the outermost
+    transaction its COMMIT then goes in the statement's round trip (inventory.locks.
+    run_locked): it has committed when this returns, or, refused, rolled back.
     """
     now = now or timezone.now()
     items = {int(vid): int(q) for vid, q in sorted(items.items()) if q > 0}
@@ -117,8 +128,9 @@ def reserve(*, holder_id: UUID, items: Mapping[int, int], expires_at: datetime, 
         return []
     work = LockedWork(
         "inventory_reserve(%(variant_ids)s::bigint[], %(quantities)s::integer[], %(holder_id)s::uuid, "
-        "%(expires_at)s::timestamptz, %(now)s::timestamptz)",
+        "%(expires_at)s::timestamptz, %(now)s::timestamptz, %(committing)s)",
         {"quantities": list(items.values()), "holder_id": holder_id, "expires_at": expires_at, "now": now},
+        ends_transaction=ends_transaction,
     )
     # No savepoint of its own: it would cost a round trip while the rows are locked. A
     # caller that carries on after InsufficientStock wraps the call in atomic() itself.
@@ -135,14 +147,16 @@ def reserve(*, holder_id: UUID, items: Mapping[int, int], expires_at: datetime, 
         ]
 
 
-def release(*, holder_id: UUID, now: datetime | None = None) -> int:
+def release(*, holder_id: UUID, now: datetime | None = None, ends_transaction: bool = False) -> int:
     """Release the holder's live reservations (and the expired ones of the same rows).
     Returns the units released. One statement (inventory_release): the caller sends
-    nothing else before its COMMIT."""
+    nothing else before its COMMIT. `ends_transaction`: as for reserve, the COMMIT goes
+    with the statement in the outermost transaction."""
     now = now or timezone.now()
     work = LockedWork(
         "inventory_release(%(variant_ids)s::bigint[], %(holder_id)s::uuid, %(now)s::timestamptz)",
         {"holder_id": holder_id, "now": now},
+        ends_transaction=ends_transaction,
     )
     with transaction.atomic(savepoint=False):
         ((freed,),) = lock_reserved_stocks(holder_id, then=work)

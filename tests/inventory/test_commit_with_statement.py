@@ -248,3 +248,22 @@ def test_a_second_checkout_queues_behind_the_first_and_sees_its_reservation(make
     assert Cart.objects.get(pk=first.pk).status == Cart.Status.CHECKOUT
     assert Cart.objects.get(pk=second.pk).status == Cart.Status.ACTIVE
     assert_stock_exact(shirt.pk, on_hand=1, reserved=1)
+
+
+def test_the_abandon_job_releases_with_the_commit_in_the_statement(make_variant, make_cart, settings):
+    shirt, socks = make_variant(on_hand=2), make_variant(on_hand=2)
+    idle, fresh = make_cart({shirt: 2}), make_cart({socks: 1})
+    checkout_services.start_checkout(cart_id=idle.pk)
+    later = timezone.now() + settings.CART_ABANDON_AFTER + timedelta(minutes=1)
+    checkout_services.start_checkout(cart_id=fresh.pk, now=later)  # active then: not idle
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert checkout_services.abandon_idle_carts(now=later) == 1
+
+    (statement,) = _stock_statements(ctx)
+    assert statement.startswith("SELECT * FROM inventory_release(") and statement.endswith("; COMMIT")
+    assert Cart.objects.get(pk=idle.pk).status == Cart.Status.ABANDONED
+    assert Cart.objects.get(pk=fresh.pk).status == Cart.Status.CHECKOUT
+    assert Reservation.objects.get(holder_id=idle.pk).status == Reservation.Status.EXPIRED  # ran out before the job
+    assert_stock_exact(shirt.pk, on_hand=2, reserved=0)
+    assert_stock_exact(socks.pk, on_hand=2, reserved=1)
