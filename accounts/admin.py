@@ -21,6 +21,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy as _, ngettext
 from moneyed import Money
 
 from accounts import privacy
@@ -51,7 +52,7 @@ class CustomerOrderInline(admin.TabularInline):
     show_change_link = False
     fields = ["order_link", "created_at", "status", "payment_status", "total", "total_usd", "ships_to"]
     readonly_fields = fields
-    verbose_name_plural = "orders"
+    verbose_name_plural = _("orders")
     ordering = ["-created_at", "-id"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
@@ -66,15 +67,15 @@ class CustomerOrderInline(admin.TabularInline):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    @admin.display(description="Order")
+    @admin.display(description=_("Order"))
     def order_link(self, order: Order) -> str:
         return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[order.pk]), order.number)
 
-    @admin.display(description="Total in USD")
+    @admin.display(description=_("Total in USD"))
     def total_usd(self, order: Order) -> str:
         return money_text(Money(order.total_usd_amount, "USD"))
 
-    @admin.display(description="Ships to")
+    @admin.display(description=_("Ships to"))
     def ships_to(self, order: Order) -> str:
         address = order.shipping_address or {}
         return ", ".join(part for part in (address.get("name"), address.get("city"), address.get("country")) if part) or "—"
@@ -133,54 +134,56 @@ class CustomerAdmin(admin.ModelAdmin):
 
     # --- columns ----------------------------------------------------------------------
 
-    @admin.display(description="Name", ordering="last_name")
+    @admin.display(description=_("Name"), ordering="last_name")
     def full_name(self, customer: Customer) -> str:
         return customer.get_full_name() or "—"
 
-    @admin.display(description="Orders", ordering="orders_total")
+    @admin.display(description=_("Orders"), ordering="orders_total")
     def orders_count(self, customer: Customer) -> int:
         return customer.orders_total
 
-    @admin.display(description="Lifetime value (USD)", ordering="lifetime_value_usd")
+    @admin.display(description=_("Lifetime value (USD)"), ordering="lifetime_value_usd")
     def lifetime_value(self, customer: Customer) -> str:
         return money_text(Money(customer.lifetime_value_usd, "USD"))
 
-    @admin.display(description="Last order", ordering="last_order")
+    @admin.display(description=_("Last order"), ordering="last_order")
     def last_order_at(self, customer: Customer) -> str:
         return _day(customer.last_order) if customer.last_order else "—"
 
-    @admin.display(description="Joined", ordering="date_joined")
+    @admin.display(description=_("Joined"), ordering="date_joined")
     def joined(self, customer: Customer) -> str:
         return _day(customer.date_joined)
 
-    @admin.display(description="Active", boolean=True)
+    @admin.display(description=_("Active"), boolean=True)
     def active(self, customer: Customer) -> bool:
         return customer.is_active
 
-    @admin.display(description="Email addresses")
+    @admin.display(description=_("Email addresses"))
     def email_addresses(self, customer: Customer) -> str:
         rows = customer.emailaddress_set.order_by("-primary", "id")
-        return ", ".join(f"{a.email} ({'verified' if a.verified else 'unverified'})" for a in rows) or "—"
+        return ", ".join(f"{a.email} ({gettext('verified') if a.verified else gettext('unverified')})" for a in rows) or "—"
 
     # --- actions ----------------------------------------------------------------------
 
-    def _one(self, request: HttpRequest, queryset: QuerySet[Customer], what: str) -> Customer | None:
+    def _one(self, request: HttpRequest, queryset: QuerySet[Customer], refusal: str) -> Customer | None:
         customers = list(queryset[:2])
         if len(customers) != 1:
-            self.message_user(request, f"Select exactly one customer to {what}: a request is answered for one person.", messages.WARNING)
+            self.message_user(request, refusal, messages.WARNING)
             return None
         return customers[0]
 
-    @admin.action(description="Download data (JSON)", permissions=["view"])
+    @admin.action(description=_("Download data (JSON)"), permissions=["view"])
     def download_data(self, request: HttpRequest, queryset: QuerySet[Customer]):
-        customer = self._one(request, queryset, "download the data of")
+        customer = self._one(
+            request, queryset, gettext("Select exactly one customer to download the data of: a request is answered for one person.")
+        )
         if customer is not None:
             return self._export_response(customer)
         return None
 
-    @admin.action(description="Delete and anonymise…", permissions=["erase"])
+    @admin.action(description=_("Delete and anonymise…"), permissions=["erase"])
     def delete_and_anonymise(self, request: HttpRequest, queryset: QuerySet[Customer]):
-        customer = self._one(request, queryset, "delete")
+        customer = self._one(request, queryset, gettext("Select exactly one customer to delete: a request is answered for one person."))
         if customer is not None:
             return HttpResponseRedirect(reverse("admin:accounts_customer_erase", args=[customer.pk]))
         return None
@@ -215,18 +218,25 @@ class CustomerAdmin(admin.ModelAdmin):
                 problem = error.message
             else:
                 self._log_erasure(request, customer_id, done)
+                parts = [
+                    ngettext("%(count)s order(s) anonymised", "%(count)s order(s) anonymised", done.orders_anonymised)
+                    % {"count": done.orders_anonymised},
+                    ngettext("%(count)s cart(s) cleared", "%(count)s cart(s) cleared", done.carts_forgotten) % {"count": done.carts_forgotten},
+                    ngettext("%(count)s saved address(es) deleted", "%(count)s saved address(es) deleted", done.addresses_deleted)
+                    % {"count": done.addresses_deleted},
+                ]
+                if done.saved_cards:
+                    parts.append(gettext("saved cards detached at Stripe"))
                 self.message_user(
                     request,
-                    f"Customer #{customer_id} is deleted: {done.orders_anonymised} order(s) anonymised, "
-                    f"{done.carts_forgotten} cart(s) cleared, {done.addresses_deleted} saved address(es) deleted"
-                    + (", saved cards detached at Stripe." if done.saved_cards else "."),
+                    gettext("Customer #%(id)s is deleted: %(what)s.") % {"id": customer_id, "what": ", ".join(parts)},
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:accounts_customer_changelist"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Delete and anonymise this customer?",
+            "title": gettext("Delete and anonymise this customer?"),
             "customer": customer,
             "problem": problem,
             "order_count": len(privacy.person_order_ids(user_id=customer.pk)),

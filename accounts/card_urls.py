@@ -1,11 +1,10 @@
-"""Saved cards, under /account/cards/: the list with a Remove button per card, and the
-JSON endpoint the payment step calls once Stripe.js has set up a card to save."""
+"""Saved cards, under /account/cards/: the list with a Remove button per card. Cards are
+saved by the payment request itself ("Save this card for next time": checkout.payment)."""
 from django.urls import path
 
 from accounts import card_views
 
 urlpatterns = [
     path("", card_views.cards, name="cards"),
-    path("save/", card_views.save_card, name="card_save"),
     path("<str:payment_method_id>/remove/", card_views.remove_card, name="card_remove"),
 ]

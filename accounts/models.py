@@ -7,13 +7,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Customer(get_user_model()):  # type: ignore[misc]
     class Meta:
         proxy = True
-        verbose_name = "customer"
-        verbose_name_plural = "customers"
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
         ordering = ["-date_joined", "-id"]
 
 

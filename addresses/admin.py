@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from addresses.formatting import address_lines
 from addresses.models import SavedAddress
@@ -42,7 +43,7 @@ class SavedAddressAdmin(admin.ModelAdmin):
         "is_default_shipping", "is_default_billing", "created_at", "updated_at",
     ]
 
-    @admin.display(description="as written on a parcel")
+    @admin.display(description=_("as written on a parcel"))
     def formatted(self, obj: SavedAddress):
         if not obj.pk:
             return "-"

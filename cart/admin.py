@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from cart.models import Cart, CartLine
 
@@ -28,11 +29,11 @@ class CartLineInline(admin.TabularInline):
     def has_delete_permission(self, request: HttpRequest, obj: Cart | None = None) -> bool:
         return False
 
-    @admin.display(description="SKU")
+    @admin.display(description=_("SKU"))
     def sku(self, line: CartLine) -> str:
         return line.variant.sku
 
-    @admin.display(description="Product")
+    @admin.display(description=_("Product"))
     def product(self, line: CartLine) -> str:
         return str(line.variant)
 
@@ -64,6 +65,6 @@ class CartAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Cart | None = None) -> bool:
         return False  # deleting a cart in checkout would strand its reserved stock
 
-    @admin.display(description="Lines", ordering="line_total")
+    @admin.display(description=_("Lines"), ordering="line_total")
     def line_count(self, cart: Cart) -> int:
         return cart.line_total

@@ -1,7 +1,9 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CartConfig(AppConfig):
+    verbose_name = _("Cart")
     name = "cart"
     default_auto_field = "django.db.models.BigAutoField"
 

@@ -29,7 +29,7 @@ class VariantForm(forms.ModelForm):
         if attributes is None:
             return {}
         if not isinstance(attributes, dict):
-            raise forms.ValidationError('Attributes must be a JSON object, like {"size": "M", "colour": "blue"}.')
+            raise forms.ValidationError(_('Attributes must be a JSON object, like {"size": "M", "colour": "blue"}.'))
         return attributes
 
 
@@ -129,7 +129,7 @@ class ProductAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
         return super().get_queryset(request).annotate(variant_total=Count("variants"))
 
-    @admin.display(description="Variants", ordering="variant_total")
+    @admin.display(description=_("Variants"), ordering="variant_total")
     def variant_count(self, product: Product) -> int:
         return product.variant_total
 
@@ -145,6 +145,6 @@ class VariantAdmin(admin.ModelAdmin):
     ordering = ["sku"]
     fieldsets = [(None, {"fields": ["product", "sku", "name", "attributes", "price", "weight_grams", "is_active", "position"]})]
 
-    @admin.display(description="Name")
+    @admin.display(description=_("Name"))
     def display_name(self, variant: Variant) -> str:
         return variant.display_name

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy as _, pgettext_lazy
 
 from checkout import cancellation, returns
 from currencies.money import format_money
@@ -46,32 +47,32 @@ class OrderStaffActions:
             else:
                 succeeded.append(order.number)
         if succeeded:
-            self.message_user(request, f"{done}: {', '.join(succeeded)}.", messages.SUCCESS)  # type: ignore[attr-defined]
+            self.message_user(request, done % {"orders": ", ".join(succeeded)}, messages.SUCCESS)  # type: ignore[attr-defined]
         for problem in problems:
             self.message_user(request, problem, messages.ERROR)  # type: ignore[attr-defined]
 
-    @admin.action(description="Cancel the selected orders (refund or release the payment, put the stock back)", permissions=["act"])
+    @admin.action(description=_("Cancel the selected orders (refund or release the payment, put the stock back)"), permissions=["act"])
     def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self._each(
             request, queryset,
             lambda order: cancellation.cancel_order(order_id=order.pk, by_customer=False, actor_id=request.user.pk),
-            "Cancelled, refunds sent and stock put back",
+            gettext("Cancelled, refunds sent and stock put back: %(orders)s."),
         )
 
-    @admin.action(description="Mark the selected orders as being prepared (the shopper can no longer cancel)", permissions=["act"])
+    @admin.action(description=_("Mark the selected orders as being prepared (the shopper can no longer cancel)"), permissions=["act"])
     def mark_processing(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self._each(
             request, queryset,
             lambda order: order_services.change_status(order_id=order.pk, to=Order.Status.PROCESSING, actor_id=request.user.pk),
-            "Now being prepared",
+            gettext("Now being prepared: %(orders)s."),
         )
 
-    @admin.action(description="Mark the selected orders as delivered (every parcel arrived)", permissions=["act"])
+    @admin.action(description=_("Mark the selected orders as delivered (every parcel arrived)"), permissions=["act"])
     def mark_delivered(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self._each(
             request, queryset,
             lambda order: fulfilment.mark_delivered(order_id=order.pk, actor_id=request.user.pk),
-            "Delivered",
+            gettext("Delivered: %(orders)s."),
         )
 
 
@@ -79,13 +80,14 @@ class ReturnForm(OrderLinesForm):
     """Per order line, the units that came back (none by default); shipping; restock; why."""
 
     not_yet = "returned"
-    include_shipping = forms.BooleanField(required=False, label="Refund the shipping too")
-    restock = forms.BooleanField(required=False, initial=True, label="Put the returned units back on hand")
-    reason = forms.ChoiceField(choices=Refund.Reason.choices, initial=Refund.Reason.REQUESTED_BY_CUSTOMER)
-    note = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    left_help = _("%(units)s of %(quantity)s not returned yet.")
+    include_shipping = forms.BooleanField(required=False, label=_("Refund the shipping too"))
+    restock = forms.BooleanField(required=False, initial=True, label=_("Put the returned units back on hand"))
+    reason = forms.ChoiceField(label=_("Reason"), choices=Refund.Reason.choices, initial=Refund.Reason.REQUESTED_BY_CUSTOMER)
+    note = forms.CharField(label=_("Note"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
     def line_label(self, line) -> str:
-        return f"{line.display_name} (SKU {line.sku}, {line.unit_price} each)"
+        return gettext("%(name)s (SKU %(sku)s, %(price)s each)") % {"name": line.display_name, "sku": line.sku, "price": line.unit_price}
 
     def line_initial(self, units_left: int) -> int:
         return 0
@@ -98,18 +100,18 @@ class OrderCancelButton:
     def get_fieldsets(self, request: HttpRequest, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
         if obj is not None and request.user.has_perm("orders.change_order"):
-            fieldsets.append(("Cancel", {"fields": ["cancel_button"]}))
+            fieldsets.append((pgettext_lazy("order action", "Cancel"), {"fields": ["cancel_button"]}))
         return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         return [*super().get_readonly_fields(request, obj), "cancel_button"]  # type: ignore[misc]
 
-    @admin.display(description="Cancel")
+    @admin.display(description=pgettext_lazy("order action", "Cancel"))
     def cancel_button(self, order: Order) -> str:
         refusal = order_status.cancellation_refusal(order, by_customer=False)
         if refusal is not None:
             return refusal
-        return format_html('<a class="button" href="{}">Cancel order…</a>', reverse("admin:orders_order_cancel", args=[order.pk]))
+        return format_html('<a class="button" href="{}">{}</a>', reverse("admin:orders_order_cancel", args=[order.pk]), gettext("Cancel order…"))
 
     def get_urls(self):
         return [
@@ -128,12 +130,12 @@ class OrderCancelButton:
             except ShopError as refused:
                 error = refused.message
             else:
-                self.message_user(request, f"Order {order.number} is cancelled: the payment is refunded and the stock put back.", messages.SUCCESS)  # type: ignore[attr-defined]
+                self.message_user(request, gettext("Order %(number)s is cancelled: the payment is refunded and the stock put back.") % {"number": order.number}, messages.SUCCESS)  # type: ignore[attr-defined]
                 return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
         context = {
             **self.admin_site.each_context(request),  # type: ignore[attr-defined]
             "opts": Order._meta,
-            "title": f"Cancel order {order.number}?",
+            "title": gettext("Cancel order %(number)s?") % {"number": order.number},
             "order": order,
             "error": error or order_status.cancellation_refusal(order, by_customer=False),
         }
@@ -150,15 +152,15 @@ class OrderReturns:
     def get_fieldsets(self, request: HttpRequest, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
         if obj is not None and self.has_return_permission(request):
-            fieldsets.append(("Returns", {"fields": ["return_button"]}))
+            fieldsets.append((_("Returns"), {"fields": ["return_button"]}))
         return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         return [*super().get_readonly_fields(request, obj), "return_button"]  # type: ignore[misc]
 
-    @admin.display(description="Return")
+    @admin.display(description=_("Return"))
     def return_button(self, order: Order) -> str:
-        return format_html('<a class="button" href="{}">Return and refund…</a>', reverse("admin:orders_order_return", args=[order.pk]))
+        return format_html('<a class="button" href="{}">{}</a>', reverse("admin:orders_order_return", args=[order.pk]), gettext("Return and refund…"))
 
     def get_urls(self):
         return [
@@ -184,12 +186,14 @@ class OrderReturns:
                 refund = refunds.send_refund(refund.pk)  # sent after commit already; staff see Stripe's answer
                 shown = format_money(from_stripe(refund.amount, refund.currency))
                 level = messages.SUCCESS if refund.status == Refund.Status.SUCCEEDED else messages.WARNING
-                self.message_user(request, f"Refund of {shown} {refund.get_status_display().lower()}.", level)  # type: ignore[attr-defined]
+                self.message_user(
+                    request, gettext("Refund of %(amount)s %(status)s.") % {"amount": shown, "status": refund.get_status_display().lower()}, level
+                )  # type: ignore[attr-defined]
                 return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
         context = {
             **self.admin_site.each_context(request),  # type: ignore[attr-defined]
             "opts": Order._meta,
-            "title": f"Return and refund: order {order.number}",
+            "title": gettext("Return and refund: order %(number)s") % {"number": order.number},
             "order": order,
             "form": form,
         }

@@ -273,7 +273,9 @@ class PaymentView(ShopAPIView):
         body = body_object(request)
         # The signed-in shopper may pay with their own saved cards, and no one else's.
         user_id = request.user.pk if request.user.is_authenticated else None
-        result = request_payment(cart_id=cart_id, payment_method=body.get("payment_method"), user_id=user_id)
+        result = request_payment(
+            cart_id=cart_id, payment_method=body.get("payment_method"), user_id=user_id, save_card=body.get("save_card") is True
+        )
         return Response(
             {
                 "payment_intent_id": result.payment_intent_id,

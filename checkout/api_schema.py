@@ -151,6 +151,11 @@ class PaymentRequestSerializer(serializers.Serializer):
     payment_method = serializers.CharField(
         required=False, help_text="A Stripe PaymentMethod id (pm_...); with it the server confirms the payment."
     )
+    save_card = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Signed-in customers: save the new card `payment_method` (pm_... or a Stripe.js token tok_...) to their account before paying with it.",
+    )
 
     class Meta:
         ref_name = "PaymentRequest"

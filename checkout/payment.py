@@ -112,10 +112,16 @@ def _require_usable_discount(cart: Cart, totals: CartTotals) -> None:
 # --- the payment request --------------------------------------------------------------
 
 
-def request_payment(*, cart_id: UUID | str, payment_method: Any = None, user_id: int | None = None) -> PaymentResult:
+def request_payment(
+    *, cart_id: UUID | str, payment_method: Any = None, user_id: int | None = None, save_card: bool = False
+) -> PaymentResult:
     """The payment step of docs/api.md: an intent for the server-computed total, confirmed
     with `payment_method` when one is given. `user_id`: the signed-in shopper asking (None
-    for a guest), whose saved cards, and only theirs, may pay.
+    for a guest), whose saved cards, and only theirs, may pay. `save_card`: the new card
+    `payment_method` is saved to the shopper's customer first (payments.customers.
+    save_card_for_payment), once the cart is found payable and before any intent is made
+    or confirmed, so that its one 3-D Secure check is the payment's; a guest asking is
+    400 invalid, a card its bank will not let be saved 402, and nothing is charged then.
 
     Checks in the order of the API's errors: the cart exists (404), is in checkout with a
     live reservation (409), the payment method is well-formed (400 invalid), email and
@@ -141,6 +147,11 @@ def request_payment(*, cart_id: UUID | str, payment_method: Any = None, user_id:
         if paid is None:
             raise
         return _complete_now(cart.pk, paid)
+    if save_card:
+        card = customers.card_to_save(payment_method=payment_method, user_id=user_id)
+        _require_details(cart)
+        with payment_services.payment_lock(cart_uuid):
+            return _pay(cart_uuid, card, save_for=user_id)
     card = payment_services.clean_payment_method(payment_method)
     _require_details(cart)
     payer = customers.payer_for(payment_method=card, user_id=user_id) if card is not None else None
@@ -160,10 +171,11 @@ def _complete_now(cart_id: UUID, intent: PaymentIntentInfo) -> PaymentResult:
 _QUOTE_ROUNDS = 3
 
 
-def _pay(cart_id: UUID, card: str | None, payer: str | None = None) -> PaymentResult:
+def _pay(cart_id: UUID, card: str | None, payer: str | None = None, *, save_for: int | None = None) -> PaymentResult:
     """Under the cart's payment lock: the intent for the current quote, recorded, then
-    confirmed with `card` (for a saved card, naming its customer `payer`). No row lock is
-    held during a Stripe call."""
+    confirmed with `card` (for a saved card, naming its customer `payer`). With
+    `save_for` (a user id), the new `card` is first saved to that user's customer, which
+    the intent then names. No row lock is held during a Stripe call."""
     cart = _load_cart(cart_id)  # read again: another request may have paid meanwhile
     if cart.status == Cart.Status.COMPLETED:
         return _completed_result(cart)
@@ -171,6 +183,10 @@ def _pay(cart_id: UUID, card: str | None, payer: str | None = None) -> PaymentRe
     _require_details(cart)
     totals = price_cart(cart)
     _require_usable_discount(cart, totals)
+    if save_for is not None and card is not None:
+        # Saved before the intent exists: a card its bank will not save charges nothing.
+        card = customers.save_card_for_payment(user_id=save_for, card=card).payment_method_id
+        payer = customers.customer_id_of(user_id=save_for)
     for round_number in range(_QUOTE_ROUNDS):
         if round_number:  # the quote changed while Stripe was asked: price it again
             totals = price_cart(cart)

@@ -12,7 +12,6 @@ urlpatterns = [
     path("checkout/address/", views.address, name="address"),
     path("checkout/shipping/", views.shipping, name="shipping"),
     path("checkout/payment/", views.payment, name="payment"),
-    path("checkout/payment/setup-intent/", views.setup_intent, name="setup_intent"),
     path("checkout/payment/discount/", views.apply_discount, name="apply_discount"),
     path("checkout/payment/discount/remove/", views.remove_discount, name="remove_discount"),
     path("checkout/complete/", views.complete, name="complete"),

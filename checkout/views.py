@@ -7,13 +7,12 @@ page's own checkout buttons (/cart/checkout/, /cart/checkout/cancel/) are here t
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -38,9 +37,7 @@ from orders.selectors import guest_link
 from orders.selectors import order_totals
 from payments.selectors import payments_are_emulated, payments_in_test_mode
 from payments import customers
-from payments.setup_intents import create_setup_intent, rate_limited_response
 from shipping import selectors as shipping_selectors
-from shop.api_errors import shop_error_json
 from shop.errors import (
     CartNotActive,
     CartNotInCheckout,
@@ -486,7 +483,6 @@ def _payment_page(request: HttpRequest, cart: Cart, *, status: int = 200, discou
         # The payment API's path is fixed by docs/api.md.
         "payment_api_url": f"/api/v1/carts/{cart.pk}/payment/",
         "cart_api_url": reverse("api:cart-detail", args=[cart.pk]),
-        "setup_intent_url": reverse("checkout:setup_intent"),
         "complete_url": reverse("checkout:complete"),
         "discount_error": discount_error,
         "discount_value": discount_code,
@@ -509,45 +505,10 @@ def _saved_cards_context(request: HttpRequest) -> dict[str, Any]:
     usable = [card for card in cards if not card.has_expired()]
     return {
         "can_save_card": True,
-        "save_card_url": reverse("accounts:card_save"),
         "saved_cards": cards,
         "saved_cards_unavailable": unavailable,
         "chosen_card": usable[0].payment_method_id if usable else "",
     }
-
-
-def _wants_card_saved(request: HttpRequest) -> bool:
-    """The setup-intent request's JSON body says `"save_card": true` (the shopper ticked
-    "Save this card"); only a signed-in shopper's card is ever saved."""
-    if not request.user.is_authenticated:
-        return False
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        return False
-    return isinstance(body, dict) and body.get("save_card") is True
-
-
-@require_POST
-def setup_intent(request: HttpRequest) -> JsonResponse:
-    """A fresh SetupIntent for the payment step: Stripe.js collects the card into it and
-    the page sends the resulting PaymentMethod to the payment API. With `save_card` (a
-    signed-in shopper), the intent is made for their Stripe Customer, so the card is
-    saved to it; the page then asks accounts:card_save to keep it before paying."""
-    if (limited := rate_limited_response(request)) is not None:
-        return limited
-    cart = current_cart(request)
-    if cart is None or cart.status != Cart.Status.CHECKOUT:
-        return shop_error_json(CartNotInCheckout())
-    saving = _wants_card_saved(request)
-    try:
-        if saving:
-            client_secret = customers.setup_intent_for_saving(user_id=request.user.pk, cart_id=cart.pk)
-        else:
-            client_secret = create_setup_intent(cart_id=cart.pk)
-    except ShopError as error:
-        return shop_error_json(error)
-    return JsonResponse({"client_secret": client_secret, "save_card": saving})
 
 
 # --- the discount code, on the payment step and the cart page ------------------------

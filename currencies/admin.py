@@ -6,9 +6,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.timesince import timesince
+from django.utils.translation import gettext, gettext_lazy as _
 
 from currencies import checks, rates
 from currencies import services as rate_services
@@ -23,10 +25,10 @@ class CurrencyRateForm(forms.ModelForm):
         min_value=Decimal("0.0000000001"),
         max_digits=20,
         decimal_places=10,
-        label="Manual rate (units per 1 USD)",
-        help_text="Leave empty to use the provider's rate. The change is logged with your name.",
+        label=_("Manual rate (units per 1 USD)"),
+        help_text=_("Leave empty to use the provider's rate. The change is logged with your name."),
     )
-    override_note = forms.CharField(required=False, max_length=200, label="Reason")
+    override_note = forms.CharField(required=False, max_length=200, label=_("Reason"))
 
     class Meta:
         model = CurrencyRate
@@ -40,7 +42,7 @@ class CurrencyRateAdmin(admin.ModelAdmin):
     readonly_fields = ["currency", "feed_rate", "source", "updated", "age", "is_stale", "override_set_by", "override_set_at"]
     fieldsets = [
         (None, {"fields": ["currency", "feed_rate", "source", "updated", "age", "is_stale"]}),
-        ("Manual override", {"fields": ["override_rate", "override_note", "override_set_by", "override_set_at"]}),
+        (_("Manual override"), {"fields": ["override_rate", "override_note", "override_set_by", "override_set_at"]}),
     ]
     actions = ["refresh_from_provider", "clear_overrides"]
     ordering = ["currency"]
@@ -56,29 +58,32 @@ class CurrencyRateAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         if checks.demo_rates_in_use() and request.method == "GET":
-            self.message_user(request, f"{checks.demo_rates_message()} {checks.DEMO_RATES_HINT}", messages.WARNING)
+            warning = gettext(checks.DEMO_RATES_WARNING).format(base=settings.BASE_CURRENCY)
+            self.message_user(request, f"{warning} {gettext(checks.DEMO_RATES_HINT)}", messages.WARNING)
         return super().changelist_view(request, extra_context)
 
-    @admin.display(description="rate in force", ordering="currency")
+    @admin.display(description=_("rate in force"), ordering="currency")
     def rate_in_force(self, obj: CurrencyRate) -> Decimal:
         return obj.rate
 
-    @admin.display(description="source")
+    @admin.display(description=_("source"))
     def source(self, obj: CurrencyRate) -> str:
         if obj.is_overridden:
-            who = obj.override_set_by or "unknown user"
-            return f"manual ({who}){': ' + obj.override_note if obj.override_note else ''}"
+            who = obj.override_set_by or gettext("unknown user")
+            if obj.override_note:
+                return gettext("manual (%(who)s): %(note)s") % {"who": who, "note": obj.override_note}
+            return gettext("manual (%(who)s)") % {"who": who}
         return obj.rate_set.provider
 
-    @admin.display(description="updated", ordering="confirmed_at")
+    @admin.display(description=_("updated"), ordering="confirmed_at")
     def updated(self, obj: CurrencyRate):
         return obj.as_of
 
-    @admin.display(description="age")
+    @admin.display(description=_("age"))
     def age(self, obj: CurrencyRate) -> str:
         return timesince(rates.rate_info_for(obj).dated, timezone.now())  # from the rates' publication
 
-    @admin.display(description="stale", boolean=True)
+    @admin.display(description=_("stale"), boolean=True)
     def is_stale(self, obj: CurrencyRate) -> bool:
         return rates.rate_info_for(obj).is_stale()
 
@@ -99,28 +104,30 @@ class CurrencyRateAdmin(admin.ModelAdmin):
         pass  # nothing related to save; the service wrote the row
 
     # Actions write rates: only staff who may change them (a view-only user sees neither).
-    @admin.action(description="Refresh all rates from the provider now", permissions=["change"])
+    @admin.action(description=_("Refresh all rates from the provider now"), permissions=["change"])
     def refresh_from_provider(self, request, queryset) -> None:
         try:
             result = rate_services.refresh_rates()
         except RateFeedError as error:
-            self.message_user(request, f"Rates not updated; the last rates stay in force. {error}", messages.ERROR)
+            self.message_user(request, gettext("Rates not updated; the last rates stay in force. %(error)s") % {"error": error}, messages.ERROR)
             return
         self.message_user(
             request,
-            f"{'New rates' if result.created else 'Rates confirmed'} from {result.rate_set.provider}: "
-            f"{', '.join(result.updated)}."
-            + (f" No rate from this provider for {', '.join(result.missing)}." if result.missing else ""),
+            (gettext("New rates from %(provider)s: %(currencies)s.") if result.created else gettext("Rates confirmed from %(provider)s: %(currencies)s."))
+            % {"provider": result.rate_set.provider, "currencies": ", ".join(result.updated)}
+            + (" " + gettext("No rate from this provider for %(currencies)s.") % {"currencies": ", ".join(result.missing)} if result.missing else ""),
             messages.SUCCESS if not result.missing else messages.WARNING,
         )
 
-    @admin.action(description="Clear the manual rate of the selected currencies", permissions=["change"])
+    @admin.action(description=_("Clear the manual rate of the selected currencies"), permissions=["change"])
     def clear_overrides(self, request, queryset) -> None:
         cleared = []
         for row in queryset.filter(override_rate__isnull=False):
             rate_services.clear_rate_override(currency=row.currency, user_id=request.user.pk, note="cleared from the list")
             cleared.append(row.currency)
-        self.message_user(request, f"Back to the provider's rate: {', '.join(cleared) or 'none had a manual rate'}.")
+        self.message_user(
+            request, gettext("Back to the provider's rate: %(currencies)s.") % {"currencies": ", ".join(cleared) or gettext("none had a manual rate")}
+        )
 
 
 @admin.register(RateOverrideLog)

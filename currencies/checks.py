@@ -7,14 +7,16 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags, Warning, register
 from django.db import DatabaseError
+from django.utils.translation import gettext_noop
 
 from currencies.rates import stale_or_missing
 
-DEMO_RATES_WARNING = (
+# In English for the system check; the rates admin shows them in the staff member's language.
+DEMO_RATES_WARNING = gettext_noop(
     "EXCHANGE_RATES_PROVIDER is 'fixed': prices in currencies other than {base} use built-in demo "
     "exchange rates, not market rates."
 )
-DEMO_RATES_HINT = (
+DEMO_RATES_HINT = gettext_noop(
     "Set EXCHANGE_RATES_PROVIDER to 'ecb' (keyless) or 'openexchangerates' (with "
     "OPEN_EXCHANGE_RATES_APP_ID) in production. 'fixed' is for offline development only."
 )

@@ -21,6 +21,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, gettext_lazy as _
 
 RATE_FIELD = dict(max_digits=20, decimal_places=10)
 
@@ -29,25 +30,27 @@ class ExchangeRateSet(models.Model):
     """The rates one provider delivered in one fetch. A later fetch with the same
     publication and the same rates confirms this set instead of copying it."""
 
-    provider = models.CharField(max_length=32)
-    base_currency = models.CharField(max_length=3, default="USD")
-    published_at = models.DateTimeField(null=True, blank=True, help_text="When the provider published these rates.")
-    fetched_at = models.DateTimeField(help_text="When the shop first fetched this set.")
-    confirmed_at = models.DateTimeField(help_text="When a fetch last returned this set.")
+    provider = models.CharField(max_length=32, verbose_name=_("provider"))
+    base_currency = models.CharField(max_length=3, default="USD", verbose_name=_("base currency"))
+    published_at = models.DateTimeField(null=True, blank=True, help_text=_("When the provider published these rates."), verbose_name=_("published at"))
+    fetched_at = models.DateTimeField(help_text=_("When the shop first fetched this set."), verbose_name=_("fetched at"))
+    confirmed_at = models.DateTimeField(help_text=_("When a fetch last returned this set."), verbose_name=_("confirmed at"))
 
     class Meta:
         db_table = "shop_exchangerateset"  # the table's name from before the currencies app
         ordering = ["-fetched_at", "-id"]
         indexes = [models.Index(fields=["provider", "-fetched_at"], name="shop_exchan_provide_0c82fe_idx")]
+        verbose_name = _("exchange rate set")
+        verbose_name_plural = _("exchange rate sets")
 
     def __str__(self) -> str:
-        return f"{self.provider} rates fetched {self.fetched_at:%Y-%m-%d %H:%M} UTC"
+        return gettext("%(provider)s rates fetched %(moment)s UTC") % {"provider": self.provider, "moment": f"{self.fetched_at:%Y-%m-%d %H:%M}"}
 
 
 class ExchangeRate(models.Model):
-    rate_set = models.ForeignKey(ExchangeRateSet, on_delete=models.CASCADE, related_name="rates")
-    currency = models.CharField(max_length=3)
-    rate = models.DecimalField(**RATE_FIELD)
+    rate_set = models.ForeignKey(ExchangeRateSet, on_delete=models.CASCADE, related_name="rates", verbose_name=_("rate set"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    rate = models.DecimalField(**RATE_FIELD, verbose_name=_("rate"))
 
     class Meta:
         db_table = "shop_exchangerate"
@@ -56,6 +59,8 @@ class ExchangeRate(models.Model):
             models.UniqueConstraint(fields=["rate_set", "currency"], name="exchange_rate_unique_currency_per_set"),
             models.CheckConstraint(condition=Q(rate__gt=0), name="exchange_rate_positive"),
         ]
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
 
     def __str__(self) -> str:
         return f"1 USD = {self.rate} {self.currency}"
@@ -64,30 +69,31 @@ class ExchangeRate(models.Model):
 class CurrencyRate(models.Model):
     """The rate the shop uses for one currency. Written only by currencies.services."""
 
-    currency = models.CharField(max_length=3, primary_key=True)
-    feed_rate = models.DecimalField(**RATE_FIELD)
-    rate_set = models.ForeignKey(ExchangeRateSet, on_delete=models.PROTECT, related_name="+")
-    confirmed_at = models.DateTimeField(help_text="When the provider last delivered this rate.")
-    override_rate = models.DecimalField(**RATE_FIELD, null=True, blank=True)
-    override_note = models.CharField(max_length=200, blank=True)
+    currency = models.CharField(max_length=3, primary_key=True, verbose_name=_("currency"))
+    feed_rate = models.DecimalField(**RATE_FIELD, verbose_name=_("feed rate"))
+    rate_set = models.ForeignKey(ExchangeRateSet, on_delete=models.PROTECT, related_name="+", verbose_name=_("rate set"))
+    confirmed_at = models.DateTimeField(help_text=_("When the provider last delivered this rate."), verbose_name=_("confirmed at"))
+    override_rate = models.DecimalField(**RATE_FIELD, null=True, blank=True, verbose_name=_("override rate"))
+    override_note = models.CharField(max_length=200, blank=True, verbose_name=_("override note"))
     override_set_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("override set by")
     )
-    override_set_at = models.DateTimeField(null=True, blank=True)
+    override_set_at = models.DateTimeField(null=True, blank=True, verbose_name=_("override set at"))
     # Set when staff were told this rate is stale; cleared when it is fresh again, so one
     # stale spell sends one alert.
-    stale_alerted_at = models.DateTimeField(null=True, blank=True)
+    stale_alerted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("stale alerted at"))
 
     class Meta:
         db_table = "shop_currencyrate"
         ordering = ["currency"]
-        verbose_name = "exchange rate"
+        verbose_name = _("exchange rate")
         constraints = [
             models.CheckConstraint(condition=Q(feed_rate__gt=0), name="currency_rate_feed_positive"),
             models.CheckConstraint(
                 condition=Q(override_rate__isnull=True) | Q(override_rate__gt=0), name="currency_rate_override_positive"
             ),
         ]
+        verbose_name_plural = _("exchange rates")
 
     def __str__(self) -> str:
         return f"1 USD = {self.rate} {self.currency}"
@@ -113,21 +119,22 @@ class RateOverrideLog(models.Model):
     """Audit trail of manual rate changes: who, when, the rate before and after."""
 
     class Action(models.TextChoices):
-        SET = "set", "override set"
-        CLEARED = "cleared", "override cleared"
+        SET = "set", _("override set")
+        CLEARED = "cleared", _("override cleared")
 
-    currency = models.CharField(max_length=3)
-    action = models.CharField(max_length=8, choices=Action.choices)
-    old_rate = models.DecimalField(**RATE_FIELD)
-    new_rate = models.DecimalField(**RATE_FIELD)
-    note = models.CharField(max_length=200, blank=True)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    changed_at = models.DateTimeField()
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    action = models.CharField(max_length=8, choices=Action.choices, verbose_name=_("action"))
+    old_rate = models.DecimalField(**RATE_FIELD, verbose_name=_("old rate"))
+    new_rate = models.DecimalField(**RATE_FIELD, verbose_name=_("new rate"))
+    note = models.CharField(max_length=200, blank=True, verbose_name=_("note"))
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("changed by"))
+    changed_at = models.DateTimeField(verbose_name=_("changed at"))
 
     class Meta:
         db_table = "shop_rateoverridelog"
         ordering = ["-changed_at", "-id"]
-        verbose_name = "exchange rate change"
+        verbose_name = _("exchange rate change")
+        verbose_name_plural = _("exchange rate changes")
 
     def __str__(self) -> str:
         return f"{self.currency}: {self.old_rate} -> {self.new_rate} ({self.get_action_display()})"

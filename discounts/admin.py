@@ -18,6 +18,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, gettext_lazy as _, ngettext
 from moneyed import Money
 
 from currencies.money import format_money
@@ -43,20 +44,22 @@ def plain_number(value: Decimal) -> str:
 def value_text(kind: str, value: Decimal | None) -> str:
     """What a code gives, as staff read it: "10%", "$15.00 off", "Free shipping"."""
     if kind == Kind.FREE_SHIPPING:
-        return "Free shipping"
+        return gettext("Free shipping")
     if value is None:
         return "—"
     if kind == Kind.PERCENT:
         return f"{plain_number(value)}%"
-    return f"{usd_text(value)} off"
+    return gettext("%(amount)s off") % {"amount": usd_text(value)}
 
 
 def usage_text(committed: int, reserved: int, limit: int | None) -> str:
     """"2 / 5 used, 1 reserved (2 left)"; "2 used (no limit), 1 reserved"."""
     if limit is None:
-        return f"{committed} used (no limit), {reserved} reserved"
+        return gettext("%(used)s used (no limit), %(reserved)s reserved") % {"used": committed, "reserved": reserved}
     left = max(limit - committed - reserved, 0)
-    return f"{committed} / {limit} used, {reserved} reserved ({left} left)"
+    return gettext("%(used)s / %(limit)s used, %(reserved)s reserved (%(left)s left)") % {
+        "used": committed, "limit": limit, "reserved": reserved, "left": left,
+    }
 
 
 def day_text(moment) -> str:
@@ -66,8 +69,8 @@ def day_text(moment) -> str:
 def use_status_text(use: DiscountUse, now) -> str:
     if use.status == Status.RESERVED:
         if use.expires_at is not None and use.expires_at > now:
-            return f"Reserved until {date_format(timezone.localtime(use.expires_at), 'j M Y, H:i')}"
-        return "Reserved, lapsed (no longer counts)"
+            return gettext("Reserved until %(moment)s") % {"moment": date_format(timezone.localtime(use.expires_at), "j M Y, H:i")}
+        return gettext("Reserved, lapsed (no longer counts)")
     return use.get_status_display().capitalize()
 
 
@@ -81,7 +84,7 @@ def order_url(order_id: int) -> str | None:
 def order_link(order_id: int | None, number: str | None = None) -> str:
     if order_id is None:
         return "—"
-    label = number or f"order id {order_id}"
+    label = number or gettext("order id %(id)s") % {"id": order_id}
     url = order_url(order_id)
     return format_html('<a href="{}">{}</a>', url, label) if url else label
 
@@ -103,7 +106,7 @@ class DiscountCodeForm(forms.ModelForm):
     def clean_code(self) -> str:
         code = normalize_code(self.cleaned_data.get("code") or "")
         if any(character.isspace() for character in code):
-            raise forms.ValidationError("A code has no spaces: shoppers type it as one word.")
+            raise forms.ValidationError(_("A code has no spaces: shoppers type it as one word."))
         return code
 
     def clean(self):
@@ -112,19 +115,19 @@ class DiscountCodeForm(forms.ModelForm):
         if "value" in cleaned:  # the value itself was valid (a number, not negative)
             if kind == Kind.PERCENT:
                 if value is None:
-                    self.add_error("value", "A percentage needs a value: 10 for 10% off.")
+                    self.add_error("value", gettext("A percentage needs a value: %(value)s for %(value)s%% off.") % {"value": 10})
                 elif not Decimal(0) < value <= Decimal(100):
-                    self.add_error("value", "A percentage is more than 0 and at most 100.")
+                    self.add_error("value", _("A percentage is more than 0 and at most 100."))
             elif kind == Kind.FIXED:
                 if value is None:
-                    self.add_error("value", "A fixed amount needs a value in USD: 15 for $15.00 off.")
+                    self.add_error("value", _("A fixed amount needs a value in USD: 15 for $15.00 off."))
                 elif value <= 0:
-                    self.add_error("value", "A fixed amount is more than 0.")
+                    self.add_error("value", _("A fixed amount is more than 0."))
             elif kind == Kind.FREE_SHIPPING and value is not None:
-                self.add_error("value", "Free shipping takes no value: leave it empty.")
+                self.add_error("value", _("Free shipping takes no value: leave it empty."))
         starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
         if starts and ends and ends <= starts:
-            self.add_error("ends_at", "The code must end after it starts.")
+            self.add_error("ends_at", _("The code must end after it starts."))
         return cleaned
 
 
@@ -134,11 +137,11 @@ class DiscountCodeForm(forms.ModelForm):
 class ValidityFilter(admin.SimpleListFilter):
     """Where a code's dates put it now (whether it is switched on is the "active" filter)."""
 
-    title = "validity"
+    title = _("validity")
     parameter_name = "validity"
 
     def lookups(self, request, model_admin):
-        return [("current", "Current"), ("scheduled", "Scheduled"), ("expired", "Expired")]
+        return [("current", _("Current")), ("scheduled", _("Scheduled")), ("expired", _("Expired"))]
 
     def queryset(self, request, queryset):
         now = timezone.now()
@@ -167,10 +170,10 @@ class DiscountCodeAdmin(admin.ModelAdmin):
     actions = ["deactivate", "activate"]
     fieldsets = [
         (None, {"fields": ["code", "kind", "value", "is_active"]}),
-        ("Conditions", {"fields": ["min_subtotal_usd", "categories", "products"],
-                        "description": "Leave categories and products empty for a code on the whole cart."}),
-        ("Dates", {"fields": ["starts_at", "ends_at"], "description": "Empty: from now on / no end."}),
-        ("Limits", {"fields": ["usage_limit", "per_customer_limit"]}),
+        (_("Conditions"), {"fields": ["min_subtotal_usd", "categories", "products"],
+                        "description": _("Leave categories and products empty for a code on the whole cart.")}),
+        (_("Dates"), {"fields": ["starts_at", "ends_at"], "description": _("Empty: from now on / no end.")}),
+        (_("Limits"), {"fields": ["usage_limit", "per_customer_limit"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DiscountCode]:
@@ -179,10 +182,12 @@ class DiscountCodeAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: DiscountCode | None = None):
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None:
-            fieldsets.append(("Uses", {
+            fieldsets.append((_("Uses"), {
                 "fields": ["usage", "recent_uses", "created_at"],
-                "description": "Checkouts reserve a use when the shopper pays, and commit it with the order. "
-                "A code that has been used cannot be deleted: untick “Is active” to stop it.",
+                "description": _(
+                    "Checkouts reserve a use when the shopper pays, and commit it with the order. "
+                    "A code that has been used cannot be deleted: untick “Is active” to stop it."
+                ),
             }))
         return fieldsets
 
@@ -204,7 +209,11 @@ class DiscountCodeAdmin(admin.ModelAdmin):
         used = [(code, code.uses.count()) for code in objs if self._has_uses(code)]
         if used:
             perms_needed = set()
-            protected = [f"{code.code}: used {count} time(s); deactivate it instead" for code, count in used]
+            protected = [
+                ngettext("%(code)s: used %(count)s time(s); deactivate it instead", "%(code)s: used %(count)s time(s); deactivate it instead", count)
+                % {"code": code.code, "count": count}
+                for code, count in used
+            ]
         return deleted, model_count, perms_needed, protected
 
     def _has_uses(self, code: DiscountCode) -> bool:
@@ -214,56 +223,58 @@ class DiscountCodeAdmin(admin.ModelAdmin):
 
     # --- columns and read-only fields
 
-    @admin.display(description="Discount", ordering="value")
+    @admin.display(description=_("Discount"), ordering="value")
     def value_display(self, code: DiscountCode) -> str:
         return value_text(code.kind, code.value)
 
-    @admin.display(description="Minimum", ordering="min_subtotal_usd")
+    @admin.display(description=_("Minimum"), ordering="min_subtotal_usd")
     def minimum(self, code: DiscountCode) -> str:
         return usd_text(code.min_subtotal_usd) if code.min_subtotal_usd is not None else "—"
 
-    @admin.display(description="Valid", ordering="ends_at")
+    @admin.display(description=_("Valid"), ordering="ends_at")
     def validity(self, code: DiscountCode) -> str:
         """"until 24 Dec 2026", "from 3 Jan 2027", "expired 25 Oct 2026", "always"."""
         now = timezone.now()
         starts, ends = code.starts_at, code.ends_at
         if ends is not None and ends <= now:
-            return f"expired {day_text(ends)}"
+            return gettext("expired %(day)s") % {"day": day_text(ends)}
         if starts is not None and starts > now:
-            return f"from {day_text(starts)}" + (f" to {day_text(ends)}" if ends else "")
-        return f"until {day_text(ends)}" if ends else "always"
+            if ends:
+                return gettext("from %(start)s to %(end)s") % {"start": day_text(starts), "end": day_text(ends)}
+            return gettext("from %(day)s") % {"day": day_text(starts)}
+        return gettext("until %(day)s") % {"day": day_text(ends)} if ends else gettext("always")
 
-    @admin.display(description="Active", boolean=True, ordering="is_active")
+    @admin.display(description=_("Active"), boolean=True, ordering="is_active")
     def active(self, code: DiscountCode) -> bool:
         return code.is_active
 
-    @admin.display(description="Per customer", ordering="per_customer_limit")
+    @admin.display(description=_("Per customer"), ordering="per_customer_limit")
     def per_customer(self, code: DiscountCode) -> str:
         return str(code.per_customer_limit) if code.per_customer_limit is not None else "—"
 
-    @admin.display(description="Uses", ordering="used")
+    @admin.display(description=_("Uses"), ordering="used")
     def uses_display(self, code: DiscountCode) -> str:
         """Committed uses against the limit ("2 / 5"), and the live reservations under it."""
-        notes = [] if code.usage_limit is not None else ["no limit"]
+        notes = [] if code.usage_limit is not None else [gettext("no limit")]
         if code.reserved_now:
-            notes.append(f"{code.reserved_now}\u00a0reserved")
+            notes.append((gettext("%(count)s reserved") % {"count": code.reserved_now}).replace(" ", "\u00a0"))
         used = f"{code.used} / {code.usage_limit}" if code.usage_limit is not None else str(code.used)
         return format_html('{}{}', used, format_html_join("", '<br><span class="quiet">{}</span>', ((note,) for note in notes)))
 
-    @admin.display(description="Usage")
+    @admin.display(description=_("Usage"))
     def usage(self, code: DiscountCode) -> str:
         if not code.pk:
             return "—"
         committed, reserved = usage_counts(code, now=timezone.now())
         return usage_text(committed, reserved, code.usage_limit)
 
-    @admin.display(description="Recent uses")
+    @admin.display(description=_("Recent uses"))
     def recent_uses(self, code: DiscountCode) -> str:
         if not code.pk:
             return "—"
         total = code.uses.count()
         if not total:
-            return "Not used yet."
+            return gettext("Not used yet.")
         uses = list(code.uses.order_by("-created_at", "-id")[:USES_SHOWN])
         numbers = self.order_numbers([use.order_id for use in uses if use.order_id is not None])
         now = timezone.now()
@@ -282,13 +293,14 @@ class DiscountCodeAdmin(admin.ModelAdmin):
         )
         all_url = reverse("admin:discounts_discountuse_changelist") + f"?code__id__exact={code.pk}"
         more = (
-            format_html('<p><a href="{}">All {} uses of {}</a></p>', all_url, total, code.code)
+            format_html('<p><a href="{}">{}</a></p>', all_url, gettext("All %(count)s uses of %(code)s") % {"count": total, "code": code.code})
             if total > len(uses)
-            else format_html('<p><a href="{}">Open as a list</a></p>', all_url)
+            else format_html('<p><a href="{}">{}</a></p>', all_url, gettext("Open as a list"))
         )
         return format_html(
-            '<table class="discount-uses"><thead><tr><th>When</th><th>Email</th><th>Status</th><th>Order</th></tr></thead>'
+            '<table class="discount-uses"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>'
             "<tbody>{}</tbody></table>{}",
+            gettext("When"), gettext("Email"), gettext("Status"), gettext("Order"),
             rows,
             more,
         )
@@ -299,15 +311,23 @@ class DiscountCodeAdmin(admin.ModelAdmin):
 
     # --- actions (people who may change codes only)
 
-    @admin.action(description="Deactivate selected discount codes", permissions=["change"])
+    @admin.action(description=_("Deactivate selected discount codes"), permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[DiscountCode]) -> None:
         count = queryset.filter(is_active=True).update(is_active=False)
-        self.message_user(request, f"Deactivated {count} code(s). Checkouts already paying with one keep it.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext(
+                "Deactivated %(count)s code(s). Checkouts already paying with one keep it.",
+                "Deactivated %(count)s code(s). Checkouts already paying with one keep it.",
+                count,
+            ) % {"count": count},
+            messages.SUCCESS,
+        )
 
-    @admin.action(description="Activate selected discount codes", permissions=["change"])
+    @admin.action(description=_("Activate selected discount codes"), permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[DiscountCode]) -> None:
         count = queryset.filter(is_active=False).update(is_active=True)
-        self.message_user(request, f"Activated {count} code(s).", messages.SUCCESS)
+        self.message_user(request, ngettext("Activated %(count)s code(s).", "Activated %(count)s code(s).", count) % {"count": count}, messages.SUCCESS)
 
 
 # --- the uses: a read-only record -----------------------------------------------------------
@@ -333,10 +353,10 @@ class DiscountUseAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: DiscountUse | None = None) -> bool:
         return False  # a limit counts these rows
 
-    @admin.display(description="Status", ordering="status")
+    @admin.display(description=_("Status"), ordering="status")
     def status_display(self, use: DiscountUse) -> str:
         return use_status_text(use, timezone.now())
 
-    @admin.display(description="Order", ordering="order_id")
+    @admin.display(description=_("Order"), ordering="order_id")
     def order_display(self, use: DiscountUse) -> str:
         return order_link(use.order_id, getattr(use, "order_number", None))

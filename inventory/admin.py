@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy as _, ngettext, pgettext_lazy
 
 from catalog import admin as catalog_admin
 from catalog.models import Product, Variant
@@ -25,7 +26,11 @@ from inventory.models import Reservation, Stock, StockMovement
 from inventory.selectors import annotate_availability, availability_of, filter_by_stock_status, stock_status
 from shop.errors import ShopError
 
-STOCK_STATUS_LABELS = {"in_stock": "In stock", "low_stock": "Low stock", "out_of_stock": "Out of stock"}
+STOCK_STATUS_LABELS = {
+    "in_stock": pgettext_lazy("stock status", "In stock"),
+    "low_stock": pgettext_lazy("stock status", "Low stock"),
+    "out_of_stock": pgettext_lazy("stock status", "Out of stock"),
+}
 RECENT_MOVEMENTS_SHOWN = 10
 
 
@@ -42,11 +47,11 @@ def ledger_url(sku: str) -> str:
 
 
 class StockStatusFilter(admin.SimpleListFilter):
-    title = "stock status"
+    title = _("stock status")
     parameter_name = "stock_status"
 
     def lookups(self, request, model_admin):
-        return [("low_stock", "Low stock"), ("out_of_stock", "Out of stock"), ("in_stock", "In stock")]
+        return [(key, STOCK_STATUS_LABELS[key]) for key in ("low_stock", "out_of_stock", "in_stock")]
 
     def queryset(self, request, queryset):
         if self.value() not in STOCK_STATUS_LABELS:
@@ -79,15 +84,15 @@ class StockAdmin(admin.ModelAdmin):
         # Only the threshold is editable; it is written under the stock row lock.
         inventory_services.set_low_stock_threshold(variant_id=obj.variant_id, threshold=form.cleaned_data["low_stock_threshold"])
 
-    @admin.display(description="SKU", ordering="variant__sku")
+    @admin.display(description=_("SKU"), ordering="variant__sku")
     def sku(self, stock: Stock) -> str:
         return stock.variant.sku
 
-    @admin.display(description="Product", ordering="variant__product__name")
+    @admin.display(description=_("Product"), ordering="variant__product__name")
     def product(self, stock: Stock) -> str:
         return stock.variant.product.name
 
-    @admin.display(description="Variant")
+    @admin.display(description=_("Variant"))
     def variant_link(self, stock: Stock) -> str:
         return format_html(
             '<a href="{}">{}</a> ({})',
@@ -96,21 +101,21 @@ class StockAdmin(admin.ModelAdmin):
             stock.variant,
         )
 
-    @admin.display(description="Available", ordering="available_now")
+    @admin.display(description=_("Available"), ordering="available_now")
     def available(self, stock: Stock) -> int:
         return stock.available_now
 
-    @admin.display(description="Stock status")
+    @admin.display(description=_("Stock status"))
     def status(self, stock: Stock) -> str:
         return stock_status_label(stock.available_now, stock.low_stock_threshold)
 
-    @admin.display(description="Adjust")
+    @admin.display(description=_("Adjust"))
     def adjust_link(self, stock: Stock) -> str:
-        return format_html('<a href="{}">Adjust stock</a>', adjust_stock_url(stock.variant_id))
+        return format_html('<a href="{}">{}</a>', adjust_stock_url(stock.variant_id), gettext("Adjust stock"))
 
-    @admin.display(description="Ledger")
+    @admin.display(description=_("Ledger"))
     def ledger_link(self, stock: Stock) -> str:
-        return format_html('<a href="{}">Stock movements of {}</a>', ledger_url(stock.variant.sku), stock.variant.sku)
+        return format_html('<a href="{}">{}</a>', ledger_url(stock.variant.sku), gettext("Stock movements of %(sku)s") % {"sku": stock.variant.sku})
 
     def get_urls(self):
         # Before the default patterns: "<path:object_id>/" would swallow "adjust/...".
@@ -140,7 +145,8 @@ class StockAdmin(admin.ModelAdmin):
             else:
                 self.message_user(
                     request,
-                    f"{variant.sku}: {movement.delta:+d} ({movement.get_reason_display()}). On hand is now {movement.balance_after}.",
+                    gettext("%(sku)s: %(delta)s (%(reason)s). On hand is now %(on_hand)s.")
+                    % {"sku": variant.sku, "delta": f"{movement.delta:+d}", "reason": movement.get_reason_display(), "on_hand": movement.balance_after},
                     messages.SUCCESS,
                 )
                 stock = Stock.objects.get(variant_id=variant.pk)
@@ -153,7 +159,7 @@ class StockAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"Adjust stock: {variant.sku}",
+            "title": gettext("Adjust stock: %(sku)s") % {"sku": variant.sku},
             "variant": variant,
             "stock": stock,
             "on_hand": stock.on_hand if stock else 0,
@@ -188,11 +194,11 @@ class StockMovementAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: StockMovement | None = None) -> bool:
         return False
 
-    @admin.display(description="SKU", ordering="variant__sku")
+    @admin.display(description=_("SKU"), ordering="variant__sku")
     def sku(self, movement: StockMovement) -> str:
         return movement.variant.sku
 
-    @admin.display(description="Delta", ordering="delta")
+    @admin.display(description=_("Delta"), ordering="delta")
     def signed_delta(self, movement: StockMovement) -> str:
         return f"{movement.delta:+d}"
 
@@ -220,25 +226,30 @@ class ReservationAdmin(admin.ModelAdmin):
     def has_release_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("inventory.change_reservation")
 
-    @admin.display(description="SKU", ordering="variant__sku")
+    @admin.display(description=_("SKU"), ordering="variant__sku")
     def sku(self, reservation: Reservation) -> str:
         return reservation.variant.sku
 
-    @admin.display(description="Holds stock")
+    @admin.display(description=_("Holds stock"))
     def liveness(self, reservation: Reservation) -> str:
         if reservation.status != Reservation.Status.ACTIVE:
             return "—"
         if reservation.expires_at > timezone.now():
-            return "Live"
-        return "Expired (no longer holds stock; not yet released)"
+            return gettext("Live")
+        return gettext("Expired (no longer holds stock; not yet released)")
 
-    @admin.action(description="Release expired reservations now (all of them, not only the selected)", permissions=["release"])
+    @admin.action(description=_("Release expired reservations now (all of them, not only the selected)"), permissions=["release"])
     def release_expired_reservations(self, request: HttpRequest, queryset: QuerySet[Reservation]) -> None:
         self._release_expired(request)
 
     def _release_expired(self, request: HttpRequest) -> None:
         freed = inventory_services.expire_reservations()
-        self.message_user(request, f"Released expired reservations: {freed} unit(s) freed.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("Released expired reservations: %(count)s unit(s) freed.", "Released expired reservations: %(count)s unit(s) freed.", freed)
+            % {"count": freed},
+            messages.SUCCESS,
+        )
 
     def get_urls(self):
         return [
@@ -273,31 +284,31 @@ def with_stock_figures(variants: QuerySet[Variant]) -> QuerySet[Variant]:
 class StockFiguresMixin:
     """Read-only stock columns for a Variant queryset built by with_stock_figures."""
 
-    @admin.display(description="On hand", ordering="on_hand_now")
+    @admin.display(description=_("On hand"), ordering="on_hand_now")
     def on_hand(self, variant: Variant):
         return getattr(variant, "on_hand_now", "—")
 
-    @admin.display(description="Reserved", ordering="reserved_now")
+    @admin.display(description=_("Reserved"), ordering="reserved_now")
     def reserved(self, variant: Variant):
         # Includes reservations past their time that the sweeper has not released yet;
         # "available" already ignores those.
         return getattr(variant, "reserved_now", "—")
 
-    @admin.display(description="Available", ordering="available")
+    @admin.display(description=_("Available"), ordering="available")
     def available(self, variant: Variant):
         return getattr(variant, "available", "—")
 
-    @admin.display(description="Stock status")
+    @admin.display(description=_("Stock status"))
     def stock_status(self, variant: Variant):
         if not hasattr(variant, "available"):
             return "—"
         return stock_status_label(variant.available, variant.low_stock_threshold_now)
 
-    @admin.display(description="Stock")
+    @admin.display(description=_("Stock"))
     def adjust_stock_link(self, variant: Variant):
         if not variant.pk:
             return "—"
-        return format_html('<a href="{}">Adjust stock</a>', adjust_stock_url(variant.pk))
+        return format_html('<a href="{}">{}</a>', adjust_stock_url(variant.pk), gettext("Adjust stock"))
 
 
 class VariantStockInline(StockFiguresMixin, catalog_admin.VariantInline):
@@ -325,7 +336,7 @@ class VariantWithStockAdmin(StockFiguresMixin, catalog_admin.VariantAdmin):
     readonly_fields = ["on_hand", "reserved", "available", "stock_status", "adjust_stock_link"]
     fieldsets = [
         *catalog_admin.VariantAdmin.fieldsets,
-        ("Stock", {"fields": ["on_hand", "reserved", "available", "stock_status", "adjust_stock_link"]}),
+        (_("Stock"), {"fields": ["on_hand", "reserved", "available", "stock_status", "adjust_stock_link"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Variant]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from inventory.models import StockMovement
 from shop.errors import ShopError
@@ -18,13 +19,13 @@ ADJUSTMENT_REASONS = [(value, label) for value, label in StockMovement.Reason.ch
 
 class StockAdjustmentForm(forms.Form):
     delta = forms.IntegerField(
-        label="Change in units",
+        label=_("Change in units"),
         min_value=-MAX_ADJUSTMENT,
         max_value=MAX_ADJUSTMENT,
-        help_text="Positive adds to on hand (goods received, returns); negative removes (damaged, lost, count correction).",
+        help_text=_("Positive adds to on hand (goods received, returns); negative removes (damaged, lost, count correction)."),
     )
-    reason = forms.ChoiceField(choices=ADJUSTMENT_REASONS)
-    note = forms.CharField(max_length=255, required=False, widget=forms.TextInput(attrs={"size": 60}))
+    reason = forms.ChoiceField(label=_("Reason"), choices=ADJUSTMENT_REASONS)
+    note = forms.CharField(label=_("Note"), max_length=255, required=False, widget=forms.TextInput(attrs={"size": 60}))
 
     def add_refusal(self, error: ShopError) -> None:
         """Show a refusal from the service next to the fields it names (else above the form)."""

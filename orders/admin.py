@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, gettext_lazy as _
 from moneyed import Money
 
 from addresses.formatting import address_lines
@@ -78,7 +79,7 @@ class OrderLineInline(ReadOnlyInline):
         "discount", "tax", "tax_rate_text",
     ]
 
-    @admin.display(description="Tax rate")
+    @admin.display(description=_("Tax rate"))
     def tax_rate_text(self, line: OrderLine) -> str:
         return f"{format_rate(line.tax_rate)}%" if line.tax_rate is not None else "—"
 
@@ -86,7 +87,7 @@ class OrderLineInline(ReadOnlyInline):
 class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
     fields = ["created_at", "from_status", "to_status", "actor", "by_customer", "note"]
-    verbose_name_plural = "history"
+    verbose_name_plural = _("history")
 
 
 class OrderLinesForm(forms.Form):
@@ -95,6 +96,7 @@ class OrderLinesForm(forms.Form):
     to the fields they name (`lines.<id>` -> that line's field)."""
 
     not_yet = ""  # what `left` counts: units not "shipped" / "returned" yet
+    left_help = _("%(units)s of %(quantity)s left.")  # the help text under each line's field
 
     def __init__(self, *args, order: Order, left: dict[int, int], **kwargs):
         super().__init__(*args, **kwargs)
@@ -104,12 +106,12 @@ class OrderLinesForm(forms.Form):
             units = max(left.get(line.pk, 0), 0)
             self.fields[name] = forms.IntegerField(
                 label=self.line_label(line), min_value=0, max_value=units, initial=self.line_initial(units),
-                help_text=f"{units} of {line.quantity} not {self.not_yet} yet.",
+                help_text=self.left_help % {"units": units, "quantity": line.quantity},
             )
             self.line_fields.append((line.pk, name))
 
     def line_label(self, line: OrderLine) -> str:
-        return f"{line.display_name} (SKU {line.sku})"
+        return gettext("%(name)s (SKU %(sku)s)") % {"name": line.display_name, "sku": line.sku}
 
     def line_initial(self, units_left: int) -> int:
         return units_left
@@ -131,35 +133,36 @@ class ShipmentForm(OrderLinesForm):
     not shipped yet by default). orders.fulfilment.ship decides what is allowed."""
 
     not_yet = "shipped"
-    carrier = forms.ChoiceField()
-    tracking_number = forms.CharField(max_length=64)
+    left_help = _("%(units)s of %(quantity)s not shipped yet.")
+    carrier = forms.ChoiceField(label=_("Carrier"))
+    tracking_number = forms.CharField(max_length=64, label=_("Tracking number"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["carrier"].choices = [(code, name) for code, (name, _url) in carriers().items()]
+        self.fields["carrier"].choices = [(code, gettext(name)) for code, (name, _url) in carriers().items()]
 
 
 class RefundNoteInline(ReadOnlyInline):
     model = RefundNote
     fields = ["created_at", "amount", "reason"]
-    verbose_name_plural = "refunds"
+    verbose_name_plural = _("refunds")
 
 
 class ShipmentInline(ReadOnlyInline):
     model = Shipment
     fields = ["shipped_at", "carrier", "tracking_number", "tracking_link", "delivered_at", "created_by"]
 
-    @admin.display(description="Track")
+    @admin.display(description=_("Track"))
     def tracking_link(self, shipment: Shipment) -> str:
-        return format_html('<a href="{}" rel="noopener">{}</a>', shipment.tracking_url, "track") if shipment.tracking_url else "—"
+        return format_html('<a href="{}" rel="noopener">{}</a>', shipment.tracking_url, gettext("track")) if shipment.tracking_url else "—"
 
 
 class DiscountCodeUsedFilter(admin.SimpleListFilter):
-    title = "discount code"
+    title = _("discount code")
     parameter_name = "with_code"
 
     def lookups(self, request, model_admin):
-        return [("yes", "With a discount code"), ("no", "Without")]
+        return [("yes", _("With a discount code")), ("no", _("Without"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -182,12 +185,12 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     fieldsets = [
         (None, {"fields": ["number", "status", "payment_status", "email", "user", "cart", "created_at", "language_name"]}),
-        ("Amounts", {"fields": [
+        (_("Amounts"), {"fields": [
             "currency", "exchange_rate", "subtotal", "discount_code_link", "discount", "shipping", "tax", "tax_breakdown",
             "prices_include_tax", "total", "refunded",
         ]}),
-        ("Delivery", {"fields": ["shipping_method_text", "shipping_address_text", "billing_address_text"]}),
-        ("Staff", {"fields": ["staff_note"]}),
+        (_("Delivery"), {"fields": ["shipping_method_text", "shipping_address_text", "billing_address_text"]}),
+        (_("Staff"), {"fields": ["staff_note"]}),
     ]
     readonly_fields = [
         "number", "status", "payment_status", "email", "user", "cart", "created_at", "currency", "exchange_rate",
@@ -196,7 +199,7 @@ class OrderAdmin(admin.ModelAdmin):
     ]
     inlines = [OrderLineInline, ShipmentInline, RefundNoteInline, OrderEventInline]
 
-    @admin.display(description="Discount code")
+    @admin.display(description=_("Discount code"))
     def discount_code_link(self, order: Order) -> str:
         if not order.discount_code:
             return "—"
@@ -205,27 +208,27 @@ class OrderAdmin(admin.ModelAdmin):
             return order.discount_code
         return format_html('<a href="{}">{}</a>', reverse("admin:discounts_discountcode_change", args=[code_id]), order.discount_code)
 
-    @admin.display(description="Language")
+    @admin.display(description=_("Language"))
     def language_name(self, order: Order) -> str:
         """The language the shopper checked out in; their emails are written in it."""
         names = dict(settings.LANGUAGES)
         return f"{names[order.language]} ({order.language})" if order.language in names else order.language
 
-    @admin.display(description="Tax by rate")
+    @admin.display(description=_("Tax by rate"))
     def tax_breakdown(self, order: Order) -> str:
         if not order.tax_lines:
-            return "No tax."
+            return gettext("No tax.")
         return format_html_join(mark_safe("<br>"), "{}", ((tax_line_text(line, order.currency),) for line in order.tax_lines))
 
-    @admin.display(description="Shipping address")
+    @admin.display(description=_("Shipping address"))
     def shipping_address_text(self, order: Order) -> str:
         return address_html(order.shipping_address)
 
-    @admin.display(description="Billing address")
+    @admin.display(description=_("Billing address"))
     def billing_address_text(self, order: Order) -> str:
-        return address_html(order.billing_address) if order.billing_address else "Same as shipping."
+        return address_html(order.billing_address) if order.billing_address else gettext("Same as shipping.")
 
-    @admin.display(description="Shipping method")
+    @admin.display(description=_("Shipping method"))
     def shipping_method_text(self, order: Order) -> str:
         if order.shipping_method_name and order.shipping_method:
             return f"{order.shipping_method_name} ({order.shipping_method})"
@@ -243,7 +246,7 @@ class OrderAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Order | None = None):
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None and self.has_ship_permission(request):
-            fieldsets.append(("Shipping", {"fields": ["ship_button"]}))
+            fieldsets.append((_("Shipping"), {"fields": ["ship_button"]}))
         return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None):
@@ -252,11 +255,11 @@ class OrderAdmin(admin.ModelAdmin):
     def has_ship_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("orders.change_order")
 
-    @admin.display(description="Ship")
+    @admin.display(description=_("Ship"))
     def ship_button(self, order: Order) -> str:
         if order.status not in SHIPPABLE:
-            return f"Not shippable while {order.get_status_display().lower()}."
-        return format_html('<a class="button" href="{}">Ship…</a>', reverse("admin:orders_order_ship", args=[order.pk]))
+            return gettext("Not shippable while %(status)s.") % {"status": order.get_status_display().lower()}
+        return format_html('<a class="button" href="{}">{}</a>', reverse("admin:orders_order_ship", args=[order.pk]), gettext("Ship…"))
 
     def get_urls(self):
         return [
@@ -280,13 +283,16 @@ class OrderAdmin(admin.ModelAdmin):
                 form.add_refusal(error)
             else:
                 self.message_user(
-                    request, f"Shipped {carrier_name(shipment.carrier)} {shipment.tracking_number}; the customer has been emailed.", messages.SUCCESS
+                    request,
+                    gettext("Shipped %(carrier)s %(tracking_number)s; the customer has been emailed.")
+                    % {"carrier": carrier_name(shipment.carrier), "tracking_number": shipment.tracking_number},
+                    messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": Order._meta,
-            "title": f"Ship order {order.number}",
+            "title": gettext("Ship order %(number)s") % {"number": order.number},
             "order": order,
             "form": form,
             "shippable": order.status in SHIPPABLE,
@@ -304,7 +310,7 @@ def _order_number_of(field: str) -> Subquery:
 
 
 class OrderLinkMixin:
-    @admin.display(description="Order", ordering="order_number")
+    @admin.display(description=_("Order"), ordering="order_number")
     def order_link(self, obj) -> str:
         if obj.order_id is None:
             return "—"
@@ -349,7 +355,7 @@ class ReservationWithLinksAdmin(OrderLinkMixin, inventory_admin.ReservationAdmin
     def get_queryset(self, request: HttpRequest) -> QuerySet[Reservation]:
         return super().get_queryset(request).annotate(order_number=_order_number_of("order_id"))
 
-    @admin.display(description="Cart")
+    @admin.display(description=_("Cart"))
     def cart_link(self, reservation: Reservation) -> str:
         return format_html('<a href="{}">{}</a>', reverse("admin:cart_cart_change", args=[reservation.holder_id]), reservation.holder_id)
 

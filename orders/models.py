@@ -44,62 +44,66 @@ class Order(models.Model):
         REFUNDED = "refunded", _("Refunded")
         FAILED = "failed", _("Failed")  # the authorization was cancelled or lapsed before capture
 
-    number = models.CharField(max_length=20, unique=True)
-    cart = models.OneToOneField("cart.Cart", on_delete=models.PROTECT, related_name="order")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PAID)
-    payment_status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.PAID)
-    currency = models.CharField(max_length=3)
-    exchange_rate = models.DecimalField(max_digits=20, decimal_places=10)
-    email = models.EmailField()
-    shipping_address = models.JSONField()
-    billing_address = models.JSONField(null=True, blank=True)
-    shipping_method = models.CharField(max_length=32, blank=True)
-    shipping_method_name = models.CharField(max_length=100, blank=True)
-    subtotal = MoneyField(**MONEY)
-    shipping = MoneyField(**MONEY)
-    tax = MoneyField(**MONEY)
-    discount = MoneyField(**MONEY)
-    total = MoneyField(**MONEY)
-    refunded = MoneyField(**MONEY)
+    number = models.CharField(max_length=20, unique=True, verbose_name=_("number"))
+    cart = models.OneToOneField("cart.Cart", on_delete=models.PROTECT, related_name="order", verbose_name=_("cart"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders", verbose_name=_("user"))
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PAID, verbose_name=_("status"))
+    payment_status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.PAID, verbose_name=_("payment status"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    exchange_rate = models.DecimalField(max_digits=20, decimal_places=10, verbose_name=_("exchange rate"))
+    email = models.EmailField(verbose_name=_("email"))
+    shipping_address = models.JSONField(verbose_name=_("shipping address"))
+    billing_address = models.JSONField(null=True, blank=True, verbose_name=_("billing address"))
+    shipping_method = models.CharField(max_length=32, blank=True, verbose_name=_("shipping method"))
+    shipping_method_name = models.CharField(max_length=100, blank=True, verbose_name=_("shipping method name"))
+    subtotal = MoneyField(**MONEY, verbose_name=_("subtotal"))
+    shipping = MoneyField(**MONEY, verbose_name=_("shipping"))
+    tax = MoneyField(**MONEY, verbose_name=_("tax"))
+    discount = MoneyField(**MONEY, verbose_name=_("discount"))
+    total = MoneyField(**MONEY, verbose_name=_("total"))
+    refunded = MoneyField(**MONEY, verbose_name=_("refunded"))
     # The quote's parts (invariant 17): tax by name and rate ([{"name", "rate", "amount"}],
     # amounts as decimal strings in `currency`), whether prices included it, and the code.
-    tax_lines = models.JSONField(default=list, blank=True)
-    prices_include_tax = models.BooleanField(default=False)
-    discount_code = models.CharField(max_length=40, blank=True)
+    tax_lines = models.JSONField(default=list, blank=True, verbose_name=_("tax lines"))
+    prices_include_tax = models.BooleanField(default=False, verbose_name=_("prices include tax"))
+    discount_code = models.CharField(max_length=40, blank=True, verbose_name=_("discount code"))
     # The language the shopper checked out in (a code of settings.LANGUAGES): every email
     # about the order is written in it, whoever or whatever sends it.
-    language = models.CharField(max_length=8, default="en")
-    access_token = models.CharField(max_length=64, default=_new_token, editable=False)
-    staff_note = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    language = models.CharField(max_length=8, default="en", verbose_name=_("language"))
+    access_token = models.CharField(max_length=64, default=_new_token, editable=False, verbose_name=_("access token"))
+    staff_note = models.TextField(blank=True, verbose_name=_("staff note"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
 
     def __str__(self) -> str:
         return self.number
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    variant = models.ForeignKey("catalog.Variant", null=True, on_delete=models.SET_NULL, related_name="+")
-    sku = models.CharField(max_length=64)
-    product_name = models.CharField(max_length=200)
-    variant_name = models.CharField(max_length=200, blank=True)
-    attributes = models.JSONField(default=dict)
-    quantity = models.PositiveIntegerField()
-    unit_price_usd = MoneyField(**MONEY)
-    unit_price = MoneyField(**MONEY)
-    line_total = MoneyField(**MONEY)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order"))
+    variant = models.ForeignKey("catalog.Variant", null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("variant"))
+    sku = models.CharField(max_length=64, verbose_name=_("sku"))
+    product_name = models.CharField(max_length=200, verbose_name=_("product name"))
+    variant_name = models.CharField(max_length=200, blank=True, verbose_name=_("variant name"))
+    attributes = models.JSONField(default=dict, verbose_name=_("attributes"))
+    quantity = models.PositiveIntegerField(verbose_name=_("quantity"))
+    unit_price_usd = MoneyField(**MONEY, verbose_name=_("unit price usd"))
+    unit_price = MoneyField(**MONEY, verbose_name=_("unit price"))
+    line_total = MoneyField(**MONEY, verbose_name=_("line total"))
     # The line's share of the order's discount, and its tax at `tax_rate` percent (on the
     # discounted amount; included in line_total when the order's prices include tax).
-    discount = MoneyField(**MONEY, default=0)
-    tax = MoneyField(**MONEY, default=0)
-    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    discount = MoneyField(**MONEY, default=0, verbose_name=_("discount"))
+    tax = MoneyField(**MONEY, default=0, verbose_name=_("tax"))
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True, verbose_name=_("tax rate"))
 
     class Meta:
         ordering = ["id"]
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.display_name}"
@@ -122,16 +126,18 @@ class OrderEvent(models.Model):
     the shop itself when `actor` is empty), when and why. Written by orders.services only,
     in the transaction that changes the status."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(max_length=20, blank=True)  # "" for the order's creation
-    to_status = models.CharField(max_length=20, choices=Order.Status.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    by_customer = models.BooleanField(default=False)
-    note = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order"))
+    from_status = models.CharField(max_length=20, blank=True, verbose_name=_("from status"))  # "" for the order's creation
+    to_status = models.CharField(max_length=20, choices=Order.Status.choices, verbose_name=_("to status"))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("actor"))
+    by_customer = models.BooleanField(default=False, verbose_name=_("by customer"))
+    note = models.CharField(max_length=500, blank=True, verbose_name=_("note"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
 
     def __str__(self) -> str:
         return f"{self.from_status or 'new'} → {self.to_status}"
@@ -141,16 +147,18 @@ class Shipment(models.Model):
     """A parcel sent for an order: some or all of its lines, with the carrier's tracking.
     Written by orders.fulfilment only."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
-    carrier = models.CharField(max_length=32)
-    tracking_number = models.CharField(max_length=64, db_index=True)
-    tracking_url = models.URLField(max_length=500, blank=True)
-    shipped_at = models.DateTimeField()
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments", verbose_name=_("order"))
+    carrier = models.CharField(max_length=32, verbose_name=_("carrier"))
+    tracking_number = models.CharField(max_length=64, db_index=True, verbose_name=_("tracking number"))
+    tracking_url = models.URLField(max_length=500, blank=True, verbose_name=_("tracking url"))
+    shipped_at = models.DateTimeField(verbose_name=_("shipped at"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by"))
 
     class Meta:
         ordering = ["shipped_at", "id"]
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
 
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}"
@@ -188,7 +196,7 @@ class SalesOverview(Order):
 
     class Meta:
         proxy = True
-        verbose_name = verbose_name_plural = "sales overview"
+        verbose_name = verbose_name_plural = _("sales overview")
 
 
 class RefundNote(models.Model):
@@ -196,13 +204,15 @@ class RefundNote(models.Model):
     rise of the refunded total (orders.services.record_refunded), whether the shop
     refunded or staff did in Stripe's dashboard. The sum is always `Order.refunded`."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refund_notes")
-    amount = MoneyField(**MONEY)
-    reason = models.CharField(max_length=100)
-    created_at = models.DateTimeField(auto_now_add=True)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refund_notes", verbose_name=_("order"))
+    amount = MoneyField(**MONEY, verbose_name=_("amount"))
+    reason = models.CharField(max_length=100, verbose_name=_("reason"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("refund note")
+        verbose_name_plural = _("refund notes")
 
     def __str__(self) -> str:
         return f"{self.amount} ({self.reason})"

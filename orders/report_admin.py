@@ -21,6 +21,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.formats import date_format
+from django.utils.translation import gettext, gettext_lazy as _, ngettext, pgettext
 
 from orders import reports
 from orders.models import SalesOverview
@@ -36,8 +38,8 @@ class SalesRangeForm(forms.Form):
             {"from": data.get("from") or default.start.isoformat(), "to": data.get("to") or default.end.isoformat()}, **kwargs
         )
         widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-        self.fields["from"] = forms.DateField(label="From", widget=widget)
-        self.fields["to"] = forms.DateField(label="To (included)", widget=widget)
+        self.fields["from"] = forms.DateField(label=_("From"), widget=widget)
+        self.fields["to"] = forms.DateField(label=_("To (included)"), widget=widget)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -117,7 +119,7 @@ def _axis_label(amount: Decimal) -> str:
 
 
 def _long_day(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"  # 5 Mar 2025 (no platform-specific %-d)
+    return date_format(day, "j M Y")  # 5 Mar 2025, the month in the page's language
 
 
 def usd_text(amount: Decimal) -> str:
@@ -140,25 +142,29 @@ def revenue_chart(days: list[reports.DayFigures]) -> Chart:
         Bar(
             x=round(PLOT_LEFT + index * slot + gap / 2, 2), y=y_of(day.revenue_usd), width=round(slot - gap, 2),
             height=round(PLOT_BOTTOM - y_of(day.revenue_usd), 2),
-            title=f"{day.day:%a} {_long_day(day.day)}: {usd_text(day.revenue_usd)} USD, {day.orders} order{'' if day.orders == 1 else 's'}",
+            title=ngettext(
+                "%(day)s: %(revenue)s USD, %(orders)s order", "%(day)s: %(revenue)s USD, %(orders)s orders", day.orders
+            ) % {"day": f"{date_format(day.day, 'D')} {_long_day(day.day)}", "revenue": usd_text(day.revenue_usd), "orders": day.orders},
         )
         for index, day in enumerate(days)
     ]
     y_ticks = [Tick(at=y_of(step * n), label=_axis_label(step * n)) for n in range(int(top / step) + 1)]
     every = max(math.ceil(len(days) / MAX_X_LABELS), 1)
     x_ticks = [
-        Tick(at=round(PLOT_LEFT + (index + 0.5) * slot, 2), label=f"{day.day.day} {day.day:%b}", minor=(index // every) % 2 == 1)
+        Tick(at=round(PLOT_LEFT + (index + 0.5) * slot, 2), label=date_format(day.day, "j M"), minor=(index // every) % 2 == 1)
         for index, day in enumerate(days)
         if index % every == 0
     ]
     busiest = max(days, key=lambda day: day.revenue_usd, default=None)
     if busiest is None:
-        description = "No days."
+        description = gettext("No days.")
     else:
-        description = f"{len(days)} day{'' if len(days) == 1 else 's'} from {_long_day(days[0].day)} to {_long_day(days[-1].day)}. " + (
-            f"Highest: {usd_text(busiest.revenue_usd)} USD on {_long_day(busiest.day)}."
+        description = ngettext("%(count)s day from %(start)s to %(end)s.", "%(count)s days from %(start)s to %(end)s.", len(days)) % {
+            "count": len(days), "start": _long_day(days[0].day), "end": _long_day(days[-1].day),
+        } + " " + (
+            gettext("Highest: %(amount)s USD on %(day)s.") % {"amount": usd_text(busiest.revenue_usd), "day": _long_day(busiest.day)}
             if busiest.revenue_usd > 0
-            else "No revenue in this range."
+            else gettext("No revenue in this range.")
         )
     return Chart(
         width=CHART_WIDTH, height=CHART_HEIGHT, left=PLOT_LEFT, right=PLOT_RIGHT, top=PLOT_TOP, bottom=PLOT_BOTTOM,
@@ -227,14 +233,14 @@ class SalesOverviewAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Sales overview",
+            "title": gettext("Sales overview"),
             "form": form,
             "overview": overview,
             "chart": revenue_chart(overview.days) if overview else None,
             "range_query": f"from={form.start.isoformat()}&to={form.end.isoformat()}" if overview else "",
             "stock_lists": [
-                ("Out of stock", overview.out_of_stock, "No variant is out of stock."),
-                ("Low stock", overview.low_stock, "No variant is low on stock."),
+                (pgettext("stock status", "Out of stock"), overview.out_of_stock, gettext("No variant is out of stock.")),
+                (pgettext("stock status", "Low stock"), overview.low_stock, gettext("No variant is low on stock.")),
             ] if overview else [],
             # Days are written without their year unless the range spans two.
             "day_format": "D j M Y" if overview and form.start.year != form.end.year else "D j M",
@@ -245,7 +251,7 @@ class SalesOverviewAdmin(admin.ModelAdmin):
         form = self._form(request)
         if not form.is_valid():
             problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
-            return HttpResponseBadRequest(f"Cannot export this range. {problems}", content_type="text/plain; charset=utf-8")
+            return HttpResponseBadRequest(gettext("Cannot export this range. %(problems)s") % {"problems": problems}, content_type="text/plain; charset=utf-8")
         select = reports.order_export_rows if kind == "orders" else reports.line_export_rows
         return _csv_response(select(start=form.start, end=form.end), f"{kind}-{form.start.isoformat()}-to-{form.end.isoformat()}.csv")
 

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, gettext_lazy as _, ngettext
 from currencies.money import format_money, parse_amount_in_steps
 from orders.admin import OrderAdmin
 from orders.models import Order
@@ -52,7 +53,7 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("payments.change_webhookevent")
 
-    @admin.action(description="Retry handling the selected events", permissions=["retry"])
+    @admin.action(description=_("Retry handling the selected events"), permissions=["retry"])
     def retry(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
         done = failed = skipped = 0
         for event_id in queryset.order_by("received_at").values_list("pk", flat=True):
@@ -66,7 +67,10 @@ class WebhookEventAdmin(ReadOnlyAdmin):
             else:
                 done += 1
         level = messages.WARNING if failed else messages.SUCCESS
-        self.message_user(request, f"Handled {done}, failed again {failed}, already handled {skipped}.", level)
+        self.message_user(
+            request, gettext("Handled %(done)s, failed again %(failed)s, already handled %(skipped)s.") % {"done": done, "failed": failed, "skipped": skipped},
+            level,
+        )
 
 
 class RefundInline(admin.TabularInline):
@@ -82,7 +86,7 @@ class RefundInline(admin.TabularInline):
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    @admin.display(description="Amount")
+    @admin.display(description=_("Amount"))
     def amount_shown(self, refund: Refund) -> str:
         return format_money(from_stripe(refund.amount, refund.currency))
 
@@ -100,11 +104,11 @@ class PaymentAdmin(ReadOnlyAdmin):
     inlines = [RefundInline]
     list_select_related = ["order"]
 
-    @admin.display(description="Amount")
+    @admin.display(description=_("Amount"))
     def amount_shown(self, payment: Payment) -> str:
         return format_money(from_stripe(payment.amount, payment.currency))
 
-    @admin.display(description="Refunded (Stripe)")
+    @admin.display(description=_("Refunded (Stripe)"))
     def refunded_shown(self, payment: Payment) -> str:
         return format_money(from_stripe(payment.amount_refunded, payment.currency))
 
@@ -118,18 +122,23 @@ class RefundAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     actions = ["send_again"]
 
-    @admin.display(description="Amount")
+    @admin.display(description=_("Amount"))
     def amount_shown(self, refund: Refund) -> str:
         return format_money(from_stripe(refund.amount, refund.currency))
 
     def has_send_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("payments.add_refund")
 
-    @admin.action(description="Send the selected pending refunds to Stripe now", permissions=["send"])
+    @admin.action(description=_("Send the selected pending refunds to Stripe now"), permissions=["send"])
     def send_again(self, request: HttpRequest, queryset: QuerySet[Refund]) -> None:
         results = [refunds.send_refund(pk) for pk in queryset.filter(status=Refund.Status.PENDING).values_list("pk", flat=True)]
         sent = sum(1 for r in results if r.status == Refund.Status.SUCCEEDED)
-        self.message_user(request, f"{sent} of {len(results)} pending refund(s) sent.", messages.SUCCESS if sent == len(results) else messages.WARNING)
+        self.message_user(
+            request,
+            ngettext("%(sent)s of %(count)s pending refund(s) sent.", "%(sent)s of %(count)s pending refund(s) sent.", len(results))
+            % {"sent": sent, "count": len(results)},
+            messages.SUCCESS if sent == len(results) else messages.WARNING,
+        )
 
 
 @admin.register(StripeCustomer)
@@ -151,14 +160,15 @@ class RefundForm(forms.Form):
     # Bounded so that input such as 1e999999 is a field error, not a decimal.Overflow:
     # 12 digits, 3 of them decimals (KWD), is more than any order holds.
     amount = forms.DecimalField(
+        label=_("Amount"),
         required=False,
         min_value=Decimal("0"),
         max_digits=12,
         decimal_places=3,
-        help_text="In the order's currency. Leave empty to refund everything not yet refunded.",
+        help_text=_("In the order's currency. Leave empty to refund everything not yet refunded."),
     )
-    reason = forms.ChoiceField(choices=Refund.Reason.choices, initial=Refund.Reason.REQUESTED_BY_CUSTOMER)
-    note = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.ChoiceField(label=_("Reason"), choices=Refund.Reason.choices, initial=Refund.Reason.REQUESTED_BY_CUSTOMER)
+    note = forms.CharField(label=_("Note"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class OrderPaymentActions:
@@ -172,13 +182,13 @@ class OrderPaymentActions:
     def get_fieldsets(self, request: HttpRequest, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
         if obj is not None:
-            fieldsets.append(("Payment", {"fields": ["payment_panel"]}))
+            fieldsets.append((_("Payment"), {"fields": ["payment_panel"]}))
         return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         return [*super().get_readonly_fields(request, obj), "payment_panel"]  # type: ignore[misc]
 
-    @admin.display(description="Payments")
+    @admin.display(description=_("Payments"))
     def payment_panel(self, order: Order) -> str:
         payments = list(order.payments.order_by("attempt"))
         rows = format_html_join(
@@ -188,14 +198,14 @@ class OrderPaymentActions:
                 (
                     p.stripe_payment_intent_id,
                     format_money(from_stripe(p.amount, p.currency)),
-                    p.status,
-                    f" — needs attention: {p.attention_reason}" if p.needs_attention else "",
+                    p.get_status_display(),
+                    " — " + gettext("needs attention: %(reason)s") % {"reason": p.attention_reason} if p.needs_attention else "",
                 )
                 for p in payments
             ),
         )
         refund_url = reverse("admin:orders_order_refund", args=[order.pk])
-        return format_html('<ul>{}</ul><p><a class="button" href="{}">Refund…</a></p>', rows, refund_url)
+        return format_html('<ul>{}</ul><p><a class="button" href="{}">{}</a></p>', rows, refund_url, gettext("Refund…"))
 
     def get_urls(self):
         return [
@@ -227,16 +237,16 @@ class OrderPaymentActions:
             else:
                 shown = format_money(from_stripe(refund.amount, refund.currency))
                 if refund.status == Refund.Status.SUCCEEDED:
-                    self.message_user(request, f"Refunded {shown} of order {order.number}.", messages.SUCCESS)  # type: ignore[attr-defined]
+                    self.message_user(request, gettext("Refunded %(amount)s of order %(number)s.") % {"amount": shown, "number": order.number}, messages.SUCCESS)  # type: ignore[attr-defined]
                 elif refund.status == Refund.Status.PENDING:
-                    self.message_user(request, f"Refund of {shown} is pending: {refund.error}", messages.WARNING)  # type: ignore[attr-defined]
+                    self.message_user(request, gettext("Refund of %(amount)s is pending: %(error)s") % {"amount": shown, "error": refund.error}, messages.WARNING)  # type: ignore[attr-defined]
                 else:
-                    self.message_user(request, f"Stripe refused the refund of {shown}: {refund.error}", messages.ERROR)  # type: ignore[attr-defined]
+                    self.message_user(request, gettext("Stripe refused the refund of %(amount)s: %(error)s") % {"amount": shown, "error": refund.error}, messages.ERROR)  # type: ignore[attr-defined]
                 return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
         context = {
             **self.admin_site.each_context(request),  # type: ignore[attr-defined]
             "opts": Order._meta,
-            "title": f"Refund order {order.number}",
+            "title": gettext("Refund order %(number)s") % {"number": order.number},
             "order": order,
             "payment": payment,
             "refundable": format_money(left) if left is not None else None,
@@ -248,7 +258,7 @@ class OrderPaymentActions:
     def has_capture_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("payments.change_payment")
 
-    @admin.action(description="Capture the authorized payments of the selected orders", permissions=["capture"])
+    @admin.action(description=_("Capture the authorized payments of the selected orders"), permissions=["capture"])
     def capture_authorized_payments(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         if not self.has_capture_permission(request):
             raise PermissionDenied
@@ -259,7 +269,7 @@ class OrderPaymentActions:
                 captured += 1
             except ShopError as error:
                 problems.append(f"{order.number}: {error.message}")
-        self.message_user(request, f"Captured {captured} payment(s).", messages.SUCCESS)  # type: ignore[attr-defined]
+        self.message_user(request, ngettext("Captured %(count)s payment(s).", "Captured %(count)s payment(s).", captured) % {"count": captured}, messages.SUCCESS)  # type: ignore[attr-defined]
         for problem in problems:
             self.message_user(request, problem, messages.ERROR)  # type: ignore[attr-defined]
 

@@ -9,10 +9,11 @@
   attached or detached (by this shop, by staff in Stripe's dashboard, or when a customer
   is deleted) and where a renewed card's expiry is updated, so a copy here could only
   drift from it, and would be one more copy of personal data to export and erase.
-- A card is saved with a SetupIntent that names the customer (setup_intent_for_saving),
-  confirmed by Stripe.js in the browser; then save_card_from_setup checks that intent at
-  Stripe and makes sure its card is attached to the customer (real Stripe attaches it
-  when the intent succeeds, localstripe does not).
+- A card is saved only while paying: a card typed in at the payment step with "Save
+  this card for next time" ticked is saved by save_card_for_payment, the same Stripe.js
+  card as an unsaved one (a PaymentMethod, or localstripe's token) attached to the
+  customer before the PaymentIntent is made, so a card that needs 3-D Secure is checked
+  once, by the payment (no SetupIntent).
 - Paying: payer_for says which customer a PaymentIntent confirmed with a given payment
   method must name, and refuses a card saved by anyone but the signed-in user. The
   browser's word is never taken for whose a card is: Stripe's is.
@@ -22,19 +23,16 @@ Nothing here logs card details (brand, last four digits, expiry).
 from __future__ import annotations
 
 import logging
-import secrets
+import re
 from dataclasses import dataclass
 from functools import partial
-from uuid import UUID
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
-from cart import services as cart_services
-from cart.models import Cart
-from cart.selectors import parse_cart_id
 from payments import declines, stripe_client
 from payments.models import StripeCustomer
 from payments.stripe_client import CardDeclined, CardInfo, StripeRefused
@@ -47,6 +45,11 @@ log = logging.getLogger(__name__)
 NOT_YOUR_CARD = gettext_noop("That saved card cannot be used for this payment. Choose one of your cards or enter a new one.")
 NO_SUCH_CARD = gettext_noop("That card is not one of your saved cards.")
 CARD_NOT_SAVED = gettext_noop("This card could not be saved. Nothing was charged; pay without saving it, or try again later.")
+SIGN_IN_TO_SAVE = gettext_noop("Sign in to save a card. Nothing was charged; pay without saving it, or sign in first.")
+
+# What the payment step sends for a new card to be saved: Stripe.js's PaymentMethod, or
+# the token localstripe's Stripe.js makes instead (its createPaymentMethod is a stub).
+_CARD_TO_SAVE = re.compile(r"^(pm|tok)_[A-Za-z0-9_]{1,250}$")
 
 BRAND_NAMES = {
     "amex": "American Express",
@@ -168,60 +171,53 @@ def ensure_customer(*, user_id: int) -> str:
     return customer_id
 
 
-def setup_intent_for_saving(*, user_id: int, cart_id: UUID | str) -> str:
-    """The client secret of a SetupIntent that saves the card the shopper enters at the
-    payment step to their customer (made now if need be), for a cart in live checkout.
-    A new one per attempt, as for an unsaved card (payments.setup_intents)."""
-    cart = Cart.objects.filter(pk=parse_cart_id(cart_id)).only("status", "reservation_expires_at").first()
-    if cart is None:
-        raise NotFound("That cart does not exist.")
-    cart_services.require_live_checkout(cart, timezone.now())
-    try:
-        customer_id = ensure_customer(user_id=user_id)
-        seti = stripe_client.create_setup_intent(
-            idempotency_key=f"shop-si-{cart.pk}-{secrets.token_hex(8)}", customer_id=customer_id
-        )
-    except StripeRefused:
-        # Parameter-free on our side but for ids Stripe gave us: keys or set-up are wrong.
-        raise PaymentProviderUnavailable() from None
-    return seti.client_secret
-
-
-def save_card_from_setup(*, user_id: int, setup_intent_id: str) -> SavedCard:
-    """After the browser confirmed a SetupIntent from setup_intent_for_saving: make sure
-    its card is attached to the user's customer, and return it. The intent is read from
-    Stripe: it must be this user's customer's and have succeeded. Anything else is
-    NotFound (someone else's intent) or InvalidInput (not finished); a card its bank will
-    not let be saved is PaymentFailed (402) with the words of a declined payment."""
-    customer_id = customer_id_of(user_id=user_id)
-    if customer_id is None or not isinstance(setup_intent_id, str) or not setup_intent_id.startswith("seti_"):
-        raise NotFound("There is no such card set-up.")
-    try:
-        seti = stripe_client.retrieve_setup_intent(setup_intent_id)
-    except StripeRefused:  # 404: no such intent (in this Stripe account)
-        raise NotFound("There is no such card set-up.") from None
-    if seti.customer_id != customer_id:
-        raise NotFound("There is no such card set-up.")
-    if seti.status != "succeeded" or not seti.payment_method_id:
+def card_to_save(*, payment_method: Any, user_id: int | None) -> str:
+    """The new card a payment is asked to save, checked before anything is asked of
+    Stripe: only a signed-in user's card is saved (InvalidInput for a guest), and it
+    must be a Stripe.js PaymentMethod (`pm_`) or token (`tok_`)."""
+    if user_id is None:
+        raise InvalidInput(gettext(SIGN_IN_TO_SAVE), details={"save_card": ["Only a signed-in customer's card is saved."]})
+    if not isinstance(payment_method, str) or not _CARD_TO_SAVE.match(payment_method.strip()):
         raise InvalidInput(
-            "This card has not been confirmed yet.", details={"setup_intent": ["The card set-up has not succeeded."]}
+            "The payment method is not valid.",
+            details={"payment_method": ["To save a card, send a new card's PaymentMethod id (pm_...) or token (tok_...)."]},
         )
+    return payment_method.strip()
+
+
+def save_card_for_payment(*, user_id: int, card: str) -> SavedCard:
+    """Save the new card a signed-in shopper is paying with ("Save this card for next
+    time") to their customer (made now if need be), before the PaymentIntent is made:
+    the payment then names the customer, and its 3-D Secure check, if the card needs
+    one, is the only one. `card` is from card_to_save. A card saved earlier replaces
+    nothing but its own older copies (_forget_older_copies).
+
+    A card its bank refuses to save is PaymentFailed (402, the words of a declined
+    payment): nothing was charged. A card that is already someone else's is refused
+    like any saved card that is not the shopper's; Stripe refusing otherwise (the
+    customer deleted in Stripe's dashboard, a used-up token) is InvalidInput with
+    CARD_NOT_SAVED."""
+    customer_id = ensure_customer(user_id=user_id)
     try:
-        card = stripe_client.retrieve_payment_method(seti.payment_method_id)
-        if card.customer_id is None:
-            # localstripe leaves the card of a customer's SetupIntent unattached.
-            card = stripe_client.attach_payment_method(
-                card.id, customer_id=customer_id, idempotency_key=f"shop-pm-attach-{customer_id}-{card.id}"
-            )
-    except CardDeclined as exc:  # some banks refuse to have a card saved
+        if card.startswith("tok_"):
+            saved = stripe_client.save_card_token(card, customer_id=customer_id, idempotency_key=f"shop-card-save-{customer_id}-{card}")
+        else:
+            saved = stripe_client.retrieve_payment_method(card)
+            if saved.customer_id is not None and saved.customer_id != customer_id:
+                log.warning("card not saved: it is already another customer's (user %s)", user_id)
+                raise InvalidInput(gettext(NOT_YOUR_CARD), details={"payment_method": ["Not one of your saved cards."]})
+            if saved.customer_id is None:
+                saved = stripe_client.attach_payment_method(
+                    card, customer_id=customer_id, idempotency_key=f"shop-pm-attach-{customer_id}-{card}"
+                )
+    except CardDeclined as exc:  # its bank refused to have it saved
         raise declines.payment_failed(exc.code) from None
-    except StripeRefused as exc:  # e.g. the customer was deleted in Stripe's dashboard
+    except StripeRefused as exc:
         log.warning("card of user %s not saved: Stripe refused (HTTP %s, %s)", user_id, exc.http_status, exc.code)
-        raise InvalidInput(gettext(CARD_NOT_SAVED), details={"setup_intent": [gettext(CARD_NOT_SAVED)]}) from None
-    if card.customer_id != customer_id:
-        raise NotFound("There is no such card set-up.")
-    _forget_older_copies(customer_id, card)
-    return _saved(card)
+        raise InvalidInput(gettext(CARD_NOT_SAVED), details={"payment_method": [gettext(CARD_NOT_SAVED)]}) from None
+    _forget_older_copies(customer_id, saved)
+    log.info("card saved for user %s while paying", user_id)
+    return _saved(saved)
 
 
 def _forget_older_copies(customer_id: str, card: CardInfo) -> None:
@@ -233,7 +229,9 @@ def _forget_older_copies(customer_id: str, card: CardInfo) -> None:
         for other in stripe_client.list_cards(customer_id):
             same = (other.fingerprint, other.exp_month, other.exp_year) == (card.fingerprint, card.exp_month, card.exp_year)
             if same and other.id != card.id:
-                stripe_client.detach_payment_method(other.id, idempotency_key=f"shop-pm-detach-{customer_id}-{other.id}")
+                stripe_client.detach_payment_method(
+                    other.id, idempotency_key=f"shop-pm-detach-{customer_id}-{other.id}", customer_id=customer_id
+                )
     except (PaymentProviderUnavailable, StripeRefused):
         log.warning("older copies of a card saved again by customer %s not removed", customer_id)
 
@@ -251,7 +249,7 @@ def remove_card(*, user_id: int, payment_method_id: str) -> SavedCard:
     if card.customer_id != customer_id:
         raise NotFound(gettext(NO_SUCH_CARD))
     try:
-        stripe_client.detach_payment_method(card.id, idempotency_key=f"shop-pm-detach-{customer_id}-{card.id}")
+        stripe_client.detach_payment_method(card.id, idempotency_key=f"shop-pm-detach-{customer_id}-{card.id}", customer_id=customer_id)
     except StripeRefused:  # detached meanwhile (a second click on Remove)
         raise NotFound(gettext(NO_SUCH_CARD)) from None
     log.info("saved card removed by user %s", user_id)
@@ -277,7 +275,7 @@ def erase_customer_at_stripe(customer_id: str) -> None:
     customer no user maps to can pay for nothing here."""
     try:
         for card in stripe_client.list_cards(customer_id):
-            stripe_client.detach_payment_method(card.id, idempotency_key=f"shop-pm-detach-{customer_id}-{card.id}")
+            stripe_client.detach_payment_method(card.id, idempotency_key=f"shop-pm-detach-{customer_id}-{card.id}", customer_id=customer_id)
         stripe_client.delete_customer(customer_id)
     except (PaymentProviderUnavailable, StripeRefused) as exc:
         log.error("stripe customer %s of a deleted account not erased (%s): delete it in Stripe's dashboard", customer_id, type(exc).__name__)

@@ -101,15 +101,6 @@ class RefundInfo:
 
 
 @dataclass(frozen=True)
-class SetupIntentInfo:
-    id: str
-    client_secret: str
-    status: str = ""
-    customer_id: str | None = None
-    payment_method_id: str | None = None
-
-
-@dataclass(frozen=True)
 class CardInfo:
     """A card PaymentMethod as Stripe describes it: never the number, only what a shopper
     is shown to recognise it (brand, last four digits, expiry) and whose it is."""
@@ -336,50 +327,23 @@ def create_refund(*, payment_intent_id: str, amount: int, idempotency_key: str, 
     )
 
 
-def _setup_intent_from(seti: Any) -> SetupIntentInfo:
-    obj = seti if isinstance(seti, Mapping) else seti.to_dict()
-    payment_method = _field(obj, "payment_method")
-    customer = _field(obj, "customer")
-    return SetupIntentInfo(
-        id=str(_field(obj, "id")),
-        client_secret=str(_field(obj, "client_secret") or ""),
-        status=str(_field(obj, "status") or ""),
-        customer_id=customer if isinstance(customer, str) else _field(customer, "id"),
-        payment_method_id=payment_method if isinstance(payment_method, str) else _field(payment_method, "id"),
-    )
-
-
-def create_setup_intent(*, idempotency_key: str, customer_id: str | None = None) -> SetupIntentInfo:
-    """A SetupIntent for collecting a card in the browser (`stripe.confirmCardSetup`),
-    whose resulting payment method the page then sends to the payment endpoint.
-
-    With `customer_id` the card is being saved: the intent names the customer, with
-    `usage="off_session"` (localstripe accepts both; real Stripe attaches the card to the
-    customer when the intent succeeds, localstripe does not: see payments.customers)."""
-    params: dict[str, Any] = {"payment_method_types": ["card"]}
-    if customer_id:
-        params.update(customer=customer_id, usage="off_session")
-    seti = _call(
-        "create setup intent",
-        lambda: client().v1.setup_intents.create(params=params, options={"idempotency_key": idempotency_key}),
-    )
-    return _setup_intent_from(seti)
-
-
-def retrieve_setup_intent(setup_intent_id: str) -> SetupIntentInfo:
-    seti = _call("retrieve setup intent", lambda: client().v1.setup_intents.retrieve(setup_intent_id))
-    return _setup_intent_from(seti)
-
-
 # --- customers and their saved cards ------------------------------------------------------
 
 
+# A legacy card's `brand` ("Visa", "American Express") as a PaymentMethod's ("visa", "amex").
+_LEGACY_BRANDS = {"american express": "amex", "diners club": "diners", "mastercard": "mastercard", "unionpay": "unionpay"}
+
+
 def card_from(obj: Any) -> CardInfo:
-    """A CardInfo from an SDK PaymentMethod (or its dict)."""
+    """A CardInfo from an SDK PaymentMethod (or its dict), or from a card saved from a
+    Stripe.js token (a legacy Card, `card_...`: its details at the top level)."""
     if not isinstance(obj, Mapping):
         obj = obj.to_dict()
-    card = _field(obj, "card") or {}
     customer = _field(obj, "customer")
+    if _field(obj, "object") == "card":
+        brand = str(_field(obj, "brand") or "").lower()
+        obj = {**obj, "card": {**obj, "brand": _LEGACY_BRANDS.get(brand, brand.replace(" ", "_"))}}
+    card = _field(obj, "card") or {}
     return CardInfo(
         id=str(_field(obj, "id")),
         customer_id=customer if isinstance(customer, str) else _field(customer, "id"),
@@ -432,8 +396,33 @@ def attach_payment_method(payment_method_id: str, *, customer_id: str, idempoten
     return card_from(pm)
 
 
-def detach_payment_method(payment_method_id: str, *, idempotency_key: str) -> CardInfo:
-    """Forget a saved card: detached, it can never be used again (Stripe's rule)."""
+def save_card_token(token_id: str, *, customer_id: str, idempotency_key: str) -> CardInfo:
+    """Save the card of a Stripe.js token (`tok_...`, from stripe.createToken) to the
+    customer, as a card of theirs (`card_...`), which then pays like a PaymentMethod.
+    The token's card is checked by its bank as it is saved: one its bank refuses to save
+    raises CardDeclined. A token is used up by this."""
+    card = _call(
+        "save card token to customer",
+        lambda: client().v1.customers.payment_sources.create(
+            customer_id, params={"source": token_id}, options={"idempotency_key": idempotency_key}
+        ),
+    )
+    return card_from(card)
+
+
+def detach_payment_method(payment_method_id: str, *, idempotency_key: str, customer_id: str | None = None) -> CardInfo:
+    """Forget a saved card: detached, it can never be used again (Stripe's rule). A card
+    saved from a token (`card_...`) is removed from its customer (`customer_id`) instead:
+    localstripe detaches only `pm_` PaymentMethods. DELETE needs no idempotency key."""
+    if payment_method_id.startswith("card_") and customer_id:
+        removed = _call(
+            "remove card from customer",
+            lambda: client().v1.customers.payment_sources.delete(customer_id, payment_method_id),
+        )
+        gone = removed.to_dict()  # localstripe answers with the customer, Stripe with the card
+        if _field(gone, "object") == "card":
+            return card_from(gone)
+        return CardInfo(id=payment_method_id, customer_id=None, brand="", last4="", exp_month=0, exp_year=0)
     pm = _call(
         "detach payment method",
         lambda: client().v1.payment_methods.detach(payment_method_id, options={"idempotency_key": idempotency_key}),
@@ -446,7 +435,8 @@ SAVED_CARDS_LIMIT = 20
 
 
 def list_cards(customer_id: str) -> list[CardInfo]:
-    """The card PaymentMethods attached to a customer. `GET /v1/payment_methods` with
+    """The card PaymentMethods attached to a customer, then the cards saved to it from a
+    token (save_card_token) that are not among them. `GET /v1/payment_methods` with
     `customer` and `type`: localstripe needs `type`, and does not emulate
     `GET /v1/customers/{id}/payment_methods`."""
     page = _call(
@@ -455,7 +445,17 @@ def list_cards(customer_id: str) -> list[CardInfo]:
             params={"customer": customer_id, "type": "card", "limit": SAVED_CARDS_LIMIT}
         ),
     )
-    return [card_from(pm) for pm in page.data]
+    cards = [card_from(pm) for pm in page.data]
+    # Cards saved from a token (save_card_token) are the customer's sources: real Stripe
+    # lists them among the PaymentMethods too, localstripe only here.
+    sources = _call(
+        "list customer cards",
+        # No `limit`: localstripe refuses it (Stripe's default page is 10 cards).
+        lambda: client().v1.customers.payment_sources.list(customer_id, params={"object": "card"}),
+    )
+    listed = {card.id for card in cards}
+    cards += [card_from(source) for source in sources.data if source.id not in listed]
+    return cards[:SAVED_CARDS_LIMIT]
 
 
 def verify_webhook(payload: bytes, signature_header: str | None) -> dict[str, Any]:

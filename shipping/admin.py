@@ -14,6 +14,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django_countries import countries as all_countries
+from django.utils.translation import gettext, gettext_lazy as _, ngettext
 from moneyed import Money
 
 from currencies.money import format_money
@@ -33,14 +34,16 @@ def price_text(price_usd: Decimal, step_prices: list[Decimal]) -> str:
     if not step_prices:
         return usd_text(price_usd)
     low, high = min(step_prices), max(step_prices)
-    return f"by weight, {usd_text(low)}" + (f"–{usd_text(high)}" if high != low else "")
+    return gettext("by weight, %(price)s") % {"price": usd_text(low) + (f"–{usd_text(high)}" if high != low else "")}
 
 
 def delivery_window(min_days: int, max_days: int) -> str:
     """"3–5 days", "1 day", "2 days" (kept on one line)."""
     if min_days == max_days:
-        return f"{max_days}\u00a0day{'' if max_days == 1 else 's'}"
-    return f"{min_days}–{max_days}\u00a0days"
+        text = ngettext("%(count)s day", "%(count)s days", max_days) % {"count": max_days}
+    else:
+        text = gettext("%(min)s–%(max)s days") % {"min": min_days, "max": max_days}
+    return text.replace(" ", "\u00a0")
 
 
 def country_codes_named(term: str) -> set[str]:
@@ -78,10 +81,10 @@ class ShippingZoneForm(forms.ModelForm):
             other = ShippingZone.objects.filter(rest_of_world=True).exclude(pk=self.instance.pk).first()
             if other is not None:
                 self.add_error(
-                    "rest_of_world", f"“{other.name}” is already the rest-of-world zone; only one zone can be."
+                    "rest_of_world", gettext("“%(name)s” is already the rest-of-world zone; only one zone can be.") % {"name": other.name}
                 )
         elif "countries" in cleaned and not codes:
-            self.add_error("countries", "Choose the countries this zone serves, or make it the rest-of-world zone.")
+            self.add_error("countries", gettext("Choose the countries this zone serves, or make it the rest-of-world zone."))
         return cleaned
 
 
@@ -98,7 +101,7 @@ class ShippingMethodForm(forms.ModelForm):
         cleaned = super().clean()
         low, high = cleaned.get("min_days"), cleaned.get("max_days")
         if low is not None and high is not None and low > high:
-            self.add_error("max_days", f"Delivery cannot end before it starts (from {low} days).")
+            self.add_error("max_days", gettext("Delivery cannot end before it starts (from %(days)s days).") % {"days": low})
         return cleaned
 
 
@@ -130,12 +133,12 @@ class ShippingMethodInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[ShippingMethod]:
         return super().get_queryset(request).annotate(step_count=Count("weight_steps"))
 
-    @admin.display(description="Weight steps")
+    @admin.display(description=_("Weight steps"))
     def weight_steps(self, method: ShippingMethod) -> str:
         steps = getattr(method, "step_count", 0)
         if not method.pk or not steps:
-            return "none"
-        return f"{steps} step{'' if steps == 1 else 's'}"
+            return gettext("none")
+        return ngettext("%(count)s step", "%(count)s steps", steps) % {"count": steps}
 
 
 @admin.register(ShippingZone)
@@ -161,27 +164,27 @@ class ShippingZoneAdmin(admin.ModelAdmin):
             queryset |= self.get_queryset(request).filter(named)
         return queryset, may_have_duplicates
 
-    @admin.display(description="Countries")
+    @admin.display(description=_("Countries"))
     def country_list(self, zone: ShippingZone) -> str:
         names = sorted(country.name for country in zone.countries)
         if not names:
-            return "every other country" if zone.rest_of_world else "none"
+            return gettext("every other country") if zone.rest_of_world else gettext("none")
         shown = ", ".join(names[:COUNTRIES_LISTED])
         more = len(names) - COUNTRIES_LISTED
-        text = f"{shown} and {more} more" if more > 0 else shown
-        return f"{text}; and every other country" if zone.rest_of_world else text
+        text = gettext("%(countries)s and %(count)s more") % {"countries": shown, "count": more} if more > 0 else shown
+        return gettext("%(countries)s; and every other country") % {"countries": text} if zone.rest_of_world else text
 
-    @admin.display(description="Active methods")
+    @admin.display(description=_("Active methods"))
     def method_list(self, zone: ShippingZone) -> str:
         methods = getattr(zone, "active_methods", None)
         if methods is None:
             methods = list(zone.methods.filter(is_active=True))
         parts = []
         for method in methods:
-            free = f", free from {usd_text(method.free_over_usd)}" if method.free_over_usd is not None else ""
+            free = ", " + gettext("free from %(price)s") % {"price": usd_text(method.free_over_usd)} if method.free_over_usd is not None else ""
             steps = [step.price_usd for step in method.weight_steps.all()]
             parts.append(f"{method.name} {price_text(method.price_usd, steps)}{free}")
-        return "; ".join(parts) or "none active"
+        return "; ".join(parts) or gettext("none active")
 
 
 # --- methods ------------------------------------------------------------------------------
@@ -191,15 +194,15 @@ class WeightStepForm(forms.ModelForm):
     class Meta:
         model = WeightStep
         fields = ["up_to_grams", "price_usd"]
-        labels = {"up_to_grams": "up to (grams)"}
+        labels = {"up_to_grams": _("up to (grams)")}
 
 
 class WeightStepInline(admin.TabularInline):
     model = WeightStep
     form = WeightStepForm
     extra = 0
-    verbose_name = "weight step"
-    verbose_name_plural = "weight steps (a parcel pays the first step it fits; heavier parcels cannot use this method)"
+    verbose_name = _("weight step")
+    verbose_name_plural = _("weight steps (a parcel pays the first step it fits; heavier parcels cannot use this method)")
 
 
 @admin.register(ShippingMethod)
@@ -215,15 +218,15 @@ class ShippingMethodAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[ShippingMethod]:
         return super().get_queryset(request).prefetch_related("weight_steps")
 
-    @admin.display(description="Price", ordering="price_usd")
+    @admin.display(description=_("Price"), ordering="price_usd")
     def price(self, method: ShippingMethod) -> str:
         return price_text(method.price_usd, [step.price_usd for step in method.weight_steps.all()])
 
-    @admin.display(description="Free from", ordering="free_over_usd")
+    @admin.display(description=_("Free from"), ordering="free_over_usd")
     def free_from(self, method: ShippingMethod) -> str:
-        return usd_text(method.free_over_usd) if method.free_over_usd is not None else "never free"
+        return usd_text(method.free_over_usd) if method.free_over_usd is not None else gettext("never free")
 
-    @admin.display(description="Delivery", ordering="max_days")
+    @admin.display(description=_("Delivery"), ordering="max_days")
     def delivery(self, method: ShippingMethod) -> str:
         return delivery_window(method.min_days, method.max_days)
 

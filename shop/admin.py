@@ -9,17 +9,18 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _, ngettext
 
 from shop.alerts import acknowledge_alerts
 from shop.models import StaffAlert
 
 
 class AcknowledgedFilter(admin.SimpleListFilter):
-    title = "acknowledged"
+    title = _("acknowledged")
     parameter_name = "acknowledged"
 
     def lookups(self, request, model_admin):
-        return [("no", "Not yet"), ("yes", "Yes")]
+        return [("no", _("Not yet")), ("yes", _("Yes"))]
 
     def queryset(self, request, queryset):
         if self.value() == "no":
@@ -55,11 +56,11 @@ class StaffAlertAdmin(admin.ModelAdmin):
             return False
         return super().has_change_permission(request)
 
-    @admin.display(description="Acknowledged", boolean=True, ordering="acknowledged_at")
+    @admin.display(description=_("Acknowledged"), boolean=True, ordering="acknowledged_at")
     def acknowledged(self, alert: StaffAlert) -> bool:
         return alert.acknowledged
 
-    @admin.action(description="Acknowledge selected alerts", permissions=["change"])
+    @admin.action(description=_("Acknowledge selected alerts"), permissions=["change"])
     def acknowledge_selected(self, request: HttpRequest, queryset: QuerySet[StaffAlert]) -> None:
         count = acknowledge_alerts(queryset.values_list("pk", flat=True), request.user.pk)
-        self.message_user(request, f"Acknowledged {count} alert(s).", messages.SUCCESS)
+        self.message_user(request, ngettext("Acknowledged %(count)s alert(s).", "Acknowledged %(count)s alert(s).", count) % {"count": count}, messages.SUCCESS)

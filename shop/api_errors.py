@@ -1,6 +1,6 @@
 """The API's error shape (docs/api.md): {"error": {"code", "message", "details"}}, built
 here and nowhere else: by DRF views through exception_handler, by the few plain Django
-views of the API (404s, webhooks, the setup intent) through error_json."""
+views of the API (404s) and the input guards through error_json."""
 from __future__ import annotations
 
 import logging
@@ -30,15 +30,6 @@ def error_response(code: str, message: str, http_status: int, details: dict[str,
 def error_json(code: str, message: str, http_status: int, details: dict[str, Any] | None = None) -> JsonResponse:
     """The error shape for a plain Django view."""
     return JsonResponse(error_body(code, message, details), status=http_status)
-
-
-def shop_error_json(error: ShopError) -> JsonResponse:
-    """A ShopError in the error shape, from a plain Django view (as exception_handler
-    answers it from a DRF view)."""
-    response = error_json(error.code, error.message, error.status, error.details)
-    if getattr(error, "retry_after", None):
-        response["Retry-After"] = str(error.retry_after)
-    return response
 
 
 def not_found_json() -> JsonResponse:

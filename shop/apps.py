@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ShopConfig(AppConfig):
@@ -7,7 +8,7 @@ class ShopConfig(AppConfig):
     currencies."""
 
     name = "shop"
-    verbose_name = "Shop"
+    verbose_name = _("Shop")
 
     def ready(self) -> None:
         from shop import checks  # noqa: F401  (registers the system checks)

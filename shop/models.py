@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class StaffAlert(models.Model):
@@ -15,23 +16,23 @@ class StaffAlert(models.Model):
     email may go nowhere, or to someone who is away)."""
 
     class Kind(models.TextChoices):
-        LOW_STOCK = "low_stock", "Low stock"
-        STALE_RATES = "stale_rates", "Stale exchange rates"
-        UNSUPPLIABLE_ORDER = "unsuppliable_order", "Paid order that cannot ship"
-        REFUND_FAILED = "refund_failed", "Refund failed"
-        DISPUTE = "dispute", "Dispute or flagged order"
-        STOCK_DRIFT = "stock_drift", "Stock drift"
-        OTHER = "other", "Other"
+        LOW_STOCK = "low_stock", _("Low stock")
+        STALE_RATES = "stale_rates", _("Stale exchange rates")
+        UNSUPPLIABLE_ORDER = "unsuppliable_order", _("Paid order that cannot ship")
+        REFUND_FAILED = "refund_failed", _("Refund failed")
+        DISPUTE = "dispute", _("Dispute or flagged order")
+        STOCK_DRIFT = "stock_drift", _("Stock drift")
+        OTHER = "other", _("Other")
 
     # A slug, not enforced against Kind in the database: an alert of a kind added later
     # must still be recorded rather than lost (alert_staff never raises).
-    kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.OTHER)
-    subject = models.CharField(max_length=255)
-    body = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.OTHER, verbose_name=_("kind"))
+    subject = models.CharField(max_length=255, verbose_name=_("subject"))
+    body = models.TextField(blank=True, verbose_name=_("body"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    acknowledged_at = models.DateTimeField(null=True, blank=True, verbose_name=_("acknowledged at"))
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("acknowledged by")
     )
 
     class Meta:
@@ -40,6 +41,8 @@ class StaffAlert(models.Model):
             models.Index(fields=["-created_at"], name="staffalert_newest"),
             models.Index(fields=["kind", "-created_at"], name="staffalert_kind_newest"),
         ]
+        verbose_name = _("staff alert")
+        verbose_name_plural = _("staff alerts")
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.subject}"

@@ -78,11 +78,8 @@ class PageLimit:
     views: frozenset[str] = frozenset()  # view names ("namespace:name")
     namespaces: frozenset[str] = frozenset()  # every view of these URL namespaces
     key: Callable[[HttpRequest], str | None] = field(default=client_key)
-    excluded: frozenset[str] = frozenset()  # views of those namespaces left out
 
     def applies_to(self, view_name: str, namespace: str) -> bool:
-        if view_name in self.excluded:
-            return False
         return view_name in self.views or namespace in self.namespaces
 
     def wait(self, request: HttpRequest) -> int | None:
@@ -97,11 +94,7 @@ PAGE_LIMITS = (
     PageLimit("login", "LOGIN_RATE_LIMIT", views=LOGIN_VIEWS),
     PageLimit("login-account", "LOGIN_ACCOUNT_RATE_LIMIT", views=LOGIN_VIEWS, key=_typed_login),
     PageLimit("add-to-cart", "ADD_TO_CART_RATE_LIMIT", views=frozenset({"cart:add"})),
-    # The payment step's card set-up request is JSON with its own limit (payments.setup_intents).
-    PageLimit(
-        "checkout-form", "CHECKOUT_FORM_RATE_LIMIT", namespaces=frozenset({"checkout"}),
-        excluded=frozenset({"checkout:setup_intent"}),
-    ),
+    PageLimit("checkout-form", "CHECKOUT_FORM_RATE_LIMIT", namespaces=frozenset({"checkout"})),
 )
 
 

@@ -9,6 +9,7 @@ from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
 from django_countries import countries as all_countries
 from django_countries.filters import CountryFilter
+from django.utils.translation import gettext, gettext_lazy as _
 
 from taxes.models import TaxRate
 from taxes.selectors import format_rate, normalize_region
@@ -27,7 +28,7 @@ class CategoryFilter(admin.RelatedOnlyFieldListFilter):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.empty_value_display = "every product"
+        self.empty_value_display = gettext("every product")
 
 
 class TaxRateForm(forms.ModelForm):
@@ -45,10 +46,14 @@ class TaxRateForm(forms.ModelForm):
             return cleaned
         same = TaxRate.objects.filter(country=country, region=region, category=category).exclude(pk=self.instance.pk).first()
         if same is not None:
-            where = f"{same.country.name}{', region ' + region if region else ''}"
-            what = f"products in {category}" if category else "every product"
+            where = gettext("%(country)s, region %(region)s") % {"country": same.country.name, "region": region} if region else same.country.name
+            what = gettext("products in %(category)s") % {"category": category} if category else gettext("every product")
             field = "category" if category else ("region" if region else "country")
-            self.add_error(field, f"{where} already has a rate for {what}: {same.name} {format_rate(same.rate)}%. Change that one instead.")
+            self.add_error(
+                field,
+                gettext("%(where)s already has a rate for %(what)s: %(name)s %(rate)s%%. Change that one instead.")
+                % {"where": where, "what": what, "name": same.name, "rate": format_rate(same.rate)},
+            )
         return cleaned
 
 
@@ -72,22 +77,22 @@ class TaxRateAdmin(admin.ModelAdmin):
             queryset |= self.get_queryset(request).filter(Q(country__in=codes))
         return queryset, may_have_duplicates
 
-    @admin.display(description="Country", ordering="country")
+    @admin.display(description=_("Country"), ordering="country")
     def country_name(self, rate: TaxRate) -> str:
         return f"{rate.country.code} – {rate.country.name}"  # listed by code, so the code first
 
-    @admin.display(description="Region", ordering="region")
+    @admin.display(description=_("Region"), ordering="region")
     def region_text(self, rate: TaxRate) -> str:
-        return rate.region or "whole\u00a0country"
+        return rate.region or gettext("whole country").replace(" ", "\u00a0")
 
-    @admin.display(description="Category", ordering="category__name")
+    @admin.display(description=_("Category"), ordering="category__name")
     def category_text(self, rate: TaxRate) -> str:
-        return str(rate.category) if rate.category_id else "every product"
+        return str(rate.category) if rate.category_id else gettext("every product")
 
-    @admin.display(description="Rate", ordering="rate")
+    @admin.display(description=_("Rate"), ordering="rate")
     def rate_text(self, rate: TaxRate) -> str:
         return f"{format_rate(rate.rate)}%"
 
-    @admin.display(description="Shipping taxed", boolean=True, ordering="shipping_taxable")
+    @admin.display(description=_("Shipping taxed"), boolean=True, ordering="shipping_taxable")
     def shipping_taxed(self, rate: TaxRate) -> bool:
         return rate.shipping_taxable

@@ -17,9 +17,11 @@
  *
  * Saved cards (signed-in shoppers): a saved card chosen above the card field skips step
  * 1, its PaymentMethod id goes straight to the payment API (the shop checks it is this
- * shopper's). "Save this card" asks the shop for a SetupIntent of the shopper's Stripe
- * Customer, confirmed with stripe.confirmCardSetup, and has the shop keep the card
- * (data-save-card-url) before paying with it.
+ * shopper's). "Save this card" (data-can-save-card) sends the new card of step 1 with
+ * `save_card`: the shop saves it to the shopper's Stripe Customer before it makes the
+ * PaymentIntent, so a card that needs 3-D Secure is still checked once, by the payment
+ * (no SetupIntent). Where step 1 gave a token (localstripe), the token is sent, which
+ * is how a tokenised card is saved.
  */
 (function () {
   "use strict";
@@ -105,7 +107,6 @@
     insufficient_funds: "funds",
     processing_error: "bank_busy", try_again_later: "bank_busy",
     payment_intent_authentication_failure: "auth_failed",
-    setup_intent_authentication_failure: "save_auth_failed",
     rate_limit: "too_many",
   };
 
@@ -330,31 +331,15 @@
     }
 
     // The card field as a payment method id: Stripe.js's createPaymentMethod; where that
-    // is only a stub (localstripe), createToken's card. {id} or {error}.
+    // is only a stub (localstripe), createToken's card, and the token itself (`toSave`,
+    // what saving the card takes). {id, toSave} or {error}.
     async function paymentMethodFromCard() {
       var made = await stripe.createPaymentMethod({ type: "card", card: card });
       if (made && made.error) return { error: made.error };
-      if (made && made.paymentMethod) return { id: made.paymentMethod.id };
+      if (made && made.paymentMethod) return { id: made.paymentMethod.id, toSave: made.paymentMethod.id };
       var tokenised = await stripe.createToken(card);
       if (!tokenised || tokenised.error || !tokenised.token) return { error: (tokenised && tokenised.error) || {} };
-      return { id: tokenised.token.card.id };
-    }
-
-    // "Save this card": a SetupIntent of the shopper's customer, confirmed by Stripe.js,
-    // then kept by the shop. {id} or {error} or {refused: answer}.
-    async function savedPaymentMethodFromCard() {
-      var setup = await send("POST", urls.setupIntentUrl, { save_card: true });
-      if (!setup.ok) return { refused: setup };
-      var result = await stripe.confirmCardSetup(setup.body.client_secret, { payment_method: { card: card } });
-      if (!result || result.error || !result.setupIntent) return { error: (result && result.error) || {}, saving: true };
-      var paymentMethod = result.setupIntent.payment_method;
-      if (paymentMethod && typeof paymentMethod === "object") paymentMethod = paymentMethod.id;
-      if (setup.body.save_card) {
-        say("saving");
-        var kept = await send("POST", urls.saveCardUrl, { setup_intent: result.setupIntent.id });
-        if (!kept.ok) return { refused: kept };
-      }
-      return { id: paymentMethod };
+      return { id: tokenised.token.card.id, toSave: tokenised.token.id };
     }
 
     async function pay() {
@@ -369,18 +354,16 @@
         return false;
       }
       say("checking");
-      var saving = Boolean(saveBox && saveBox.checked && urls.saveCardUrl);
-      var method = saving ? await savedPaymentMethodFromCard() : await paymentMethodFromCard();
-      if (method.refused) return refused(method.refused);
+      var method = await paymentMethodFromCard();
       if (method.error || !method.id) {
-        // A failed 3-D Secure check while saving the card (localstripe reports it with
-        // no code) is the bank's refusal; anything else, the card's details.
-        var fallback = method.saving && method.error && !method.error.code && !method.error.type ? "save_auth_failed" : "card_unusable";
-        showStripeError(method.error, fallback);
+        showStripeError(method.error, "card_unusable");
         return false;
       }
       say("paying");
-      return handleAnswer(await send("POST", urls.paymentUrl, { payment_method: method.id }), true);
+      // Saved by the shop before it charges: one payment, one 3-D Secure check.
+      var saving = Boolean(saveBox && saveBox.checked && urls.canSaveCard);
+      var request = saving ? { payment_method: method.toSave, save_card: true } : { payment_method: method.id };
+      return handleAnswer(await send("POST", urls.paymentUrl, request), true);
     }
 
     if (typeof window.Stripe !== "function") {

@@ -7,7 +7,7 @@ import stripe
 from django.test import Client
 
 from payments import customers
-from tests.payments.test_saved_cards import make_shopper, save_card_at_checkout, signed_in
+from tests.payments.test_saved_cards import make_shopper, save_card_while_paying, signed_in
 from tests.support.net import free_port
 from tests.support.shipping import make_method
 from tests.support.stripe_fixtures import CARD_DECLINED
@@ -53,7 +53,7 @@ def test_the_cards_page_needs_a_signed_in_shopper(db):
 
 def test_the_cards_page_lists_saved_cards_with_a_remove_button(stripe_emulator, ready_cart, lamp, ada):
     client = signed_in(ada, ready_cart({lamp: 1}))
-    pm = save_card_at_checkout(client)
+    pm = save_card_while_paying(ada)
 
     page = client.get(CARDS).content.decode()
 
@@ -75,7 +75,7 @@ def test_with_no_saved_card_the_page_says_how_to_save_one_and_asks_stripe_nothin
 
 def test_removing_a_card_detaches_it_and_it_is_gone_from_the_page(stripe_emulator, ready_cart, lamp, ada):
     client = signed_in(ada, ready_cart({lamp: 1}))
-    pm = save_card_at_checkout(client)
+    pm = save_card_while_paying(ada)
 
     response = client.post(remove_url(pm), follow=True)
 
@@ -88,7 +88,7 @@ def test_removing_a_card_detaches_it_and_it_is_gone_from_the_page(stripe_emulato
 
 def test_removing_is_a_post_with_csrf(stripe_emulator, ready_cart, lamp, ada):
     client = signed_in(ada, ready_cart({lamp: 1}))
-    pm = save_card_at_checkout(client)
+    pm = save_card_while_paying(ada)
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(ada)
 
@@ -97,8 +97,8 @@ def test_removing_is_a_post_with_csrf(stripe_emulator, ready_cart, lamp, ada):
     assert stripe.PaymentMethod.retrieve(pm).customer is not None
 
 
-def test_another_users_card_is_404_and_stays_saved(stripe_emulator, ready_cart, lamp, ada, bob):
-    bobs_card = save_card_at_checkout(signed_in(bob, ready_cart({lamp: 1})))
+def test_another_users_card_is_404_and_stays_saved(stripe_emulator, ada, bob):
+    bobs_card = save_card_while_paying(bob)
     customers.ensure_customer(user_id=ada.pk)
     client = signed_in(ada)
 
@@ -117,7 +117,7 @@ def test_a_card_stripe_does_not_know_is_404(stripe_emulator, ada):
 
 def test_stripe_away_the_page_says_so_and_nothing_is_removed(stripe_emulator, ready_cart, lamp, ada, settings):
     client = signed_in(ada, ready_cart({lamp: 1}))
-    pm = save_card_at_checkout(client)
+    pm = save_card_while_paying(ada)
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
 
     page = client.get(CARDS)
@@ -136,7 +136,7 @@ def test_a_signed_in_shopper_is_offered_to_save_the_card(stripe_emulator, at_pay
     page = client.get("/checkout/payment/").content.decode()
 
     assert 'id="save-card"' in page and "Save this card for next time" in page
-    assert 'data-save-card-url="/account/cards/save/"' in page
+    assert 'data-can-save-card="true"' in page  # saved by the payment request itself
     assert 'name="card_choice"' not in page  # no saved card yet: only the card field
     assert 'id="new-card" hidden' not in page
 
@@ -151,13 +151,13 @@ def test_a_guest_is_offered_neither_saved_cards_nor_saving(stripe_emulator, at_p
     page = guest.get("/checkout/payment/").content.decode()
 
     assert "Save this card" not in page and 'name="card_choice"' not in page
-    assert "data-save-card-url" not in page
+    assert "data-can-save-card" not in page
 
 
 def test_the_payment_step_offers_saved_cards_above_the_new_card_field(stripe_emulator, at_payment_step, ada):
     client = signed_in(ada, at_payment_step)
-    first = save_card_at_checkout(client)
-    declined = save_card_at_checkout(client, CARD_DECLINED)
+    first = save_card_while_paying(ada)
+    declined = save_card_while_paying(ada, CARD_DECLINED)
 
     page = client.get("/checkout/payment/").content.decode()
 
@@ -171,7 +171,7 @@ def test_the_payment_step_offers_saved_cards_above_the_new_card_field(stripe_emu
 
 def test_an_expired_saved_card_is_shown_but_cannot_be_chosen(stripe_emulator, at_payment_step, ada, monkeypatch):
     client = signed_in(ada, at_payment_step)
-    pm = save_card_at_checkout(client)
+    pm = save_card_while_paying(ada)
     expired = customers.SavedCard(pm, "visa", "4242", 1, 2020)
     monkeypatch.setattr(customers, "saved_cards", lambda **kwargs: [expired])
 
@@ -184,7 +184,7 @@ def test_an_expired_saved_card_is_shown_but_cannot_be_chosen(stripe_emulator, at
 
 def test_with_stripe_away_the_payment_step_still_opens(stripe_emulator, at_payment_step, ada, settings):
     client = signed_in(ada, at_payment_step)
-    save_card_at_checkout(client)
+    save_card_while_paying(ada)
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
 
     response = client.get("/checkout/payment/")

@@ -354,36 +354,6 @@ def test_no_test_mode_banner_with_live_keys(shopper, settings):
     assert "test-mode-banner" not in html
 
 
-def test_setup_intent_is_refused_for_a_cart_not_in_checkout(shopper):
-    client, cart, _ = shopper
-
-    response = client.post("/checkout/payment/setup-intent/")
-
-    assert response.status_code == 409
-    assert response.json()["error"]["code"] == "cart_not_in_checkout"
-
-
-def test_setup_intent_for_the_card_step_comes_from_stripe(shopper, stripe_emulator):  # noqa: F811
-    client, cart, _ = shopper
-    through_shipping(client, cart)
-
-    response = client.post("/checkout/payment/setup-intent/")
-
-    assert response.status_code == 200
-    assert re.fullmatch(r"seti_\w+_secret_\w+", response.json()["client_secret"])
-
-
-def test_setup_intent_is_refused_once_the_reservation_expired(shopper):
-    client, cart, _ = shopper
-    through_shipping(client, cart)
-    Cart.objects.filter(pk=cart.pk).update(reservation_expires_at=timezone.now() - timedelta(seconds=1))
-
-    response = client.post("/checkout/payment/setup-intent/")
-
-    assert response.status_code == 409
-    assert response.json()["error"]["code"] == "reservation_expired"
-
-
 # --- reservation --------------------------------------------------------------------------------
 
 

@@ -97,3 +97,12 @@ def test_no_serious_violation_on_the_account_pages(viewport, signed_in_client, l
     for name, path in {"account": "/account/", "orders": "/orders/", "addresses": "/account/addresses/"}.items():
         found += audit(page, live_server.url + path, name, viewport["width"])
     assert found == []
+
+
+def test_no_serious_violation_with_the_phones_account_menu_open(signed_in_client, live_server, chromium):  # noqa: F811
+    page = open_page(chromium, live_server, PHONE, signed_in_client)
+    page.goto(live_server.url + "/orders/")
+    page.locator(".account-menu-summary").click()
+    page.get_by_role("link", name="My orders").wait_for()
+    page.screenshot(path=str(SHOTS / "a11y-account-menu-open-375.png"))
+    assert blocking_violations(page) == []

@@ -109,6 +109,7 @@ def test_a_new_customer_signs_up_verifies_logs_in_and_finds_her_guest_order(gues
     page.get_by_role("link", name=guest_order.number).click()
     page.wait_for_url(f"{base}/orders/{guest_order.number}/")
 
+    page.locator(".account-menu-summary").click()  # on a phone the account links are in the header's menu
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(f"{base}/")
     page.get_by_role("link", name="Log in").click()

@@ -177,9 +177,64 @@ def signed_in_at_payment(storefront, ready_cart):  # noqa: F811
     return cart, client
 
 
-def test_a_refused_check_while_saving_a_card_is_said_plainly(signed_in_at_payment, browser_stripe, live_server, chromium):
-    """Saving a card asks its bank to confirm it (a SetupIntent): refused, the shopper
-    reads the shop's sentence, not localstripe's about "setting up the payment method"."""
+@pytest.mark.parametrize("card", [CARD_3DS, CARD_3DS_ONE_OFF])
+def test_saving_a_new_card_that_needs_3d_secure_is_challenged_once(card, signed_in_at_payment, browser_stripe, live_server, chromium):
+    """"Save this card for next time": the card is saved to the customer before the
+    payment (no SetupIntent), so the payment's 3-D Secure check is the only one."""
+    from payments import customers
+
+    cart, client = signed_in_at_payment
+    base = live_server.url
+    page = open_page(chromium, live_server, PHONE, client)
+    page.add_init_script(COUNT_CHALLENGES)
+    page.goto(f"{base}/checkout/payment/")
+    page.get_by_label("Card number").wait_for()
+    fill_card(page, card)
+    page.get_by_label("Save this card for next time").check()
+    page.get_by_role("button", name=PAY).click()
+    page.get_by_role("button", name="Complete authentication").click(timeout=30_000)
+    page.wait_for_url(f"{base}/checkout/complete/", timeout=30_000)
+    page.get_by_role("heading", name="Thank you, your order is placed").wait_for()
+
+    assert page.evaluate("sessionStorage.getItem('challenges')") == "1"
+    order = off_loop(lambda: Order.objects.get(cart_id=cart.pk))
+    assert order.total == Money(Decimal("24.98"), "USD")  # 19.99 + 4.99
+    user_id = off_loop(lambda: cart.__class__.objects.get(pk=cart.pk).user_id)
+    customer_id = off_loop(lambda: customers.customer_id_of(user_id=user_id))
+    intent = stripe.PaymentIntent.retrieve(off_loop(lambda: paid_intent(cart)).stripe_payment_intent_id)
+    assert (intent.status, intent.amount, intent.currency, intent.customer) == ("succeeded", 2498, "usd", customer_id)
+    [saved] = off_loop(lambda: customers.saved_cards(user_id=user_id))
+    assert (saved.payment_method_id, saved.last4, saved.expiry) == (intent.payment_method, card[-4:], "12/34")
+
+
+def test_a_card_its_bank_will_not_save_is_said_plainly_and_charges_nothing(signed_in_at_payment, browser_stripe, live_server, chromium):
+    """4000 0000 0000 0002 is refused when attached to a customer (localstripe): the
+    shopper reads the shop's sentence next to the card, and no payment is even begun."""
+    from payments import customers
+
+    cart, client = signed_in_at_payment
+    base = live_server.url
+    page = open_page(chromium, live_server, PHONE, client)
+    page.goto(f"{base}/checkout/payment/")
+    page.get_by_label("Card number").wait_for()
+    fill_card(page, "4000000000000002")
+    page.get_by_label("Save this card for next time").check()
+    page.get_by_role("button", name=PAY).click()
+    message = shown_error(page)
+    assert_plain(message)
+    assert message == "Your card was declined. Nothing was charged. Try another card, or contact your bank."
+    page.screenshot(path=str(SHOTS / "payment-save-refused-375.png"), full_page=True)
+
+    assert off_loop(lambda: cart_status(cart)) == "checkout"
+    assert off_loop(lambda: Order.objects.count()) == 0 and off_loop(lambda: Payment.objects.count()) == 0
+    assert stripe.PaymentIntent.list().data == []
+    user_id = off_loop(lambda: cart.__class__.objects.get(pk=cart.pk).user_id)
+    assert off_loop(lambda: customers.saved_cards(user_id=user_id)) == []
+
+
+def test_a_refused_check_of_a_card_being_saved_is_said_plainly(signed_in_at_payment, browser_stripe, live_server, chromium):
+    """The one 3-D Secure check of a card being saved is the payment's: refused, the
+    shopper reads the shop's sentence, not localstripe's, and nothing is charged."""
     cart, client = signed_in_at_payment
     base = live_server.url
     page = open_page(chromium, live_server, PHONE, client)
@@ -189,8 +244,9 @@ def test_a_refused_check_while_saving_a_card_is_said_plainly(signed_in_at_paymen
     page.get_by_label("Save this card for next time").check()
     page.get_by_role("button", name=PAY).click()
     page.get_by_role("button", name="Fail authentication").click(timeout=30_000)
+    page.wait_for_function("document.getElementById('card-errors').innerText.includes('did not confirm')")
     message = shown_error(page)
     assert_plain(message)
-    assert message == "Your bank did not confirm the card, so it was not saved and nothing was charged. Try again or use another card."
+    assert message == "Your bank did not confirm the payment, so nothing was charged. Try again or use another card."
     assert off_loop(lambda: cart_status(cart)) == "checkout"
     assert off_loop(lambda: Order.objects.count()) == 0

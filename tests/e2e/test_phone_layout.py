@@ -2,8 +2,9 @@
 window), and on a phone: the category bar either fits or scrolls with a visible cue, the
 checkout's order summary comes before the step's button, and the skip link on every
 checkout step moves focus past the header to the main content. The phone's header stays
-compact (currency and language folded into one <details> that still changes both), while
-a desktop shows them inline.
+compact (currency and language folded into one <details> that still changes both; the
+account links folded into "Log in" or an account menu, in English, German and French),
+while a desktop shows them inline.
 
 `chromium` comes last in each test's arguments: fixtures that write to the database run
 before the browser opens (tests/support/browser_fixtures.py).
@@ -11,6 +12,7 @@ before the browser opens (tests/support/browser_fixtures.py).
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from tests.support.browser_fixtures import SHOTS
 from tests.support.storefront import (  # noqa: F401 (fixtures)
     CHECKOUT_PAGES,
@@ -231,3 +233,134 @@ def test_on_a_phone_currency_and_language_change_through_the_disclosure(known_ra
     assert summary.inner_text().endswith("EUR · Deutsch")
     assert page.get_by_role("link", name="Warenkorb, 0 Artikel").is_visible()
     page.screenshot(path=str(SHOTS / "layout-header-de-375.png"))
+
+
+# The account links on a phone fold into one control on the brand's line, so the header keeps
+# its two lines in every language, signed in or out: signed out the "Log in" link (the login
+# page links to sign-up), signed in a native <details> (a person icon named "Account") whose
+# panel holds My account, My orders and the Log out form. A desktop shows them inline.
+LANGUAGES = ("en", "de", "fr")
+ACCOUNT = """() => {
+  const header = document.querySelector('.site-header');
+  const doc = document.scrollingElement;
+  const brand = header.querySelector('.brand');
+  const control = [...header.querySelectorAll('.header-account .account-link, .account-menu-summary')]
+    .filter(e => e.checkVisibility()).map(e => e.getBoundingClientRect());
+  const cart = header.querySelector('.cart-link').getBoundingClientRect();
+  const first = control[0], last = control[control.length - 1];
+  return {height: Math.round(header.getBoundingClientRect().height), extra: doc.scrollWidth - doc.clientWidth,
+          // The brand whole (not cut short), then the account control, then the cart: one line, apart.
+          brandWhole: brand.scrollWidth <= brand.clientWidth,
+          oneLine: control.length === 1 && Math.abs(first.top + first.height / 2 - (cart.top + cart.height / 2)) < 4,
+          apart: brand.getBoundingClientRect().right + 4 <= first.left && last.right + 4 <= cart.left};
+}"""
+
+
+def in_language(page, live_server, language: str) -> None:
+    page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}])
+
+
+def header_in_each_language(page, live_server, name: str, width: int) -> dict:
+    """The header on the home page in each language: its height, and whether it overflows."""
+    found = {}
+    for language in LANGUAGES:
+        in_language(page, live_server, language)
+        page.goto(live_server.url + "/")
+        found[language] = page.evaluate(ACCOUNT)
+        page.screenshot(path=str(SHOTS / f"layout-header-{name}-{language}-{width}.png"))
+    return found
+
+
+def too_tall_or_wide(found: dict) -> dict:
+    return {language: header for language, header in found.items()
+            if header["height"] > PHONE_HEADER_MAX or header["extra"] > 0 or not (header["oneLine"] and header["brandWhole"] and header["apart"])}
+
+
+@pytest.mark.parametrize("viewport", [PHONE_NARROW, PHONE], ids=["320", "375"])
+def test_on_a_phone_the_header_is_compact_in_every_language_signed_out(viewport, storefront, live_server, chromium):  # noqa: F811
+    page = open_page(chromium, live_server, viewport)
+    found = header_in_each_language(page, live_server, "signed-out", viewport["width"])
+    assert too_tall_or_wide(found) == {}, found
+    # The one link left is the way in; the login page leads on to sign-up.
+    in_language(page, live_server, "de")
+    page.goto(live_server.url + "/")
+    assert page.get_by_role("link", name="Anmelden").is_visible()
+    assert not page.get_by_role("link", name="Registrieren").is_visible()
+    page.get_by_role("link", name="Anmelden").click()
+    page.get_by_role("link", name="Legen Sie ein Konto an").click()
+    assert page.url.startswith(live_server.url + "/accounts/signup/")
+
+
+@pytest.mark.parametrize("viewport", [PHONE_NARROW, PHONE], ids=["320", "375"])
+def test_on_a_phone_the_header_is_compact_in_every_language_signed_in(viewport, signed_in_client, live_server, chromium):  # noqa: F811
+    page = open_page(chromium, live_server, viewport, signed_in_client)
+    found = header_in_each_language(page, live_server, "signed-in", viewport["width"])
+    assert too_tall_or_wide(found) == {}, found
+    assert not page.get_by_role("link", name="Mon compte").is_visible()
+    assert page.locator(".account-menu-summary").is_visible()
+
+
+def test_on_a_phone_the_account_menu_opens_by_keyboard_and_logs_out(signed_in_client, live_server, chromium):  # noqa: F811
+    page = open_page(chromium, live_server, PHONE, signed_in_client)
+    page.goto(live_server.url + "/products/linen-shirt/")
+    summary = page.locator(".account-menu-summary")
+    # A person icon (and the menu's arrow) on screen; its name for a screen reader.
+    assert summary.bounding_box()["width"] <= 60
+    assert page.locator(".account-menu-summary .visually-hidden").inner_text() == "Account"
+    assert not page.get_by_role("link", name="My orders").is_visible()
+
+    # Tab reaches the summary (after the search box, as in the page's order), Enter opens it,
+    # Tab walks through its panel.
+    page.get_by_role("button", name="Search").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "account-menu-summary"
+    page.keyboard.press("Enter")
+    assert page.locator(".account-menu").evaluate("d => d.open")
+    for name in ("My account", "My orders", "Log out"):
+        assert page.get_by_role("link" if name != "Log out" else "button", name=name).is_visible(), name
+    page.screenshot(path=str(SHOTS / "layout-account-menu-open-375.png"))
+    # The panel stays inside the window.
+    panel = page.locator(".account-menu-panel").bounding_box()
+    assert panel["x"] >= 0 and panel["x"] + panel["width"] <= PHONE["width"]
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.innerText") == "My account"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.innerText") == "Log out"
+
+    # Log out is the allauth POST with its CSRF token: the shopper is signed out.
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.get_by_role("link", name="Log in").is_visible()
+    assert page.locator(".account-menu").count() == 0
+    page.goto(live_server.url + "/account/")
+    assert page.url.startswith(live_server.url + "/accounts/login/")
+
+
+def test_on_a_phone_the_account_menu_leads_to_the_orders(signed_in_client, live_server, chromium):  # noqa: F811
+    page = open_page(chromium, live_server, PHONE, signed_in_client)
+    page.goto(live_server.url + "/")
+    page.locator(".account-menu-summary").click()
+    page.get_by_role("link", name="My orders").click()
+    assert page.url == live_server.url + "/orders/"
+    # Where the shopper is shows on the closed menu's icon, and in its panel.
+    assert page.locator(".account-menu-summary[data-current]").count() == 1
+    page.locator(".account-menu-summary").click()
+    assert page.get_by_role("link", name="My orders").get_attribute("aria-current") == "page"
+
+
+def test_on_a_desktop_the_account_links_stay_inline(signed_in_client, live_server, chromium):  # noqa: F811
+    page = open_page(chromium, live_server, DESKTOP, signed_in_client)
+    page.goto(live_server.url + "/")
+    assert not page.locator(".account-menu-summary").is_visible()
+    for name in ("My account", "My orders", "Log out"):
+        assert page.get_by_role("link" if name != "Log out" else "button", name=name).is_visible(), name
+    # One row: the links sit beside the cart, like the brand and the search box.
+    boxes = [page.get_by_role("link", name="My account").bounding_box(), page.get_by_role("button", name="Log out").bounding_box(),
+             page.locator(".cart-link").bounding_box()]
+    assert max(box["y"] for box in boxes) - min(box["y"] for box in boxes) < 8
+    page.screenshot(path=str(SHOTS / "layout-header-signed-in-1280.png"))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log out").click()
+    assert page.get_by_role("link", name="Log in").is_visible() and page.get_by_role("link", name="Sign up").is_visible()
+    page.screenshot(path=str(SHOTS / "layout-header-signed-out-1280.png"))

@@ -85,7 +85,9 @@ def shown_text(html: str, data: list[str]) -> str:
     text = _plain(html) + " " + unescape(labels)
     for item in sorted(data, key=len, reverse=True):
         text = text.replace(item, " ")
-    return text
+    # Addresses (https://shop/orders/...) and a script's placeholders (%(country)s) are not
+    # words the shopper reads, even when a staff label of the catalogue spells the same.
+    return re.sub(r"\b\w+://\S+|%\(\w+\)[sd]", " ", text)
 
 
 def english_left(html: str, phrases: dict[str, str], data: list[str]) -> list[str]:

@@ -676,32 +676,23 @@ def test_a_cancel_arriving_while_the_card_is_charged_waits_and_finds_the_order(a
     assert (stock.on_hand, stock.reserved) == (8, 0)
 
 
-# --- the setup-intent endpoint shares the payment endpoint's rate limit -----------------------
+# --- the payment endpoint's rate limit (the "checkout" scope) --------------------------------
 
 
-def test_setup_intents_and_payments_share_the_checkout_rate_limit(api, stripe_emulator, ready_cart, shirt, settings):
+def test_payments_past_the_checkout_rate_limit_are_429_with_retry_after(api, stripe_emulator, ready_cart, shirt, settings):
     from django.core.cache import cache
 
-    from cart.session import SESSION_KEY
-
     cart = ready_cart({shirt: 1})
-    session = api.session
-    session[SESSION_KEY] = str(cart.pk)
-    session.save()
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "checkout": "3/minute"},
     }
     cache.clear()
 
-    setups = [api.post("/checkout/payment/setup-intent/") for _ in range(2)]
-    payment = pay(api, cart)
-    limited_setup = api.post("/checkout/payment/setup-intent/")
-    limited_payment = pay(api, cart)
+    payments = [pay(api, cart) for _ in range(3)]
+    limited = pay(api, cart)
 
-    assert [r.status_code for r in setups] == [200, 200] and setups[0].json()["client_secret"].startswith("seti_")
-    assert payment.status_code == 200
-    error = assert_error(limited_setup, 429, "rate_limited")
-    assert int(limited_setup["Retry-After"]) >= 1 and error["details"]["retry_after"] >= 1
-    assert_error(limited_payment, 429, "rate_limited")
-    assert len(stripe.SetupIntent.list().data) == 2
+    assert [r.status_code for r in payments] == [200, 200, 200]
+    error = assert_error(limited, 429, "rate_limited")
+    assert int(limited["Retry-After"]) >= 1 and error["details"]["retry_after"] >= 1
+    assert len(stripe.PaymentIntent.list().data) == 1  # one intent per checkout, reused

@@ -1,19 +1,20 @@
 """Every request that changes something at Stripe carries an idempotency key derived from
 the shop's own ids: create, update, attach and confirm, cancel and capture an intent,
-refund, the SetupIntent of the card form, and for saved cards the customer, attaching and
-detaching a card. (Deleting a customer, for a deleted account, is a DELETE: idempotent by
-definition, and Stripe takes no key for it.)"""
+refund, and for saved cards the customer, saving a card while paying (attaching a
+PaymentMethod, or saving localstripe's token to the customer) and detaching a card.
+(Deleting a customer, for a deleted account, or a token's card from its customer is a
+DELETE: idempotent by definition, and Stripe takes no key for it.)"""
 from __future__ import annotations
 
 import pytest
 import stripe
-from django.test import Client
 
 from checkout import cancellation
 from orders.models import Order
 from payments import customers
 from payments import services as payment_services
-from tests.payments.test_saved_cards import make_shopper, pay, save_card_at_checkout, signed_in
+from tests.payments.test_save_card_while_paying import card_token
+from tests.payments.test_saved_cards import make_shopper, new_card, pay, signed_in
 
 MUTATING = {
     (stripe.PaymentIntentService, "create"),
@@ -22,8 +23,8 @@ MUTATING = {
     (stripe.PaymentIntentService, "cancel"),
     (stripe.PaymentIntentService, "capture"),
     (stripe.RefundService, "create"),
-    (stripe.SetupIntentService, "create"),
     (stripe.CustomerService, "create"),
+    (stripe.CustomerPaymentSourceService, "create"),
     (stripe.PaymentMethodService, "attach"),
     (stripe.PaymentMethodService, "detach"),
 }
@@ -48,13 +49,8 @@ def test_every_mutating_stripe_request_has_an_idempotency_key_from_our_ids(
     api, stripe_emulator, ready_cart, make_variant, settings, stripe_requests, django_capture_on_commit_callbacks
 ):
     lamp = make_variant("LAMP-1", price="40.00", on_hand=5)
-    # A SetupIntent from the card form, a payment with a card, a cancellation (refund).
+    # A payment with a card, a cancellation (refund).
     cart = ready_cart({lamp: 1})
-    browser = Client()
-    session = browser.session
-    session["cart_id"] = str(cart.pk)
-    session.save()
-    assert browser.post("/checkout/payment/setup-intent/").status_code == 200
     api.post(f"/api/v1/carts/{cart.pk}/payment/", {})  # creates the intent; the next request reuses it
     response = api.post(f"/api/v1/carts/{cart.pk}/payment/", {"payment_method": stripe_emulator.payment_method()})
     assert response.status_code == 200, response.content
@@ -74,32 +70,35 @@ def test_every_mutating_stripe_request_has_an_idempotency_key_from_our_ids(
 
     made = {name for name, _key in stripe_requests}
     assert {"PaymentIntentService.create", "PaymentIntentService.update", "PaymentIntentService.confirm",
-            "PaymentIntentService.cancel", "PaymentIntentService.capture", "RefundService.create",
-            "SetupIntentService.create"} <= made
+            "PaymentIntentService.cancel", "PaymentIntentService.capture", "RefundService.create"} <= made
     missing = [name for name, key in stripe_requests if not key]
     assert missing == []
     for name, key in stripe_requests:
-        assert key.startswith(("shop-pi-", "shop-refund-", "shop-si-")), (name, key)
-    assert f"shop-si-{cart.pk}-" in " ".join(key for _n, key in stripe_requests)
+        assert key.startswith(("shop-pi-", "shop-refund-")), (name, key)
 
 
 def test_saved_card_requests_carry_idempotency_keys_from_our_ids(stripe_emulator, ready_cart, make_variant, stripe_requests):
     lamp = make_variant("LAMP-1", price="40.00", on_hand=5)
     ada = make_shopper()
-    cart = ready_cart({lamp: 1})
-    client = signed_in(ada, cart)
+    cart, second = ready_cart({lamp: 1}), ready_cart({lamp: 1})
+    pm, token = new_card(), card_token("4242424242424242")  # as Stripe.js makes them, before
 
-    pm = save_card_at_checkout(client)  # the customer made, a SetupIntent for it, the card attached
-    assert pay(client, cart, pm).status_code == 200
-    customers.remove_card(user_id=ada.pk, payment_method_id=pm)
+    # Saved while paying: the customer made, the card attached, then the intent.
+    assert pay(signed_in(ada, cart), cart, pm, save_card=True).status_code == 200
+    # localstripe's Stripe.js token, saved to the customer while paying.
+    assert pay(signed_in(ada, second), second, token, save_card=True).status_code == 200
+    [saved] = customers.saved_cards(user_id=ada.pk)  # the same card saved again replaced the first
+    customers.remove_card(user_id=ada.pk, payment_method_id=saved.payment_method_id)
 
     made = {name for name, _key in stripe_requests}
-    assert {"CustomerService.create", "SetupIntentService.create", "PaymentMethodService.attach",
-            "PaymentMethodService.detach", "PaymentIntentService.update", "PaymentIntentService.confirm"} <= made
+    assert {"CustomerService.create", "PaymentMethodService.attach", "CustomerPaymentSourceService.create",
+            "PaymentMethodService.detach", "PaymentIntentService.create", "PaymentIntentService.confirm"} <= made
     assert [name for name, key in stripe_requests if not key] == []
     customer_id = customers.customer_id_of(user_id=ada.pk)
     keys = dict(stripe_requests)
     assert keys["CustomerService.create"] == f"shop-cus-{ada.pk}-{int(ada.date_joined.timestamp() * 1_000_000)}"
-    assert keys["SetupIntentService.create"].startswith(f"shop-si-{cart.pk}-")
     assert keys["PaymentMethodService.attach"] == f"shop-pm-attach-{customer_id}-{pm}"
-    assert keys["PaymentMethodService.detach"] == f"shop-pm-detach-{customer_id}-{pm}"
+    assert keys["CustomerPaymentSourceService.create"] == f"shop-card-save-{customer_id}-{token}"
+    # The older copy detached; the token's card (card_...) is removed with a DELETE, which takes no key.
+    assert saved.payment_method_id.startswith("card_")
+    assert [key for name, key in stripe_requests if name == "PaymentMethodService.detach"] == [f"shop-pm-detach-{customer_id}-{pm}"]

@@ -1,7 +1,8 @@
 """Saved cards against localstripe: a Stripe Customer per user made once and only when
-needed, a card saved at the payment step (SetupIntent with the customer, then kept by the
-shop), paid with through the same server-confirmation path, refused when it is not the
-shopper's, declined with the same words as a new card, and removed (detached)."""
+needed, a card saved at the payment step (attached to the customer while paying, by
+payments.customers.save_card_for_payment: see also test_save_card_while_paying.py), paid
+with through the same server-confirmation path, refused when it is not the shopper's,
+declined with the same words as a new card, and removed (detached)."""
 from __future__ import annotations
 
 import logging
@@ -41,30 +42,27 @@ def signed_in(user, cart: Cart | None = None) -> JsonClient:
     return client
 
 
-def confirm_setup_in_browser(client_secret: str, number: str = CARD_OK) -> stripe.SetupIntent:
-    """What stripe.confirmCardSetup does with the card the shopper typed in."""
-    setup_intent_id = client_secret.split("_secret_")[0]
+def new_card(number: str = CARD_OK) -> str:
+    """A card PaymentMethod, as Stripe.js's createPaymentMethod makes one in the browser."""
     card = {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}
-    return stripe.SetupIntent.confirm(setup_intent_id, payment_method_data={"type": "card", "card": card})
+    return stripe.PaymentMethod.create(type="card", card=card).id
 
 
-def save_card_at_checkout(client: Client, number: str = CARD_OK) -> str:
-    """The payment step with "Save this card for next time" ticked, up to paying: a
-    SetupIntent for the shopper's customer, confirmed in the browser, kept by the shop.
-    Returns the saved card's PaymentMethod id."""
-    response = client.post("/checkout/payment/setup-intent/", {"save_card": True})
-    assert response.status_code == 200, response.content
-    assert response.json()["save_card"] is True
-    setup = confirm_setup_in_browser(response.json()["client_secret"], number)
-    assert setup.status == "succeeded"
-    kept = client.post("/account/cards/save/", {"setup_intent": setup.id})
-    assert kept.status_code == 200, kept.content
-    assert kept.json()["payment_method"] == setup.payment_method
-    return setup.payment_method
+def save_card_while_paying(user, number: str = CARD_OK) -> str:
+    """The payment step with "Save this card for next time" ticked, up to the payment
+    itself: the new card checked and attached to the shopper's customer exactly as
+    checkout.payment does it before the PaymentIntent is made (no intent, nothing
+    charged, the cart still in checkout). Returns the saved card's PaymentMethod id."""
+    card = customers.card_to_save(payment_method=new_card(number), user_id=user.pk)
+    saved = customers.save_card_for_payment(user_id=user.pk, card=card)
+    assert stripe.PaymentMethod.retrieve(saved.payment_method_id).customer == customers.customer_id_of(user_id=user.pk)
+    return saved.payment_method_id
 
 
-def pay(client: Client, cart: Cart, payment_method: str | None = None):
-    body = {} if payment_method is None else {"payment_method": payment_method}
+def pay(client: Client, cart: Cart, payment_method: str | None = None, *, save_card: bool = False):
+    body: dict[str, Any] = {} if payment_method is None else {"payment_method": payment_method}
+    if save_card:
+        body["save_card"] = True
     return client.post(f"/api/v1/carts/{cart.pk}/payment/", body)
 
 
@@ -118,87 +116,50 @@ def test_a_customer_recorded_meanwhile_by_another_request_is_used(stripe_emulato
     assert StripeCustomer.objects.filter(user=ada).count() == 1
 
 
-def test_a_guest_asking_to_save_a_card_gets_a_plain_setup_intent_and_no_customer(stripe_emulator, ready_cart, lamp):
-    cart = ready_cart({lamp: 1})
-    guest = JsonClient()
-    session = guest.session
-    session["cart_id"] = str(cart.pk)
-    session.save()
-
-    response = guest.post("/checkout/payment/setup-intent/", {"save_card": True})
-
-    assert response.status_code == 200, response.content
-    assert response.json()["save_card"] is False
-    setup_intent_id = response.json()["client_secret"].split("_secret_")[0]
-    assert stripe.SetupIntent.retrieve(setup_intent_id).customer is None
-    assert stripe.Customer.list().data == [] and not StripeCustomer.objects.exists()
-    assert guest.post("/account/cards/save/", {"setup_intent": setup_intent_id}).status_code == 404
-
-
 # --- saving a card ----------------------------------------------------------------------------
 
 
 def test_saving_a_card_at_the_payment_step_attaches_it_to_the_shoppers_customer(stripe_emulator, ready_cart, lamp, ada):
     cart = ready_cart({lamp: 1})
-    client = signed_in(ada, cart)
+    signed_in(ada, cart)
 
-    pm = save_card_at_checkout(client)
+    pm = save_card_while_paying(ada)
 
     customer_id = customers.customer_id_of(user_id=ada.pk)
-    assert stripe.PaymentMethod.retrieve(pm).customer == customer_id
-    setup = stripe.SetupIntent.list().data[0]
-    assert (setup.customer, setup.usage) == (customer_id, "off_session")
+    assert customer_id is not None and stripe.PaymentMethod.retrieve(pm).customer == customer_id
     [card] = customers.saved_cards(user_id=ada.pk)
     assert (card.payment_method_id, card.brand_name, card.last4, card.expiry) == (pm, "Visa", "4242", "12/34")
     assert Cart.objects.get(pk=cart.pk).status == Cart.Status.CHECKOUT  # saving charges nothing
+    assert stripe.PaymentIntent.list().data == [] and not Payment.objects.exists()
 
 
-def test_the_same_card_saved_again_replaces_the_copy_saved_before(stripe_emulator, ready_cart, lamp, ada):
-    client = signed_in(ada, ready_cart({lamp: 1}))
-    older = save_card_at_checkout(client)
+def test_the_same_card_saved_again_replaces_the_copy_saved_before(stripe_emulator, ada):
+    older = save_card_while_paying(ada)
 
-    newer = save_card_at_checkout(client)
+    newer = save_card_while_paying(ada)
 
     assert [card.payment_method_id for card in customers.saved_cards(user_id=ada.pk)] == [newer]
     assert stripe.PaymentMethod.retrieve(older).customer is None
 
 
-def test_the_shop_keeps_only_a_setup_of_the_shoppers_own_customer(stripe_emulator, ready_cart, lamp, ada, bob):
-    bobs_client = signed_in(bob, ready_cart({lamp: 1}))
-    bobs_setup = bobs_client.post("/checkout/payment/setup-intent/", {"save_card": True}).json()["client_secret"]
-    confirmed = confirm_setup_in_browser(bobs_setup)
-    customers.ensure_customer(user_id=ada.pk)
-    adas_client = signed_in(ada)
-
-    response = adas_client.post("/account/cards/save/", {"setup_intent": confirmed.id})
-
-    assert_error(response, 404, "not_found")
-    assert stripe.PaymentMethod.retrieve(confirmed.payment_method).customer is None  # attached to no one
-    assert customers.saved_cards(user_id=ada.pk) == []
-
-
 def test_a_card_that_cannot_be_saved_is_explained_and_nothing_is_charged(stripe_emulator, ready_cart, lamp, ada):
-    """Staff deleted the shopper's customer in Stripe's dashboard: attaching is refused."""
+    """Staff deleted the shopper's customer in Stripe's dashboard: attaching is refused,
+    and the payment that asked to save the card is not begun."""
+    customers.ensure_customer(user_id=ada.pk)
+    stripe.Customer.delete(customers.customer_id_of(user_id=ada.pk))
     cart = ready_cart({lamp: 1})
     client = signed_in(ada, cart)
-    secret = client.post("/checkout/payment/setup-intent/", {"save_card": True}).json()["client_secret"]
-    setup = confirm_setup_in_browser(secret)
-    stripe.Customer.delete(customers.customer_id_of(user_id=ada.pk))
+    card = new_card()
+    before = db_state()
 
-    response = client.post("/account/cards/save/", {"setup_intent": setup.id})
+    response = pay(client, cart, card, save_card=True)
 
     error = assert_error(response, 400, "invalid")
     assert error["message"] == customers.CARD_NOT_SAVED
-    assert not Payment.objects.exists()
-
-
-def test_an_unconfirmed_setup_is_not_kept(stripe_emulator, ready_cart, lamp, ada):
-    client = signed_in(ada, ready_cart({lamp: 1}))
-    secret = client.post("/checkout/payment/setup-intent/", {"save_card": True}).json()["client_secret"]
-
-    response = client.post("/account/cards/save/", {"setup_intent": secret.split("_secret_")[0]})
-
-    assert_error(response, 400, "invalid")
+    assert error["details"] == {"payment_method": [customers.CARD_NOT_SAVED]}
+    assert db_state() == before and not Payment.objects.exists()
+    assert stripe.PaymentIntent.list().data == [] and stripe.PaymentMethod.retrieve(card).customer is None
+    assert Cart.objects.get(pk=cart.pk).status == Cart.Status.CHECKOUT
 
 
 # --- paying with a saved card ------------------------------------------------------------------
@@ -209,8 +170,10 @@ def test_paying_with_a_saved_card_completes_the_checkout_with_one_order(
 ):
     first = ready_cart({lamp: 1})
     client = signed_in(ada, first)
-    pm = save_card_at_checkout(client)
-    assert pay(client, first, pm).json()["cart"]["status"] == "completed"  # the card saved while paying
+    saving = pay(client, first, new_card(), save_card=True)  # "Save this card for next time"
+    assert saving.json()["cart"]["status"] == "completed"
+    [saved] = customers.saved_cards(user_id=ada.pk)
+    pm = saved.payment_method_id
     second = ready_cart({lamp: 2})
     client = signed_in(ada, second)
 
@@ -240,8 +203,7 @@ def test_a_new_card_that_is_not_saved_pays_without_a_customer(stripe_emulator, r
 
 
 def test_another_customers_saved_card_is_refused_and_changes_nothing(stripe_emulator, ready_cart, lamp, ada, bob):
-    bobs_cart = ready_cart({lamp: 1})
-    bobs_card = save_card_at_checkout(signed_in(bob, bobs_cart))
+    bobs_card = save_card_while_paying(bob)
     customers.ensure_customer(user_id=ada.pk)  # Ada has saved cards of her own
     adas_cart = ready_cart({lamp: 1})
     client = signed_in(ada, adas_cart)
@@ -260,7 +222,8 @@ def test_another_customers_saved_card_is_refused_and_changes_nothing(stripe_emul
 def test_a_guest_cannot_pay_with_a_saved_card_even_for_its_owners_cart(api, stripe_emulator, ready_cart, lamp, ada):
     """Knowing a cart's id is the right to use the cart, not its owner's saved cards."""
     cart = ready_cart({lamp: 1})
-    pm = save_card_at_checkout(signed_in(ada, cart))
+    signed_in(ada, cart)
+    pm = save_card_while_paying(ada)
     before = db_state()
 
     response = pay(api, cart, pm)
@@ -273,7 +236,7 @@ def test_a_declined_saved_card_gets_the_same_words_as_a_declined_new_card(stripe
     # 4000 0000 0000 0341 is saved (attached) without complaint and declined when charged.
     saved_cart = ready_cart({lamp: 1})
     client = signed_in(ada, saved_cart)
-    pm = save_card_at_checkout(client, CARD_DECLINED)
+    pm = save_card_while_paying(ada, CARD_DECLINED)
     assert stripe.PaymentMethod.retrieve(pm).customer == customers.customer_id_of(user_id=ada.pk)
     new_card_cart = ready_cart({lamp: 1})
 
@@ -291,8 +254,8 @@ def test_a_declined_saved_card_gets_the_same_words_as_a_declined_new_card(stripe
 def test_a_saved_card_can_be_paid_with_again_after_a_decline_of_another_card(stripe_emulator, ready_cart, lamp, ada):
     cart = ready_cart({lamp: 1})
     client = signed_in(ada, cart)
-    good = save_card_at_checkout(client, CARD_OK)
-    declined = save_card_at_checkout(client, CARD_DECLINED)
+    good = save_card_while_paying(ada, CARD_OK)
+    declined = save_card_while_paying(ada, CARD_DECLINED)
     assert pay(client, cart, declined).status_code == 402
 
     response = pay(client, cart, good)
@@ -305,8 +268,8 @@ def test_a_saved_card_can_be_paid_with_again_after_a_decline_of_another_card(str
 # --- removing a card ----------------------------------------------------------------------------
 
 
-def test_removing_a_card_detaches_it_at_stripe(stripe_emulator, ready_cart, lamp, ada):
-    pm = save_card_at_checkout(signed_in(ada, ready_cart({lamp: 1})))
+def test_removing_a_card_detaches_it_at_stripe(stripe_emulator, ada):
+    pm = save_card_while_paying(ada)
 
     removed = customers.remove_card(user_id=ada.pk, payment_method_id=pm)
 
@@ -315,12 +278,10 @@ def test_removing_a_card_detaches_it_at_stripe(stripe_emulator, ready_cart, lamp
     assert customers.saved_cards(user_id=ada.pk) == []
 
 
-def test_a_removed_card_no_longer_pays_as_a_saved_card(stripe_emulator, ready_cart, lamp, ada):
+def test_a_removed_card_no_longer_pays_as_a_saved_card(stripe_emulator, ada):
     """Detached, it is nobody's card: at real Stripe it can never be used again; the shop
     at least never names the customer for it."""
-    cart = ready_cart({lamp: 1})
-    client = signed_in(ada, cart)
-    pm = save_card_at_checkout(client)
+    pm = save_card_while_paying(ada)
     customers.remove_card(user_id=ada.pk, payment_method_id=pm)
 
     assert customers.payer_for(payment_method=pm, user_id=ada.pk) is None
@@ -329,7 +290,7 @@ def test_a_removed_card_no_longer_pays_as_a_saved_card(stripe_emulator, ready_ca
 def test_stripe_away_hides_saved_cards_and_pays_nothing(stripe_emulator, ready_cart, lamp, ada, settings):
     cart = ready_cart({lamp: 1})
     client = signed_in(ada, cart)
-    pm = save_card_at_checkout(client)
+    pm = save_card_while_paying(ada)
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
     before = db_state()
 
@@ -345,9 +306,9 @@ def test_stripe_away_hides_saved_cards_and_pays_nothing(stripe_emulator, ready_c
 
 
 def test_forgetting_a_customer_detaches_the_cards_and_deletes_it_after_commit(
-    stripe_emulator, ready_cart, lamp, ada, django_capture_on_commit_callbacks
+    stripe_emulator, ada, django_capture_on_commit_callbacks
 ):
-    pm = save_card_at_checkout(signed_in(ada, ready_cart({lamp: 1})))
+    pm = save_card_while_paying(ada)
     customer_id = customers.customer_id_of(user_id=ada.pk)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -366,13 +327,13 @@ def test_forgetting_a_customer_detaches_the_cards_and_deletes_it_after_commit(
 def test_no_card_details_are_logged_while_saving_paying_and_removing(stripe_emulator, ready_cart, lamp, ada, caplog):
     cart = ready_cart({lamp: 1})
     client = signed_in(ada, cart)
-    response = client.post("/checkout/payment/setup-intent/", {"save_card": True})
-    setup = confirm_setup_in_browser(response.json()["client_secret"], CARD_DECLINED)  # the test's own call, not logged below
+    card = new_card(CARD_DECLINED)  # the browser's own call, not logged below
 
     with caplog.at_level(logging.DEBUG):
-        client.post("/account/cards/save/", {"setup_intent": setup.id})
-        pay(client, cart, setup.payment_method)  # declined
-        client.post(f"/account/cards/{setup.payment_method}/remove/")
+        declined = pay(client, cart, card, save_card=True)  # saved, then declined
+        removed = client.post(f"/account/cards/{card}/remove/")
+
+    assert declined.status_code == 402 and removed.status_code == 302
 
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert caplog.records  # the flow did log (a decline, a removal)
