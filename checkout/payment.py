@@ -41,6 +41,7 @@ from shop.errors import (
     CheckoutIncomplete,
     DiscountUnavailable,
     NotFound,
+    PaymentFailed,
     PaymentInProgress,
     PaymentProviderUnavailable,
     ReservationExpired,
@@ -121,7 +122,8 @@ def request_payment(
     `payment_method` is saved to the shopper's customer first (payments.customers.
     save_card_for_payment), once the cart is found payable and before any intent is made
     or confirmed, so that its one 3-D Secure check is the payment's; a guest asking is
-    400 invalid, a card its bank will not let be saved 402, and nothing is charged then.
+    400 invalid, a card its bank will not let be saved 402, and nothing is charged then;
+    a saved card whose payment is declined is detached again.
 
     Checks in the order of the API's errors: the cart exists (404), is in checkout with a
     live reservation (409), the payment method is well-formed (400 invalid), email and
@@ -209,7 +211,12 @@ def _pay(cart_id: UUID, card: str | None, payer: str | None = None, *, save_for:
         raise PaymentInProgress("Your order kept changing while paying. Check the total and pay again.")
 
     if card is not None:
-        intent = payment_services.confirm_intent(intent, card, customer=payer)
+        try:
+            intent = payment_services.confirm_intent(intent, card, customer=payer)
+        except PaymentFailed:
+            if save_for is not None:  # declined: a card saved for this payment is not kept
+                customers.unsave_declined_card(user_id=save_for, payment_method_id=card)
+            raise
 
     if intent.is_paid:
         return _complete_now(cart_id, intent)

@@ -256,6 +256,19 @@ def remove_card(*, user_id: int, payment_method_id: str) -> SavedCard:
     return _saved(card)
 
 
+def unsave_declined_card(*, user_id: int, payment_method_id: str) -> bool:
+    """A card saved for a payment ("Save this card for next time") that its bank then
+    declined is detached again: a saved card is one that has paid. Stripe being away
+    or the card already gone leaves it as it is (the shopper can remove it on the
+    saved-cards page) and is logged. True if it was detached."""
+    try:
+        remove_card(user_id=user_id, payment_method_id=payment_method_id)
+    except (NotFound, PaymentProviderUnavailable, StripeRefused):
+        log.warning("a declined card saved by user %s could not be detached again", user_id)
+        return False
+    return True
+
+
 def forget_customer(*, user_id: int) -> bool:
     """For deleting an account, inside its transaction: forget the user's Stripe Customer
     now and, once the transaction commits, detach their saved cards and delete the

@@ -19,6 +19,8 @@ from tests.support.stripe_fixtures import CARD_3DS, CARD_OK
 
 # Refused by its bank when attached to a customer (localstripe); paid if never saved.
 CARD_REFUSED_WHEN_SAVED = "4000000000000002"
+# Saved without a word, then declined when charged.
+CARD_DECLINED_WHEN_CHARGED = "4000000000000341"
 
 
 def card_token(number: str) -> str:
@@ -175,3 +177,18 @@ def test_the_same_card_saved_again_from_a_token_replaces_the_older_copy_and_can_
     assert newer.payment_method_id != older.payment_method_id and newer.last4 == "4242"
     removed = customers.remove_card(user_id=ada.pk, payment_method_id=newer.payment_method_id)
     assert removed.last4 == "4242" and customers.saved_cards(user_id=ada.pk) == []
+
+
+@pytest.mark.parametrize("made_by", ["payment_method", "token"])
+def test_a_card_saved_for_a_payment_its_bank_declines_is_not_kept(stripe_emulator, ready_cart, lamp, ada, made_by):
+    cart = ready_cart({lamp: 1})
+    client = signed_in(ada, cart)
+    card = stripe_emulator.payment_method(CARD_DECLINED_WHEN_CHARGED) if made_by == "payment_method" else card_token(CARD_DECLINED_WHEN_CHARGED)
+
+    response = pay_saving(client, cart, card)
+
+    assert response.status_code == 402, response.content
+    assert customers.customer_id_of(user_id=ada.pk) is not None  # it was saved, then detached
+    assert customers.saved_cards(user_id=ada.pk) == []
+    assert not Order.objects.filter(cart=cart).exists()
+    assert Cart.objects.get(pk=cart.pk).status == Cart.Status.CHECKOUT
