@@ -6,21 +6,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.i18n import LANGUAGE_QUERY_PARAMETER, set_language as django_set_language
 
 from accounts import selectors, services
-
-
-def _back(request: HttpRequest) -> str:
-    """Where the shopper came from, if it is on this site; else the home page."""
-    for candidate in (request.POST.get("next"), request.META.get("HTTP_REFERER")):
-        if candidate and url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return candidate
-    return "/"
+from shop.redirects import back_url
 
 
 @require_POST
@@ -31,7 +21,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
     language = selectors.offered_language(request.POST.get(LANGUAGE_QUERY_PARAMETER))
     if language is None:
         messages.error(request, services.UnsupportedLanguage().message)
-        return HttpResponseRedirect(_back(request))
+        return HttpResponseRedirect(back_url(request))
     if request.user.is_authenticated:
         services.remember_language(user_id=request.user.pk, language=language)
     return django_set_language(request)

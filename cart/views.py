@@ -12,7 +12,6 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.utils.translation import gettext
 
@@ -28,6 +27,7 @@ from currencies.choice import remember_currency
 from inventory.selectors import Availability, availability_of
 from shipping import selectors as shipping_selectors
 from shop.errors import InsufficientStock, InvalidInput, NotFound, ShopError, UnsupportedCurrency
+from shop.redirects import back_url
 
 
 @dataclass(frozen=True)
@@ -156,16 +156,6 @@ def add(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("cart:detail")
 
 
-def _back(request: HttpRequest) -> str:
-    """Where the shopper came from, if it is on this site; else the home page."""
-    for candidate in (request.POST.get("next"), request.META.get("HTTP_REFERER")):
-        if candidate and url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return candidate
-    return "/"
-
-
 @require_POST
 def set_currency(request: HttpRequest) -> HttpResponse:
     """The currency selector's form (CSRF-protected POST): remember the choice, let the
@@ -174,7 +164,7 @@ def set_currency(request: HttpRequest) -> HttpResponse:
         code = remember_currency(request, request.POST.get("currency"))
     except UnsupportedCurrency as error:
         messages.error(request, error.message)
-        return redirect(_back(request))
+        return redirect(back_url(request))
     fixed_currency = follow_chosen_currency(request, code)
     if fixed_currency is not None:
         messages.info(
@@ -183,4 +173,4 @@ def set_currency(request: HttpRequest) -> HttpResponse:
                 "Prices now show in %(currency)s. Your checkout stays in %(fixed)s; cancel the checkout to pay in another currency."
             ) % {"currency": code, "fixed": fixed_currency},
         )
-    return redirect(_back(request))
+    return redirect(back_url(request))
