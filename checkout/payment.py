@@ -151,14 +151,13 @@ def request_payment(
         return _complete_now(cart.pk, paid)
     if save_card:
         card = customers.card_to_save(payment_method=payment_method, user_id=user_id)
-        _require_details(cart)
-        with payment_services.payment_lock(cart_uuid):
-            return _pay(cart_uuid, card, save_for=user_id)
-    card = payment_services.clean_payment_method(payment_method)
+    else:
+        card = payment_services.clean_payment_method(payment_method)
     _require_details(cart)
-    payer = customers.payer_for(payment_method=card, user_id=user_id) if card is not None else None
+    # A card to save is nobody's yet: its customer is known once it is saved (_pay).
+    payer = customers.payer_for(payment_method=card, user_id=user_id) if card is not None and not save_card else None
     with payment_services.payment_lock(cart_uuid):
-        return _pay(cart_uuid, card, payer)
+        return _pay(cart_uuid, card, payer, save_for=user_id if save_card else None)
 
 
 def _complete_now(cart_id: UUID, intent: PaymentIntentInfo) -> PaymentResult:

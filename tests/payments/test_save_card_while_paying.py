@@ -13,7 +13,7 @@ from orders.models import Order
 from payments import customers, stripe_client
 from payments.models import Payment, StripeCustomer
 from tests.conftest import JsonClient
-from tests.payments.test_saved_cards import make_shopper, signed_in
+from tests.payments.test_saved_cards import ada, lamp, make_shopper, signed_in  # noqa: F401 (fixtures)
 from tests.support.api_helpers import assert_error, db_state
 from tests.support.stripe_fixtures import CARD_3DS, CARD_OK
 
@@ -30,16 +30,6 @@ def card_token(number: str) -> str:
 
 def pay_saving(client, cart: Cart, card: str):
     return client.post(f"/api/v1/carts/{cart.pk}/payment/", {"payment_method": card, "save_card": True})
-
-
-@pytest.fixture
-def lamp(make_variant):
-    return make_variant("LAMP-1", price="40.00", on_hand=10)
-
-
-@pytest.fixture
-def ada(db):
-    return make_shopper("ada@example.com")
 
 
 @pytest.fixture
