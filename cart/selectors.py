@@ -15,6 +15,7 @@ from cart.models import Cart, CartLine
 from catalog import selectors as catalog_selectors
 from catalog.models import Product, ProductImage, Variant
 from shop.errors import NotFound
+from shop.prepared_statements import Prepared
 
 
 def reservation_is_live(cart: Cart, now: datetime | None = None) -> bool:
@@ -67,10 +68,10 @@ def line_pictures(lines: Iterable[CartLine]) -> dict[int, ProductImage]:
     return {line.pk: pictures[line.variant_id] for line in lines if line.variant_id in pictures}
 
 
-# --- lines as a write returned them --------------------------------------------------------
-# A write of the lines that joins their variants and products (checkout start fixing the
-# prices, cancel clearing them) returns them whole with LINE_COLUMNS, so the response is
-# built from what was written rather than read again.
+# --- lines in hand -----------------------------------------------------------------------------
+# Checkout start and cancel read the lines with their variants and products in the round
+# trip that locks the cart (cart.services.lock_cart) and write their quoted prices from
+# those rows, so the response is built from them rather than read again.
 
 _KEPT = "_lines_as_saved"
 _ALIASES = ((CartLine, "l"), (Variant, "v"), (Product, "p"))
@@ -120,6 +121,41 @@ def lines_from_rows(rows: Iterable[Sequence[Any]]) -> list[CartLine]:
 
 
 def keep_lines(cart: Cart, rows: list[Sequence[Any]]) -> None:
-    """The cart's lines as a write of this request returned them (rows of line_columns()):
-    the next lines_of(cart) gives them without a query (and only then builds them)."""
+    """The cart's lines as this request read or wrote them (rows of line_columns()): the
+    next lines_of(cart) gives them without a query (and only then builds them)."""
     cart.__dict__[_KEPT] = rows
+
+
+def kept_line_rows(cart: Cart) -> list[Sequence[Any]] | None:
+    """The rows keep_lines kept on the cart, left in place; None if none are."""
+    return cart.__dict__.get(_KEPT)
+
+
+@cache
+def lines_statement() -> Prepared:
+    """One statement reading a cart's lines with their variants and products (rows of
+    line_columns(), in cart_with_lines' order); its one parameter is the cart id.
+    Prepared (shop/prepared_statements.py): checkout start and cancel read it."""
+    quote = connection.ops.quote_name
+    line, variant, product = CartLine._meta, Variant._meta, Product._meta
+    return Prepared(
+        "cart_lines",
+        f"SELECT {line_columns()}"
+        f"  FROM {quote(line.db_table)} AS l"
+        f"  JOIN {quote(variant.db_table)} AS v ON v.{quote(variant.pk.column)} = l.{quote(line.get_field('variant').column)}"
+        f"  JOIN {quote(product.db_table)} AS p ON p.{quote(product.pk.column)} = v.{quote(variant.get_field('product').column)}"
+        f" WHERE l.{quote(line.get_field('cart').column)} = %s"
+        f" ORDER BY l.{quote(line.get_field('created_at').column)}, l.{quote(line.pk.column)}",
+    )
+
+
+@cache
+def line_column(alias: str, attname: str) -> int:
+    """Where a field (`l`: line, `v`: variant, `p`: product; by attname) is in a row of
+    line_columns(), for code that needs a few raw values and not the built lines."""
+    start = 0
+    for (model, names, _converters), (_model, model_alias) in zip(_line_columns()[1], _ALIASES):
+        if model_alias == alias:
+            return start + names.index(attname)
+        start += len(names)
+    raise KeyError(alias)

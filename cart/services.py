@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -27,14 +27,14 @@ from cart.pricing import cart_weight, price_cart
 from cart import selectors as cart_selectors
 from cart.selectors import parse_cart_id, reservation_is_live
 from cart.validation import MAX_LINE_QUANTITY, clean_address, clean_email, has_control_characters, parse_quantity
-from catalog.models import Product, Variant
+from catalog.models import Variant
 from currencies import rates
 from discounts import selectors as discount_selectors
 from discounts import services as discount_services
 from inventory.selectors import available_quantities
 from shipping import selectors as shipping
 from shipping.selectors import MethodQuote
-from shop import metrics
+from shop import metrics, prepared_statements
 from shop.errors import (
     CartNotActive,
     CartNotInCheckout,
@@ -45,6 +45,7 @@ from shop.errors import (
     ReservationExpired,
     ShopError,
 )
+from shop.prepared_statements import Prepared, Statement
 
 log = logging.getLogger(__name__)
 
@@ -52,28 +53,43 @@ log = logging.getLogger(__name__)
 UNSET: Any = object()
 
 
-def lock_cart(cart_id: UUID | str) -> Cart:
+def lock_cart(cart_id: UUID | str, *, with_lines: bool = False) -> Cart:
     """The cart row, locked (lock order: shop/locks.py), else NotFound.
 
-    Plain SQL, one SELECT ... FOR UPDATE of every column, converted as the ORM converts
-    them: every checkout request starts here, and the ORM's query building cost more CPU
-    than the query (bench/hot_sku.py)."""
-    sql, names, converters = _lock_cart_sql()
+    One prepared SELECT ... FOR UPDATE of every column (shop/prepared_statements.py),
+    converted as the ORM converts them: every checkout request starts here, and the
+    ORM's query building cost more CPU than the query (bench/hot_sku.py).
+
+    `with_lines`: the same round trip then reads the cart's lines with their variants and
+    products (a second statement in the query string, so it runs once the lock is held
+    and no line can change under it), kept on the cart (cart.selectors.keep_lines) for
+    the checkout's writes and the response."""
+    statement, names, converters = _lock_cart_sql()
+    cart_pk = parse_cart_id(cart_id)
+    statements = [(statement, [cart_pk])]
+    if with_lines:
+        statements.append((cart_selectors.lines_statement(), [cart_pk]))
     connection = transaction.get_connection()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [parse_cart_id(cart_id)])
+        prepared_statements.execute(cursor, *statements)
         row = cursor.fetchone()
+        if with_lines:
+            cursor.nextset()
+            line_rows = cursor.fetchall()
     if row is None:
         raise NotFound("That cart does not exist.")
     values = list(row)
     for i, (column, field_converters) in enumerate(converters):
         for convert in field_converters:
             values[i] = convert(values[i], column, connection)
-    return Cart.from_db(connection.alias, names, values)
+    cart = Cart.from_db(connection.alias, names, values)
+    if with_lines:
+        cart_selectors.keep_lines(cart, line_rows)
+    return cart
 
 
 @functools.cache
-def _lock_cart_sql() -> tuple[str, list[str], list[tuple[Any, list]]]:
+def _lock_cart_sql() -> tuple[Prepared, list[str], list[tuple[Any, list]]]:
     connection = transaction.get_connection()
     quote = connection.ops.quote_name
     fields = Cart._meta.concrete_fields
@@ -83,7 +99,7 @@ def _lock_cart_sql() -> tuple[str, list[str], list[tuple[Any, list]]]:
     for field in fields:
         column = field.get_col(Cart._meta.db_table)
         converters.append((column, [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)]))
-    return sql, [field.attname for field in fields], converters
+    return Prepared("cart_lock", sql), [field.attname for field in fields], converters
 
 
 def lock_carts(cart_ids: Iterable[UUID]) -> dict[UUID, Cart]:
@@ -102,15 +118,15 @@ def _require_active(cart: Cart) -> None:
         )
 
 
-def touch(cart: Cart, now: datetime, fields: list[str]) -> None:
-    """Save `fields` of the cart and note the shopper's activity."""
+def touch(cart: Cart, now: datetime, fields: list[str], *, lines_write: Statement | None = None) -> None:
+    """Save `fields` of the cart and note the shopper's activity (`lines_write`: see
+    _save_fields)."""
     cart.last_activity_at = now
-    _save_fields(cart, [*fields, "last_activity_at", "updated_at"])
+    _save_fields(cart, [*fields, "last_activity_at", "updated_at"], lines_write=lines_write)
 
-
-# The SQL of a cart UPDATE per set of fields, built once: on the checkout's hot path
+# The prepared UPDATE of a cart per set of fields, built once: on the checkout's hot path
 # Model.save's query building costs more than the statement itself (bench/hot_sku.py).
-_UPDATE_SQL: dict[tuple[str, ...], tuple[str, list]] = {}
+_UPDATE_SQL: dict[tuple[str, ...], tuple[Prepared, list]] = {}
 
 
 # Listeners of every model's saves that only act on a model's file fields (easy-thumbnails,
@@ -130,16 +146,23 @@ def _save_listeners() -> list:
     return found
 
 
-def _save_fields(cart: Cart, fields: list[str]) -> None:
-    """cart.save(update_fields=fields) as one plain UPDATE, with the same values (each
+def _save_fields(cart: Cart, fields: list[str], *, lines_write: Statement | None = None) -> None:
+    """cart.save(update_fields=fields) as one prepared UPDATE, with the same values (each
     field's pre_save and database preparation, so `updated_at` moves as auto_now says).
-    Model.save runs instead if a signal listens for saved carts (none does)."""
+    Model.save runs instead if a signal listens for saved carts (none does).
+
+    `lines_write`: a write of the cart's lines sent ahead of the cart's UPDATE in the
+    same query string, one round trip for both."""
     from django.db import DatabaseError
 
+    connection = transaction.get_connection()
+    writes = [lines_write] if lines_write else []
     if _save_listeners():
+        if writes:
+            with connection.cursor() as cursor:
+                prepared_statements.execute(cursor, *writes)
         cart.save(update_fields=fields)
         return
-    connection = transaction.get_connection()
     key = tuple(dict.fromkeys(fields))
     built = _UPDATE_SQL.get(key)
     if built is None:
@@ -147,12 +170,14 @@ def _save_fields(cart: Cart, fields: list[str]) -> None:
         columns = [Cart._meta.get_field(name) for name in key]
         assignments = ", ".join(f"{quote(field.column)} = %s" for field in columns)
         sql = f"UPDATE {quote(Cart._meta.db_table)} SET {assignments} WHERE {quote(Cart._meta.pk.column)} = %s"
-        built = _UPDATE_SQL[key] = (sql, columns)
-    sql, columns = built
+        built = _UPDATE_SQL[key] = (Prepared(f"cart_save_{len(_UPDATE_SQL)}", sql), columns)
+    statement, columns = built
     params = [field.get_db_prep_save(field.pre_save(cart, False), connection) for field in columns]
     params.append(Cart._meta.pk.get_db_prep_value(cart.pk, connection))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        prepared_statements.execute(cursor, *writes, (statement, params))
+        for _ in writes:
+            cursor.nextset()  # to the cart's UPDATE
         if cursor.rowcount != 1:
             raise DatabaseError("Save with update_fields did not affect any rows.")
 
@@ -305,32 +330,30 @@ def set_currency(*, cart_id: UUID | str, currency: Any) -> Cart:
 # --- the cart's side of checkout: the caller holds the cart locked --------------------
 
 
-@functools.cache
-def _items_sql() -> str:
-    quote = transaction.get_connection().ops.quote_name
-    line, variant, product = CartLine._meta, Variant._meta, Product._meta
-    return (
-        f"SELECT l.{quote(line.get_field('variant').column)}, l.{quote(line.get_field('quantity').column)},"
-        f" v.{quote(variant.get_field('is_active').column)}, p.{quote(product.get_field('is_active').column)}"
-        f"  FROM {quote(line.db_table)} AS l"
-        f"  JOIN {quote(variant.db_table)} AS v ON v.{quote(variant.pk.column)} = l.{quote(line.get_field('variant').column)}"
-        f"  JOIN {quote(product.db_table)} AS p ON p.{quote(product.pk.column)} = v.{quote(variant.get_field('product').column)}"
-        f" WHERE l.{quote(line.get_field('cart').column)} = %s"
-        f" ORDER BY l.{quote(line.get_field('created_at').column)}, l.{quote(line.pk.column)}"
-    )
-
-
 def items_to_reserve(cart: Cart) -> dict[int, int]:
-    """variant id -> quantity of the cart's lines, in one query. A variant or product
-    taken off sale since it was added cannot be bought: InsufficientStock, available 0."""
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute(_items_sql(), [cart.pk])  # plain SQL: see lock_cart
-        rows = cursor.fetchall()
-    gone = [variant_id for variant_id, _q, variant_on_sale, product_on_sale in rows if not (variant_on_sale and product_on_sale)]
+    """variant id -> quantity of the cart's lines (read with the lock: lock_cart's
+    `with_lines`, else in one query). A variant or product taken off sale since it was
+    added cannot be bought: InsufficientStock, available 0."""
+    rows = _line_rows(cart)
+    variant_at, quantity_at = cart_selectors.line_column("l", "variant_id"), cart_selectors.line_column("l", "quantity")
+    on_sale_at = cart_selectors.line_column("v", "is_active"), cart_selectors.line_column("p", "is_active")
+    gone = [row[variant_at] for row in rows if not all(row[i] for i in on_sale_at)]
     if gone:
         lines = CartLine.objects.filter(cart=cart, variant_id__in=gone).select_related("variant__product")
         raise InsufficientStock.of((line.variant, line.quantity, 0) for line in lines)
-    return {variant_id: quantity for variant_id, quantity, _v, _p in rows}
+    return {row[variant_at]: row[quantity_at] for row in rows}
+
+
+def _line_rows(cart: Cart) -> list:
+    """The cart's lines with their variants and products as rows (cart.selectors.
+    line_columns()): the ones kept on the cart, else read in one query and kept."""
+    rows = cart_selectors.kept_line_rows(cart)
+    if rows is None:
+        with transaction.get_connection().cursor() as cursor:
+            prepared_statements.execute(cursor, (cart_selectors.lines_statement(), [cart.pk]))
+            rows = cursor.fetchall()
+        cart_selectors.keep_lines(cart, rows)
+    return rows
 
 
 def checkout_problem(cart: Cart, now: datetime, *, not_in_checkout: str | None = None) -> ShopError | None:
@@ -356,51 +379,69 @@ def enter_checkout(cart: Cart, *, expires_at: datetime, now: datetime) -> None:
     """An active cart goes into checkout, its quote fixed (the rate and the USD prices
     of its lines and shipping method, invariant 7); a cart in checkout gets a new
     reservation expiry. Written before the caller locks stock rows: those locks are
-    held to the commit, so nothing else should run after them."""
+    held to the commit, so nothing else should run after them. The lines' prices and
+    the cart go in one round trip."""
+    lines_write = None
     if cart.status == Cart.Status.ACTIVE:
         cart.status = Cart.Status.CHECKOUT
         cart.exchange_rate = rates.current_rate(cart.currency)
         cart.checkout_step = Cart.Step.ADDRESS
-        _fix_quote(cart)
+        lines_write = _fix_quote(cart)
     cart.reservation_expires_at = expires_at
     cart.checkout_started_at = now  # a new hold: its time limit starts again
-    touch(cart, now, [*QUOTE_FIELDS, "status", "exchange_rate", "checkout_step", "reservation_expires_at", "checkout_started_at"])
+    fields = [*QUOTE_FIELDS, "status", "exchange_rate", "checkout_step", "reservation_expires_at", "checkout_started_at"]
+    touch(cart, now, fields, lines_write=lines_write)
 
 
 QUOTE_FIELDS = ["shipping_method", "quoted_shipping_usd", "quoted_free_over_usd"]
 
 
-def _fix_quote(cart: Cart) -> None:
+def _fix_quote(cart: Cart) -> Statement:
     """Checkout start: the USD prices of the lines and of the chosen shipping method are
-    copied onto the cart, next to the rate, so the quote holds until payment.
-
-    One statement writes the prices and returns the lines with their variants and
-    products: the response is built from them (cart.selectors.keep_lines), not read again."""
-    rows = _write_line_prices(cart, "v." + Variant._meta.get_field("price").column)
+    set on the cart, next to the rate, so the quote holds until payment. Each line's
+    price is its variant's as read with the lines (lock_cart's `with_lines`), so the
+    response shows exactly what is fixed. Returns the lines' write for the caller to
+    send with the cart's."""
+    rows = _line_rows(cart)
     method = None
     if cart.shipping_method:
         weight = cart_weight(cart_selectors.lines_from_rows(rows))
         method = shipping.method_for((cart.shipping_address or {}).get("country"), cart.shipping_method, weight)
     _quote_shipping(cart, method)
+    price_at = cart_selectors.line_column("v", "price")
+    return _line_prices_write(cart, [row[price_at] for row in rows])
 
 
-def _write_line_prices(cart: Cart, price: str) -> list[tuple]:
-    """Set every line's quoted USD price to `price` (an SQL expression over the variant
-    `v`) in plain SQL (the ORM's subquery costs more to build than the statement takes to
-    run), and keep the lines as written, with their variants and products, for the
-    response (cart.selectors.keep_lines). Returns those rows."""
-    line, variant, product = CartLine._meta, Variant._meta, Product._meta
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {line.db_table} AS l SET {line.get_field('quoted_unit_price_usd').column} = {price}"
-            f"  FROM {variant.db_table} AS v JOIN {product.db_table} AS p ON p.id = v.{variant.get_field('product').column}"
-            f" WHERE v.id = l.{line.get_field('variant').column} AND l.{line.get_field('cart').column} = %s"
-            f" RETURNING {cart_selectors.line_columns()}",
-            [cart.pk],
-        )
-        rows = cursor.fetchall()
-    cart_selectors.keep_lines(cart, rows)
-    return rows
+def _line_prices_write(cart: Cart, prices: list[Decimal] | None) -> Statement:
+    """The statement setting each line's quoted USD price (`prices`, in the order of the
+    cart's rows in hand) or clearing them all (None), prepared (the ORM's costs more to
+    build than the statement takes to run). The rows in hand are changed to match, so
+    the response is built from what is written."""
+    rows = _line_rows(cart)
+    quoted_at, id_at = cart_selectors.line_column("l", "quoted_unit_price_usd"), cart_selectors.line_column("l", "id")
+    if prices is None:
+        prices = [None] * len(rows)
+        write = (_line_prices_statements()[1], [cart.pk])
+    else:
+        write = (_line_prices_statements()[0], [[row[id_at] for row in rows], prices])
+    cart_selectors.keep_lines(cart, [(*row[:quoted_at], price, *row[quoted_at + 1:]) for row, price in zip(rows, prices)])
+    return write
+
+
+@functools.cache
+def _line_prices_statements() -> tuple[Prepared, Prepared]:
+    """(set each listed line's quoted price: line ids and prices, clear every line's of a cart: its id)."""
+    quote = transaction.get_connection().ops.quote_name
+    line = CartLine._meta
+    table, quoted = quote(line.db_table), quote(line.get_field("quoted_unit_price_usd").column)
+    return (
+        Prepared(
+            "cart_lines_quote",
+            f"UPDATE {table} AS l SET {quoted} = x.price FROM unnest(%s::bigint[], %s::numeric[]) AS x(id, price)"
+            f" WHERE l.{quote(line.pk.column)} = x.id",
+        ),
+        Prepared("cart_lines_unquote", f"UPDATE {table} SET {quoted} = NULL WHERE {quote(line.get_field('cart').column)} = %s"),
+    )
 
 
 def _weight(cart: Cart) -> int:
@@ -532,7 +573,8 @@ def _clean_shipping_method(code: Any, cart: Cart, country: str | None) -> Method
 
 
 def leave_checkout(cart: Cart, *, now: datetime) -> None:
-    """checkout -> active (cancelled): the quote and the reservation expiry cleared."""
+    """checkout -> active (cancelled): the quote and the reservation expiry cleared; the
+    lines' prices and the cart written in one round trip."""
     if cart.status != Cart.Status.CHECKOUT:
         raise CartNotInCheckout()
     cart.status = Cart.Status.ACTIVE
@@ -541,9 +583,9 @@ def leave_checkout(cart: Cart, *, now: datetime) -> None:
     cart.checkout_step = Cart.Step.CART
     cart.quoted_shipping_usd = None
     cart.quoted_free_over_usd = None
-    _write_line_prices(cart, "NULL")  # as _fix_quote sets them: the lines kept for the response
     _release_code_use(cart)
-    touch(cart, now, ["status", "exchange_rate", "reservation_expires_at", "checkout_step", "quoted_shipping_usd", "quoted_free_over_usd"])
+    fields = ["status", "exchange_rate", "reservation_expires_at", "checkout_step", "quoted_shipping_usd", "quoted_free_over_usd"]
+    touch(cart, now, fields, lines_write=_line_prices_write(cart, None))  # the prices as _fix_quote clears them
 
 
 def idle_open_cart_ids(*, cutoff: datetime, excluding: Iterable[UUID] = (), limit: int = 200) -> list[UUID]:

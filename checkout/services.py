@@ -48,7 +48,7 @@ def start_checkout(*, cart_id: UUID | str, client: str | None = None, now: datet
     (429) and nothing changes.
     """
     with transaction.atomic():
-        cart = cart_services.lock_cart(cart_id)
+        cart = cart_services.lock_cart(cart_id, with_lines=True)  # what to reserve and quote, in the lock's round trip
         now = now or timezone.now()  # read after the lock wait, which may cross an expiry
         expires_at = now + settings.RESERVATION_TTL
         if cart.status not in (Cart.Status.ACTIVE, Cart.Status.CHECKOUT):
@@ -177,7 +177,7 @@ def cancel_checkout(*, cart_id: UUID | str, now: datetime | None = None) -> Cart
     cart_uuid = parse_cart_id(cart_id)
     with transaction.atomic():
         hold_payment_lock_until_commit(cart_id=cart_uuid)
-        cart = cart_services.lock_cart(cart_uuid)
+        cart = cart_services.lock_cart(cart_uuid, with_lines=True)  # for the response, in the lock's round trip
         now = now or timezone.now()
         cart_services.leave_checkout(cart, now=now)
         payment.cancel_open_intents_after_commit(cart)

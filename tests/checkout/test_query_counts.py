@@ -7,12 +7,15 @@ request saved and the lines the statement that wrote them returned (one query fo
 lines when nothing wrote them); rates and shipping zones and methods are read at most
 once per request.
 
-Counts are of statements sent (the test's own SAVEPOINTs around each request's
-transaction left out; in production they are BEGIN and COMMIT). Before issue 13 a start
-sent 9, a start while in checkout 10 and a cancel 10 (with the after-commit look for an
-open PaymentIntent). A cart with no discount code holds no use of one, and a cart with no
-email or no shipping address never asked for payment (so has no PaymentIntent): for them
-those statements are not sent.
+Counts are of query strings sent, each a round trip (the test's own SAVEPOINTs around
+each request's transaction left out; in production they are BEGIN and COMMIT). The cart's
+lock and the read of its lines go as one string, and so do the writes of the line prices
+and of the cart, as prepared statements (shop/prepared_statements.py: EXECUTE by name;
+the first time on a connection, their PREPARE rides in the same string). Before issue 13
+a start sent 9, a start while in checkout 10 and a cancel 10 (with the after-commit look
+for an open PaymentIntent). A cart with no discount code holds no use of one, and a cart
+with no email or no shipping address never asked for payment (so has no PaymentIntent):
+for them those statements are not sent.
 """
 from __future__ import annotations
 
@@ -50,6 +53,10 @@ class Sent:
     def touching(self, table: str) -> list[str]:
         return [sql for sql in self.statements if table in sql]
 
+    def running(self, prepared: str) -> list[str]:
+        """The query strings that run the prepared statement of that name."""
+        return [sql for sql in self.statements if f"EXECUTE {prepared}(" in sql]
+
     def in_transaction(self) -> list[str]:
         """The statements of the request's transaction (between the outermost SAVEPOINT
         and its RELEASE SAVEPOINT, BEGIN and COMMIT in production)."""
@@ -86,48 +93,49 @@ def cart(make_variant, make_cart, known_rates):
     return cart
 
 
-def test_start_sends_five_statements_and_reserves_last(cart, send):
+def test_start_sends_three_and_reserves_last(cart, send):
     response, sent = send("post", f"/api/v1/carts/{cart.pk}/checkout/")
 
     assert response.json()["status"] == "checkout"
-    # Lock the cart, read its lines, fix the line prices (which returns the lines with
-    # their variants for the response), save the cart, reserve. Nothing is read again.
-    assert len(sent) == 5, sent
-    assert sum(sql.startswith("SELECT * FROM inventory_reserve(") for sql in sent.statements) == 1
+    # Lock the cart and read its lines with their variants (for the reserve, the quote and
+    # the response); fix the line prices and save the cart; reserve. Nothing is read again.
+    assert len(sent) == 3, sent
+    assert sent.running("cart_lock") == sent.running("cart_lines") == [sent.statements[0]], sent
+    assert sent.running("cart_lines_quote") == [sent.statements[1]] and "EXECUTE cart_save_" in sent.statements[1], sent
+    assert sent.statements[2].startswith("SELECT * FROM inventory_reserve(")
     assert sent.stock_statement_ends_its_transaction(), sent
-    assert len(sent.touching('FROM "cart_cart"')) == 1, sent  # the lock only
-    assert len(sent.touching('FROM "cart_cartline"')) == 1, sent  # the items to reserve
 
 
-def test_start_again_in_checkout_sends_six_and_extends_last(cart, send):
+def test_start_again_in_checkout_sends_four_and_extends_last(cart, send):
     send("post", f"/api/v1/carts/{cart.pk}/checkout/")
 
     _response, sent = send("post", f"/api/v1/carts/{cart.pk}/checkout/")
 
-    # Lock, lines, save the cart, look at the reservations, extend them; the response's
-    # lines (nothing wrote them): one query. No code, so no discount use to extend.
-    assert len(sent) == 6, sent
+    # Lock and lines (also the response's), save the cart, look at the reservations,
+    # extend them. No code, so no discount use to extend.
+    assert len(sent) == 4, sent
+    assert sent.running("cart_lock") == sent.running("cart_lines") == [sent.statements[0]], sent
     assert sent.touching("discounts_") == [], sent
     assert sum(sql.startswith("SELECT * FROM inventory_extend(") for sql in sent.statements) == 1
     assert sent.stock_statement_ends_its_transaction(), sent
 
 
-def test_cancel_sends_five_statements_and_releases_last(cart, send):
+def test_cancel_sends_four_and_releases_last(cart, send):
     send("post", f"/api/v1/carts/{cart.pk}/checkout/")
 
     response, sent = send("delete", f"/api/v1/carts/{cart.pk}/checkout/")
 
     assert response.json()["status"] == "active"
-    # The payment lock, lock the cart, clear the line prices (returning the lines for the
-    # response), save the cart, release the stock. No code, no email: no discount use to
-    # release, no PaymentIntent to look for after the commit.
-    assert len(sent) == 5, sent
-    assert sent.touching("discounts_") == [], sent
-    assert sent.touching("payments_") == [], sent
-    assert sum(sql.startswith("SELECT * FROM inventory_release(") for sql in sent.statements) == 1
+    # The payment lock; lock the cart and read its lines (for the response); clear the
+    # line prices and save the cart; release the stock. No code, no email: no discount
+    # use to release, no PaymentIntent to look for after the commit.
+    assert len(sent) == 4, sent
+    assert sent.statements[0].startswith("SELECT pg_try_advisory_xact_lock(")
+    assert sent.running("cart_lock") == sent.running("cart_lines") == [sent.statements[1]], sent
+    assert sent.running("cart_lines_unquote") == [sent.statements[2]] and "EXECUTE cart_save_" in sent.statements[2], sent
+    assert sent.statements[3].startswith("SELECT * FROM inventory_release(")
+    assert sent.touching("discounts_") == sent.touching("payments_") == [], sent
     assert sent.stock_statement_ends_its_transaction(), sent
-    assert len(sent.touching('FROM "cart_cart"')) == 1, sent
-    assert sent.touching('FROM "cart_cartline"') == [], sent
 
 
 @pytest.fixture
@@ -148,10 +156,10 @@ def cart_with_code(cart, api):
 def test_with_a_code_start_again_also_extends_the_use_before_the_stock(cart_with_code, send):
     _response, sent = send("post", f"/api/v1/carts/{cart_with_code.pk}/checkout/")
 
-    # As without a code (lock, lines, save the cart, look at the reservations, extend
+    # As without a code (lock and lines, save the cart, look at the reservations, extend
     # them), plus the extension of the code's use, before the stock's. (The response
     # then prices the cart with its code, tax and shipping.)
-    assert len(sent.in_transaction()) == 6, sent
+    assert len(sent.in_transaction()) == 5, sent
     assert len(sent.touching('UPDATE "discounts_discountuse"')) == 1, sent
     assert sent.stock_statement_ends_its_transaction(), sent
 
@@ -160,10 +168,10 @@ def test_with_a_code_and_an_address_cancel_releases_the_use_and_looks_for_an_int
     response, sent = send("delete", f"/api/v1/carts/{cart_with_code.pk}/checkout/")
 
     assert response.json()["status"] == "active"
-    # As without them (payment lock, lock the cart, clear the line prices, save the
+    # As without them (payment lock, lock and lines, clear the line prices and save the
     # cart, release the stock), plus the release of a use of the code; after the commit,
     # the look for an open PaymentIntent to cancel.
-    assert len(sent.in_transaction()) == 6, sent
+    assert len(sent.in_transaction()) == 5, sent
     assert len(sent.touching('UPDATE "discounts_discountuse"')) == 1, sent
     assert len(sent.touching('FROM "payments_payment"')) == 1, sent
     assert sent.stock_statement_ends_its_transaction(), sent
