@@ -38,8 +38,9 @@ Statement = tuple["Prepared", Sequence[Any]]
 
 @dataclass(frozen=True)
 class Prepared:
-    """One statement: `sql` with `%s` for each parameter, in order, and the name it is
-    prepared under (unique in the process; [a-z0-9_])."""
+    """One statement: `sql` with `%s` for each parameter, in order (any other `%` is
+    itself: the text is not formatted), and the name it is prepared under (unique in the
+    process; [a-z0-9_])."""
 
     name: str
     sql: str
