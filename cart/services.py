@@ -118,11 +118,15 @@ def _require_active(cart: Cart) -> None:
         )
 
 
-def touch(cart: Cart, now: datetime, fields: list[str], *, lines_write: Statement | None = None) -> None:
+def touch(cart: Cart, now: datetime, fields: list[str], *, lines_write: LinesWrite | None = None) -> None:
     """Save `fields` of the cart and note the shopper's activity (`lines_write`: see
     _save_fields)."""
     cart.last_activity_at = now
     _save_fields(cart, [*fields, "last_activity_at", "updated_at"], lines_write=lines_write)
+
+# A write of a cart's lines and how many lines it must write (a check: the lines are the
+# ones read under the cart's lock).
+LinesWrite = tuple[Statement, int]
 
 # The prepared UPDATE of a cart per set of fields, built once: on the checkout's hot path
 # Model.save's query building costs more than the statement itself (bench/hot_sku.py).
@@ -146,21 +150,26 @@ def _save_listeners() -> list:
     return found
 
 
-def _save_fields(cart: Cart, fields: list[str], *, lines_write: Statement | None = None) -> None:
+def _save_fields(cart: Cart, fields: list[str], *, lines_write: LinesWrite | None = None) -> None:
     """cart.save(update_fields=fields) as one prepared UPDATE, with the same values (each
     field's pre_save and database preparation, so `updated_at` moves as auto_now says).
     Model.save runs instead if a signal listens for saved carts (none does).
 
     `lines_write`: a write of the cart's lines sent ahead of the cart's UPDATE in the
-    same query string, one round trip for both."""
+    same query string, one round trip for both, and how many lines it must write."""
     from django.db import DatabaseError
 
+    def check(cursor, expected: int, what: str) -> None:
+        if cursor.rowcount != expected:
+            raise DatabaseError(f"{what}: {cursor.rowcount} rows written, {expected} expected.")
+
     connection = transaction.get_connection()
-    writes = [lines_write] if lines_write else []
+    writes = [lines_write[0]] if lines_write else []
     if _save_listeners():
-        if writes:
+        if lines_write:
             with connection.cursor() as cursor:
                 prepared_statements.execute(cursor, *writes)
+                check(cursor, lines_write[1], "Cart lines")
         cart.save(update_fields=fields)
         return
     key = tuple(dict.fromkeys(fields))
@@ -170,16 +179,16 @@ def _save_fields(cart: Cart, fields: list[str], *, lines_write: Statement | None
         columns = [Cart._meta.get_field(name) for name in key]
         assignments = ", ".join(f"{quote(field.column)} = %s" for field in columns)
         sql = f"UPDATE {quote(Cart._meta.db_table)} SET {assignments} WHERE {quote(Cart._meta.pk.column)} = %s"
-        built = _UPDATE_SQL[key] = (Prepared(f"cart_save_{len(_UPDATE_SQL)}", sql), columns)
+        built = _UPDATE_SQL[key] = (Prepared("cart_save", sql), columns)
     statement, columns = built
     params = [field.get_db_prep_save(field.pre_save(cart, False), connection) for field in columns]
     params.append(Cart._meta.pk.get_db_prep_value(cart.pk, connection))
     with connection.cursor() as cursor:
         prepared_statements.execute(cursor, *writes, (statement, params))
-        for _ in writes:
+        if lines_write:
+            check(cursor, lines_write[1], "Cart lines")
             cursor.nextset()  # to the cart's UPDATE
-        if cursor.rowcount != 1:
-            raise DatabaseError("Save with update_fields did not affect any rows.")
+        check(cursor, 1, "Save with update_fields")
 
 
 def create_cart(*, currency: Any = None, user_id: int | None = None) -> Cart:
@@ -396,7 +405,7 @@ def enter_checkout(cart: Cart, *, expires_at: datetime, now: datetime) -> None:
 QUOTE_FIELDS = ["shipping_method", "quoted_shipping_usd", "quoted_free_over_usd"]
 
 
-def _fix_quote(cart: Cart) -> Statement:
+def _fix_quote(cart: Cart) -> LinesWrite:
     """Checkout start: the USD prices of the lines and of the chosen shipping method are
     set on the cart, next to the rate, so the quote holds until payment. Each line's
     price is its variant's as read with the lines (lock_cart's `with_lines`), so the
@@ -412,25 +421,27 @@ def _fix_quote(cart: Cart) -> Statement:
     return _line_prices_write(cart, [row[price_at] for row in rows])
 
 
-def _line_prices_write(cart: Cart, prices: list[Decimal] | None) -> Statement:
+def _line_prices_write(cart: Cart, prices: list[Decimal] | None) -> LinesWrite:
     """The statement setting each line's quoted USD price (`prices`, in the order of the
     cart's rows in hand) or clearing them all (None), prepared (the ORM's costs more to
     build than the statement takes to run). The rows in hand are changed to match, so
-    the response is built from what is written."""
+    the response is built from what is written. Returns the statement and the number of
+    lines it must write."""
     rows = _line_rows(cart)
     quoted_at, id_at = cart_selectors.line_column("l", "quoted_unit_price_usd"), cart_selectors.line_column("l", "id")
     if prices is None:
         prices = [None] * len(rows)
         write = (_line_prices_statements()[1], [cart.pk])
     else:
-        write = (_line_prices_statements()[0], [[row[id_at] for row in rows], prices])
+        write = (_line_prices_statements()[0], [[row[id_at] for row in rows], prices, cart.pk])
     cart_selectors.keep_lines(cart, [(*row[:quoted_at], price, *row[quoted_at + 1:]) for row, price in zip(rows, prices)])
-    return write
+    return write, len(rows)
 
 
 @functools.cache
 def _line_prices_statements() -> tuple[Prepared, Prepared]:
-    """(set each listed line's quoted price: line ids and prices, clear every line's of a cart: its id)."""
+    """(set the quoted price of each listed line of a cart: line ids, prices, the cart's
+    id; clear it on every line of a cart: its id)."""
     quote = transaction.get_connection().ops.quote_name
     line = CartLine._meta
     table, quoted = quote(line.db_table), quote(line.get_field("quoted_unit_price_usd").column)
@@ -438,7 +449,7 @@ def _line_prices_statements() -> tuple[Prepared, Prepared]:
         Prepared(
             "cart_lines_quote",
             f"UPDATE {table} AS l SET {quoted} = x.price FROM unnest(%s::bigint[], %s::numeric[]) AS x(id, price)"
-            f" WHERE l.{quote(line.pk.column)} = x.id",
+            f" WHERE l.{quote(line.pk.column)} = x.id AND l.{quote(line.get_field('cart').column)} = %s",
         ),
         Prepared("cart_lines_unquote", f"UPDATE {table} SET {quoted} = NULL WHERE {quote(line.get_field('cart').column)} = %s"),
     )

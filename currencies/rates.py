@@ -139,6 +139,8 @@ def supported_currencies() -> tuple[str, ...]:
 def validate_currency(code: Any) -> str:
     """An ISO code the shop sells in ("eur" -> "EUR"); anything else is UnsupportedCurrency."""
     cleaned = code.strip().upper() if isinstance(code, str) else ""
+    if cleaned == settings.BASE_CURRENCY and cleaned in settings.CURRENCIES:
+        return cleaned  # the base needs no rate: no look at the rate table
     supported = supported_currencies()
     if cleaned in supported:
         return cleaned

@@ -8,23 +8,32 @@ connection.
 
 The first execution on a connection sends `PREPARE name AS ...; EXECUTE name(...)` as one
 query string, so preparing never costs a round trip of its own; what each connection has
-prepared is remembered beside it. PREPARE is not undone by a rollback, so a query string
-that failed may or may not have prepared its statements: the next one on that connection
-starts with `DEALLOCATE ALL` and prepares afresh.
+prepared is remembered beside it. A statement's name ends with a digest of its text, so
+two texts never share a name, whichever thread built them first.
+
+After any query string that failed, the next one on that connection starts with
+`DEALLOCATE ALL` and prepares afresh: PREPARE is not undone by a rollback, so a failed
+string may or may not have prepared its statements, and a prepared statement may itself
+be what failed (after a migration changes a column it returns, PostgreSQL refuses to run
+it: "cached plan must not change result type"). One failed request per connection, then
+the statements are prepared again against the new schema.
 
 Parameters are bound by the client as for any other statement (psycopg's client-side
-binding, Django's default for PostgreSQL), and PostgreSQL infers each parameter's type
-from the statement. A pooler that hands one server session to several clients
-(PgBouncer in transaction mode) would break this; the shop connects directly
-(docs/deploy.md).
+binding, Django's default for PostgreSQL; the database OPTIONS must not turn on
+`server_side_binding`), and PostgreSQL infers each parameter's type from the statement.
+A pooler that hands one server session to several clients (PgBouncer in transaction
+mode) would break this; the shop connects directly (docs/deploy.md).
 """
 from __future__ import annotations
 
+import hashlib
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
+from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.utils import CursorWrapper
 
 # psycopg connection -> names of the statements it has prepared (RESET: unknown, start over)
@@ -39,11 +48,16 @@ Statement = tuple["Prepared", Sequence[Any]]
 @dataclass(frozen=True)
 class Prepared:
     """One statement: `sql` with `%s` for each parameter, in order (any other `%` is
-    itself: the text is not formatted), and the name it is prepared under (unique in the
-    process; [a-z0-9_])."""
+    itself: the text is not formatted, and no `%s` may appear in a literal), prepared
+    under `purpose` ([a-z0-9_]) and a digest of the text."""
 
-    name: str
+    purpose: str
     sql: str
+    name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        digest = hashlib.blake2s(self.sql.encode(), digest_size=6).hexdigest()
+        object.__setattr__(self, "name", f"{self.purpose}_{digest}")
 
     def definition(self) -> str:
         numbered = self.sql.split("%s")
@@ -58,6 +72,8 @@ def execute(cursor: CursorWrapper, *statements: Statement) -> None:
     """Run `statements` (each a Prepared and its parameters) in order as one query string
     on Django's `cursor`, preparing those this connection has not prepared yet. The
     cursor is left at the first statement's result; cursor.nextset() moves to the next."""
+    if not isinstance(cursor.cursor, psycopg.ClientCursor):
+        raise ImproperlyConfigured("shop.prepared_statements needs client-side binding (no server_side_binding)")
     known = _prepared_on.setdefault(cursor.db.connection, set())
     preamble = []
     if _RESET in known:
@@ -70,8 +86,7 @@ def execute(cursor: CursorWrapper, *statements: Statement) -> None:
     try:
         cursor.execute(sql, params)
     except BaseException:
-        if new or not known:  # some may have been prepared, or none after DEALLOCATE ALL
-            known.add(_RESET)
+        known.add(_RESET)  # prepared or not, valid or not: start over
         raise
     known.update(new)
     for _ in preamble:

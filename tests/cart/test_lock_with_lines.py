@@ -74,3 +74,19 @@ def test_an_unknown_cart_is_not_found_with_or_without_lines():
     for with_lines in (False, True):
         with pytest.raises(NotFound), transaction.atomic():
             cart_services.lock_cart(uuid4(), with_lines=with_lines)
+
+
+def test_a_lines_write_that_misses_a_line_raises_and_changes_nothing(make_variant, make_cart):
+    from django.db import DatabaseError
+
+    lamp = make_variant("LAMP-1", price="40.00", on_hand=5)
+    cart = make_cart({lamp: 1})
+    quote, _unquote = cart_services._line_prices_statements()
+
+    with pytest.raises(DatabaseError, match="Cart lines: 1 rows written, 2 expected"), transaction.atomic():
+        locked = cart_services.lock_cart(cart.pk, with_lines=True)
+        (line_id,) = CartLine.objects.filter(cart_id=cart.pk).values_list("pk", flat=True)
+        missing = (quote, [[line_id, line_id + 1000], [Decimal("40.00"), Decimal("1.00")], cart.pk])
+        cart_services.touch(locked, locked.created_at, ["status"], lines_write=(missing, 2))
+
+    assert CartLine.objects.get(cart_id=cart.pk).quoted_unit_price_usd is None

@@ -19,6 +19,7 @@ for them those statements are not sent.
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -53,9 +54,10 @@ class Sent:
     def touching(self, table: str) -> list[str]:
         return [sql for sql in self.statements if table in sql]
 
-    def running(self, prepared: str) -> list[str]:
-        """The query strings that run the prepared statement of that name."""
-        return [sql for sql in self.statements if f"EXECUTE {prepared}(" in sql]
+    def running(self, purpose: str) -> list[str]:
+        """The query strings that run a prepared statement of that purpose (its name is
+        the purpose and a digest of its text)."""
+        return [sql for sql in self.statements if re.search(rf"\bEXECUTE {purpose}_[0-9a-f]+\(", sql)]
 
     def in_transaction(self) -> list[str]:
         """The statements of the request's transaction (between the outermost SAVEPOINT
@@ -101,7 +103,7 @@ def test_start_sends_three_and_reserves_last(cart, send):
     # the response); fix the line prices and save the cart; reserve. Nothing is read again.
     assert len(sent) == 3, sent
     assert sent.running("cart_lock") == sent.running("cart_lines") == [sent.statements[0]], sent
-    assert sent.running("cart_lines_quote") == [sent.statements[1]] and "EXECUTE cart_save_" in sent.statements[1], sent
+    assert sent.running("cart_lines_quote") == [sent.statements[1]] and sent.running("cart_save") == [sent.statements[1]], sent
     assert sent.statements[2].startswith("SELECT * FROM inventory_reserve(")
     assert sent.stock_statement_ends_its_transaction(), sent
 
@@ -132,7 +134,7 @@ def test_cancel_sends_four_and_releases_last(cart, send):
     assert len(sent) == 4, sent
     assert sent.statements[0].startswith("SELECT pg_try_advisory_xact_lock(")
     assert sent.running("cart_lock") == sent.running("cart_lines") == [sent.statements[1]], sent
-    assert sent.running("cart_lines_unquote") == [sent.statements[2]] and "EXECUTE cart_save_" in sent.statements[2], sent
+    assert sent.running("cart_lines_unquote") == sent.running("cart_save") == [sent.statements[2]], sent
     assert sent.statements[3].startswith("SELECT * FROM inventory_release(")
     assert sent.touching("discounts_") == sent.touching("payments_") == [], sent
     assert sent.stock_statement_ends_its_transaction(), sent

@@ -19,7 +19,7 @@ _names = itertools.count()
 
 def fresh(sql: str) -> Prepared:
     """A statement no connection has prepared yet."""
-    return Prepared(f"test_statement_{next(_names)}", sql)
+    return Prepared(f"test_statement_{next(_names)}", sql)  # a new purpose: a new name
 
 
 def server_prepared() -> dict[str, str]:
@@ -89,15 +89,28 @@ def test_a_failed_string_makes_the_connection_start_over():
     assert set(server_prepared()) >= {ok.name, failing.name}
 
 
-def test_a_failure_of_known_statements_keeps_them():
-    failing = fresh("SELECT 1 / %s::int")
-    run((failing, [1]))
+def test_a_statement_the_schema_changed_under_is_prepared_again():
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE prepared_schema (id int PRIMARY KEY, note varchar(10))")
+        cursor.execute("INSERT INTO prepared_schema VALUES (1, 'a')")
+    read = fresh("SELECT id, note FROM prepared_schema WHERE id = %s")
+    run((read, [1]))
+    with connection.cursor() as cursor:  # a migration widens the column
+        cursor.execute("ALTER TABLE prepared_schema ALTER note TYPE text")
 
-    with pytest.raises(DatabaseError), transaction.atomic():
-        run((failing, [0]))
+    with pytest.raises(DatabaseError, match="cached plan must not change result type"), transaction.atomic():
+        run((read, [1]))  # this one fails: PostgreSQL refuses the old plan
 
-    _rows, sent = run((failing, [1]))
-    assert sent == [f"EXECUTE {failing.name}(1)"]
+    rows, sent = run((read, [1]))
+    assert rows == [[(1, "a")]] and sent[0].startswith("DEALLOCATE ALL; PREPARE ")
+
+
+def test_names_are_the_purpose_and_a_digest_of_the_text():
+    one, same, other = Prepared("cart_save", "SELECT %s::int"), Prepared("cart_save", "SELECT %s::int"), Prepared("cart_save", "SELECT %s::text")
+
+    assert one.name == same.name != other.name
+    assert one.name.startswith("cart_save_") and other.name.startswith("cart_save_")
 
 
 @pytest.mark.django_db(transaction=True)
