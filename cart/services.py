@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -123,6 +123,7 @@ def touch(cart: Cart, now: datetime, fields: list[str], *, lines_write: LinesWri
     _save_fields)."""
     cart.last_activity_at = now
     _save_fields(cart, [*fields, "last_activity_at", "updated_at"], lines_write=lines_write)
+
 
 # A write of a cart's lines and how many lines it must write (a check: the lines are the
 # ones read under the cart's lock).

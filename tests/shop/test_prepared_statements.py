@@ -60,11 +60,14 @@ def test_several_statements_go_in_one_string_each_result_in_order():
     assert len(sent) == 1 and sent[0].count("PREPARE") == 2  # `one` prepared once
 
 
-def test_a_write_and_its_rowcount():
-    connection.ensure_connection()
+def temporary_table(name: str, columns: str, values: str) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMPORARY TABLE prepared_test (id int PRIMARY KEY, note text)")
-        cursor.execute("INSERT INTO prepared_test VALUES (1, 'a'), (2, 'b')")
+        cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
+        cursor.execute(f"INSERT INTO {name} VALUES {values}")
+
+
+def test_a_write_and_its_rowcount():
+    temporary_table("prepared_test", "id int PRIMARY KEY, note text", "(1, 'a'), (2, 'b')")
     update = fresh("UPDATE prepared_test SET note = %s WHERE id = ANY(%s::int[])")
     with connection.cursor() as cursor:
         prepared_statements.execute(cursor, (update, ["z", [1, 2, 3]]))
@@ -90,10 +93,7 @@ def test_a_failed_string_makes_the_connection_start_over():
 
 
 def test_a_statement_the_schema_changed_under_is_prepared_again():
-    connection.ensure_connection()
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMPORARY TABLE prepared_schema (id int PRIMARY KEY, note varchar(10))")
-        cursor.execute("INSERT INTO prepared_schema VALUES (1, 'a')")
+    temporary_table("prepared_schema", "id int PRIMARY KEY, note varchar(10)", "(1, 'a')")
     read = fresh("SELECT id, note FROM prepared_schema WHERE id = %s")
     run((read, [1]))
     with connection.cursor() as cursor:  # a migration widens the column
