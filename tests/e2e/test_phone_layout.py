@@ -364,3 +364,34 @@ def test_on_a_desktop_the_account_links_stay_inline(signed_in_client, live_serve
         page.get_by_role("button", name="Log out").click()
     assert page.get_by_role("link", name="Log in").is_visible() and page.get_by_role("link", name="Sign up").is_visible()
     page.screenshot(path=str(SHOTS / "layout-header-signed-out-1280.png"))
+
+
+def test_on_a_phone_the_header_menus_close_on_escape_and_outside(signed_in_client, storefront, live_server, chromium):  # noqa: F811
+    page = open_page(chromium, live_server, PHONE, signed_in_client)
+    page.goto(live_server.url + "/products/linen-shirt/")
+    account, settings = page.locator(".account-menu"), page.locator(".header-settings")
+
+    # Escape from inside the open menu closes it and gives the focus back to its summary.
+    page.locator(".account-menu-summary").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.innerText") == "My account"
+    page.keyboard.press("Escape")
+    assert not account.evaluate("d => d.open")
+    assert page.evaluate("document.activeElement.className") == "account-menu-summary"
+
+    # A tap outside closes it; opening the other menu (here by keyboard) closes this one.
+    page.locator(".account-menu-summary").click()
+    assert account.evaluate("d => d.open")
+    page.locator("main h1").click()
+    assert not account.evaluate("d => d.open")
+    page.locator(".header-settings-summary").click()
+    page.locator(".account-menu-summary").focus()
+    page.keyboard.press("Enter")
+    assert account.evaluate("d => d.open") and not settings.evaluate("d => d.open")
+    page.locator("main h1").click()
+
+    # A click inside the open menu keeps it open (choosing a currency).
+    page.locator(".header-settings-summary").click()
+    page.get_by_label("Currency").click()
+    assert settings.evaluate("d => d.open")
