@@ -328,8 +328,9 @@ def test_payment_step_mounts_stripe_js_from_the_setting_with_the_publishable_key
     assert 'id="card-errors"' in html
     assert re.search(r'<button type="submit" id="pay-button"', html)
     # Only Stripe's own script is loaded for the card: nothing in the page stands in for it.
+    # The others are the shop's own: the step's, and the header menus' of every page.
     scripts = re.findall(r'<script src="([^"]+)"', html)
-    assert scripts == ["http://127.0.0.1:8420/js.stripe.com/v3/", "/static/js/checkout.js"]
+    assert scripts == ["/static/js/header_menus.js", "http://127.0.0.1:8420/js.stripe.com/v3/", "/static/js/checkout.js"]
 
 
 def test_test_mode_banner_shows_while_payments_are_emulated(shopper, settings):
