@@ -220,6 +220,14 @@ def save_card_for_payment(*, user_id: int, card: str) -> SavedCard:
     return _saved(saved)
 
 
+def _detach(customer_id: str, payment_method_id: str) -> CardInfo:
+    """Take one of the customer's saved cards off it at Stripe (one idempotency key per
+    customer and card, whichever path detaches it)."""
+    return stripe_client.detach_payment_method(
+        payment_method_id, idempotency_key=f"shop-pm-detach-{customer_id}-{payment_method_id}", customer_id=customer_id
+    )
+
+
 def _forget_older_copies(customer_id: str, card: CardInfo) -> None:
     """The same card saved again (same number and expiry) replaces the copy saved before,
     so the list never offers one card twice. Best effort: a failure leaves the copy."""
@@ -229,9 +237,7 @@ def _forget_older_copies(customer_id: str, card: CardInfo) -> None:
         for other in stripe_client.list_cards(customer_id):
             same = (other.fingerprint, other.exp_month, other.exp_year) == (card.fingerprint, card.exp_month, card.exp_year)
             if same and other.id != card.id:
-                stripe_client.detach_payment_method(
-                    other.id, idempotency_key=f"shop-pm-detach-{customer_id}-{other.id}", customer_id=customer_id
-                )
+                _detach(customer_id, other.id)
     except (PaymentProviderUnavailable, StripeRefused):
         log.warning("older copies of a card saved again by customer %s not removed", customer_id)
 
@@ -249,7 +255,7 @@ def remove_card(*, user_id: int, payment_method_id: str) -> SavedCard:
     if card.customer_id != customer_id:
         raise NotFound(gettext(NO_SUCH_CARD))
     try:
-        stripe_client.detach_payment_method(card.id, idempotency_key=f"shop-pm-detach-{customer_id}-{card.id}", customer_id=customer_id)
+        _detach(customer_id, card.id)
     except StripeRefused:  # detached meanwhile (a second click on Remove)
         raise NotFound(gettext(NO_SUCH_CARD)) from None
     log.info("saved card removed by user %s", user_id)
@@ -288,7 +294,7 @@ def erase_customer_at_stripe(customer_id: str) -> None:
     customer no user maps to can pay for nothing here."""
     try:
         for card in stripe_client.list_cards(customer_id):
-            stripe_client.detach_payment_method(card.id, idempotency_key=f"shop-pm-detach-{customer_id}-{card.id}", customer_id=customer_id)
+            _detach(customer_id, card.id)
         stripe_client.delete_customer(customer_id)
     except (PaymentProviderUnavailable, StripeRefused) as exc:
         log.error("stripe customer %s of a deleted account not erased (%s): delete it in Stripe's dashboard", customer_id, type(exc).__name__)
